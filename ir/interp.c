@@ -1,0 +1,84 @@
+/* Reference interpreter driver: runs each node's plain-C reference kernel in order. */
+#include <string.h>
+
+#include "ir/ops_impl.h"
+
+/* Allocate vals[v] with v's inferred shape at batch n. */
+static int alloc_value(const IrGraph *g, const IrValue *v, int64_t n, IrTensor *t, IrDiag *d)
+{
+    int64_t dims[IR_MAX_RANK];
+    if (!ir_shape_eval(&v->shape, n, dims)) {
+        ir_diag_error(d, v->name, "shape is negative or overflows at N=%lld", (long long)n);
+        return -1;
+    }
+    if (ir_tensor_alloc(t, v->dtype, v->shape.rank, dims) != 0) {
+        ir_diag_error(d, v->name, "cannot allocate the tensor at N=%lld", (long long)n);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_node(const IrGraph *g, const IrNode *nd, int64_t n, IrTensor *vals, IrDiag *d)
+{
+    IrTensor *in[64], *out[64];
+    IrTensor absent[64];
+    IR_ASSERT(nd->nin <= 64 && nd->nout <= 64);
+    for (int k = 0; k < nd->nin; k++)
+        in[k] = nd->in[k] >= 0 ? &vals[nd->in[k]] : NULL;
+    for (int k = 0; k < nd->nout; k++) {
+        if (nd->out[k] >= 0) {
+            out[k] = &vals[nd->out[k]];
+            ir_tensor_free(out[k]);
+            if (alloc_value(g, g->values[nd->out[k]], n, out[k], d) != 0)
+                return -1;
+        } else {
+            memset(&absent[k], 0, sizeof absent[k]);
+            out[k] = NULL;
+        }
+    }
+    return ir_op_info(nd->op)->ref(g, nd, in, out, d);
+}
+
+int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool with_loss,
+                   IrTensor *vals, IrDiag *d)
+{
+    int k = 0;
+    int ntrain = (with_loss && g->training) ? g->training->ninputs : 0;
+    for (int i = 0; i < g->ninputs + ntrain; i++, k++) {
+        int id = i < g->ninputs ? g->inputs[i] : g->training->inputs[i - g->ninputs];
+        const IrValue *v = g->values[id];
+        if (alloc_value(g, v, n, &vals[id], d) != 0)
+            return -1;
+        const IrTensor *src = &inputs[k];
+        bool same = src->dtype == v->dtype && src->rank == v->shape.rank;
+        for (int r = 0; same && r < src->rank; r++)
+            same = src->dims[r] == vals[id].dims[r];
+        if (!same) {
+            char want[128];
+            ir_type_format(v->dtype, &v->shape, want, sizeof want);
+            ir_diag_error(d, v->name, "input does not match the declared type %s at N=%lld", want, (long long)n);
+            return -1;
+        }
+        if (src->numel)
+            memcpy(vals[id].data, src->data, (size_t)src->numel * srt_dtype_size(src->dtype));
+    }
+    for (int id = 0; id < g->nvalues; id++) {
+        const IrValue *v = g->values[id];
+        if ((v->role == IR_ROLE_PARAM || v->role == IR_ROLE_CONST) && v->data) {
+            if (alloc_value(g, v, n, &vals[id], d) != 0)
+                return -1;
+            if (vals[id].numel)
+                memcpy(vals[id].data, v->data, (size_t)vals[id].numel * srt_dtype_size(v->dtype));
+        } else if (v->role == IR_ROLE_PARAM || v->role == IR_ROLE_CONST) {
+            ir_diag_error(d, v->name, "%s has no data", v->role == IR_ROLE_PARAM ? "param" : "constant");
+            return -1;
+        }
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        if (run_node(g, g->nodes[i], n, vals, d) != 0)
+            return -1;
+    if (with_loss && g->training && g->training->loss)
+        if (run_node(g, g->training->loss, n, vals, d) != 0)
+            return -1;
+    return 0;
+}

@@ -1,0 +1,337 @@
+/* sinter graph IR: arena, values, nodes, graphs, the op table, shapes, diagnostics, tensors. */
+#ifndef SINTER_IR_H
+#define SINTER_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runtime/sinter_rt.h"
+
+/* ---- assertions -------------------------------------------------------------
+ * For internal invariants only (never user input): prints file:line and aborts. */
+#define IR_ASSERT(c) ((c) ? (void)0 : ir_assert_fail(#c, __FILE__, __LINE__))
+_Noreturn void ir_assert_fail(const char *cond, const char *file, int line);
+
+/* ---- dtypes and shapes ---------------------------------------------------- */
+typedef SrtDtype IrDtype;   /* same numbering as the runtime; BF16/F16 are file-only */
+#define IR_MAX_RANK SRT_MAX_RANK
+
+/* One dimension: a*N + b, where N is the batch symbol. A constant dim has a == 0.
+ * Invariant after shape inference: a >= 0, and a*N+b >= 0 for every N >= 1. */
+typedef struct IrDim {
+    int64_t a, b;
+} IrDim;
+
+typedef struct IrShape {
+    int rank;                 /* 0 (scalar) .. IR_MAX_RANK */
+    IrDim d[IR_MAX_RANK];
+} IrShape;
+
+static inline IrDim ir_dim_const(int64_t b) { IrDim d = {0, b}; return d; }
+static inline IrDim ir_dim_n(void) { IrDim d = {1, 0}; return d; }
+static inline bool ir_dim_is_const(IrDim d) { return d.a == 0; }
+static inline bool ir_dim_eq(IrDim x, IrDim y) { return x.a == y.a && x.b == y.b; }
+
+bool ir_dtype_is_float(IrDtype t);      /* f32, f64 */
+bool ir_dtype_is_int(IrDtype t);        /* i64, i32, i8, u8 (not bool) */
+IrShape ir_shape_make(int rank, const int64_t *dims);   /* all-constant shape */
+bool ir_shape_eq(const IrShape *x, const IrShape *y);
+bool ir_shape_is_const(const IrShape *s);
+/* Element count as a*N+b; false if not representable (e.g. N*N) or it overflows. */
+bool ir_shape_numel(const IrShape *s, IrDim *out);
+/* Dims for a concrete batch n; false on overflow or negative dims. */
+bool ir_shape_eval(const IrShape *s, int64_t n, int64_t *dims);
+/* ONNX multidirectional broadcasting; false if the shapes do not broadcast. */
+bool ir_broadcast(const IrShape *x, const IrShape *y, IrShape *out);
+/* Symbolic arithmetic on dims; false when the result is not of the form a*N+b. */
+bool ir_dim_add(IrDim x, IrDim y, IrDim *out);
+bool ir_dim_sub(IrDim x, IrDim y, IrDim *out);
+bool ir_dim_mul(IrDim x, IrDim y, IrDim *out);
+bool ir_dim_div(IrDim x, IrDim y, IrDim *out);  /* exact division only */
+/* "N", "784", "4N", "N+1", "2N-3" */
+int ir_dim_format(IrDim d, char *buf, size_t len);
+/* "f32[N,784]" */
+int ir_type_format(IrDtype t, const IrShape *s, char *buf, size_t len);
+/* Normalize an axis in [-rank, rank) to [0, rank); false if out of range. */
+bool ir_norm_axis(int64_t axis, int rank, int *out);
+
+/* ---- diagnostics -----------------------------------------------------------
+ * User errors travel up as messages "FILE: WHERE: message", one line each.
+ * WHERE is a JSON path (nodes[3].inputs[1]) or a node description. */
+typedef struct IrDiag {
+    const char *file;         /* prefix of every message (model file name); may be NULL */
+    int count;                /* number of errors recorded */
+    int cap;
+    char **msgs;              /* malloc'ed, one per error */
+} IrDiag;
+
+void ir_diag_init(IrDiag *d, const char *file);
+void ir_diag_free(IrDiag *d);
+void ir_diag_error(IrDiag *d, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ir_diag_verror(IrDiag *d, const char *where, const char *fmt, va_list ap);
+void ir_diag_print(const IrDiag *d, FILE *f);
+const char *ir_diag_first(const IrDiag *d);    /* NULL if none */
+
+/* ---- arena -------------------------------------------------------------------- */
+typedef struct IrArena IrArena;
+IrArena *ir_arena_new(void);
+void ir_arena_free(IrArena *a);
+void *ir_arena_alloc(IrArena *a, size_t size);     /* zeroed, 16-byte aligned; aborts on OOM */
+char *ir_arena_strdup(IrArena *a, const char *s);
+void *ir_arena_memdup(IrArena *a, const void *p, size_t size);
+
+/* ---- the op table ------------------------------------------------------------- */
+typedef enum IrOp {
+#define OP(id, name, min_in, max_in, min_out, max_out, flags, attrs) IR_OP_##id,
+#include "ir/ops.def"
+#undef OP
+    IR_OP_COUNT
+} IrOp;
+
+enum {
+    IR_OPF_ELEMENTWISE = 1 << 0,   /* output[i] depends on inputs[i] only (after broadcasting) */
+    IR_OPF_DIFF = 1 << 1,          /* differentiable (has a gradient rule) */
+    IR_OPF_LOSS = 1 << 2,          /* a training loss */
+    IR_OPF_SHAPE_ONLY = 1 << 3     /* output is computed from shapes, not data (Shape) */
+};
+
+typedef enum IrAttrKind {
+    IR_ATTR_INT,
+    IR_ATTR_FLOAT,
+    IR_ATTR_STRING,
+    IR_ATTR_INTS,
+    IR_ATTR_FLOATS,
+    IR_ATTR_TENSOR    /* a small constant tensor (ConstantOfShape's value) */
+} IrAttrKind;
+
+typedef struct IrAttr {
+    const char *name;
+    IrAttrKind kind;
+    int64_t i;                /* INT */
+    double f;                 /* FLOAT */
+    const char *s;            /* STRING */
+    int n;                    /* INTS/FLOATS: element count; TENSOR: element count */
+    int64_t *ints;            /* INTS */
+    double *floats;           /* FLOATS */
+    IrDtype tdtype;           /* TENSOR: element type */
+    IrShape tshape;           /* TENSOR: shape (constant) */
+    void *tdata;              /* TENSOR: n elements of tdtype */
+} IrAttr;
+
+/* One attribute an op accepts, parsed from the op table's spec string. */
+typedef struct IrAttrSpec {
+    const char *name;
+    IrAttrKind kind;
+    bool required;
+    bool has_default;         /* INT/FLOAT/STRING defaults only */
+    int64_t def_i;
+    double def_f;
+    const char *def_s;
+} IrAttrSpec;
+
+#define IR_MAX_ATTRS 12
+
+struct IrGraph;
+struct IrNode;
+struct IrTensor;
+
+/* Shape inference: sets dtype and shape (and, for shape arithmetic, sym) of every output of n.
+ * Inputs have known types. Returns 0, or -1 after recording a diagnostic naming the node. */
+typedef int (*IrShapeFn)(struct IrGraph *g, struct IrNode *n, IrDiag *d);
+/* Reference implementation: in[i] is NULL for an absent optional input; out[] are allocated
+ * by the interpreter with the inferred shapes at the current N. Returns 0 or -1 + diagnostic. */
+typedef int (*IrRefFn)(const struct IrGraph *g, const struct IrNode *n,
+                       struct IrTensor *const *in, struct IrTensor *const *out, IrDiag *d);
+
+typedef struct IrOpInfo {
+    const char *name;         /* ONNX name */
+    int min_in, max_in;       /* max_in == -1: variadic */
+    int min_out, max_out;
+    unsigned flags;           /* IR_OPF_* */
+    const char *attr_spec;    /* "alpha:f=1,transB:i=0,kernel_shape:ints!,..." */
+    IrShapeFn shape;
+    IrRefFn ref;
+    int nattrs;               /* parsed attr_spec */
+    IrAttrSpec attrs[IR_MAX_ATTRS];
+} IrOpInfo;
+
+const IrOpInfo *ir_op_info(IrOp op);
+bool ir_op_from_name(const char *name, IrOp *out);
+const char *ir_op_name(IrOp op);
+const IrAttrSpec *ir_op_attr_spec(IrOp op, const char *attr);   /* NULL if not accepted */
+
+/* ---- values, nodes, graph -------------------------------------------------------- */
+typedef enum IrRole {
+    IR_ROLE_INPUT,            /* graph input (or training input, see training_input) */
+    IR_ROLE_PARAM,            /* learnable or frozen parameter, has data after the frontend */
+    IR_ROLE_CONST,            /* constant with data */
+    IR_ROLE_ACT,              /* produced by a node */
+    IR_ROLE_COUNT
+} IrRole;
+
+typedef struct IrValue {
+    int id;                   /* index into graph->values */
+    const char *name;         /* unique in the graph; any non-empty string */
+    IrDtype dtype;
+    IrShape shape;
+    IrRole role;
+    int producer;             /* node id for ACT, else -1 */
+    bool is_output;           /* listed in graph outputs */
+    bool training_input;      /* declared in training.inputs */
+    bool trainable;           /* PARAM: receives gradients (default true) */
+    bool typed;               /* dtype/shape known (inputs, params, consts; ACT after shape inference) */
+    void *data;               /* PARAM/CONST (and folded values): row-major contents; shape is constant */
+    IrDim *sym;               /* compile-time content of an integer tensor whose elements may involve N
+                                 (shape arithmetic), numel entries; NULL if unknown */
+    const char *init_json;    /* PARAM: the "init" object as written (for JSON re-emission), or NULL */
+    bool from_weights;        /* PARAM: value came from the weights file */
+    const char *where;        /* JSON path of the declaration, for diagnostics */
+} IrValue;
+
+typedef struct IrNode {
+    int id;                   /* index into graph->nodes */
+    IrOp op;
+    const char *name;         /* may be "" */
+    const char *where;        /* JSON path, e.g. "nodes[3]" */
+    int nin;
+    int *in;                  /* value ids; -1 marks an absent optional input */
+    int nout;
+    int *out;                 /* value ids; -1 marks an unused optional output */
+    int nattrs;
+    IrAttr *attrs;
+} IrNode;
+
+typedef enum IrOptimKind { IR_OPTIM_SGD, IR_OPTIM_ADAM, IR_OPTIM_ADAMW } IrOptimKind;
+
+typedef struct IrOptimizer {
+    IrOptimKind kind;
+    double lr, momentum, dampening, weight_decay;   /* sgd (weight_decay also adam/adamw) */
+    bool nesterov;
+    double beta1, beta2, eps;                       /* adam, adamw */
+} IrOptimizer;
+
+/* The optional training section. loss is a node outside graph->nodes whose inputs are
+ * graph values (outputs or activations) and training inputs. */
+typedef struct IrTraining {
+    int ninputs;
+    int *inputs;              /* value ids of training inputs (labels) */
+    IrNode *loss;             /* loss->out[0] is the scalar loss value */
+    IrOptimizer opt;
+} IrTraining;
+
+typedef struct IrGraph {
+    IrArena *arena;           /* owns everything below except the id arrays */
+    const char *name;         /* C identifier; prefixes exported symbols */
+    int nvalues, cap_values;
+    IrValue **values;         /* by id; pointers are stable */
+    int nnodes, cap_nodes;
+    IrNode **nodes;           /* by id; after ir_graph_toposort ids are in execution order */
+    int ninputs;
+    int *inputs;              /* value ids, declaration order */
+    int noutputs;
+    int *outputs;             /* value ids, declaration order */
+    IrTraining *training;     /* NULL if the model has no training section */
+    int64_t seed;             /* model seed for param init and dropout */
+    int opset;
+    const char *weights;      /* weights file as written in the model (relative), or NULL */
+    const char *model_dir;    /* folder of the model file, for resolving weights */
+    /* name -> value id index, maintained by ir_value_new */
+    int *name_index;
+    int name_index_cap;
+} IrGraph;
+
+IrGraph *ir_graph_new(const char *name);
+void ir_graph_free(IrGraph *g);
+static inline IrValue *ir_val(const IrGraph *g, int id) { return g->values[id]; }
+static inline IrNode *ir_node(const IrGraph *g, int id) { return g->nodes[id]; }
+
+/* New value; name must be unique (returns -1 if taken). shape may be NULL (untyped). */
+int ir_value_new(IrGraph *g, const char *name, IrDtype dtype, const IrShape *shape, IrRole role);
+/* A fresh unique name with the given prefix ("prefix", "prefix.1", ...). */
+const char *ir_value_unique_name(IrGraph *g, const char *prefix);
+int ir_value_find(const IrGraph *g, const char *name);          /* -1 if absent */
+/* New node; outputs' producer is set. in/out are copied. */
+int ir_node_new(IrGraph *g, IrOp op, const char *name, int nin, const int *in, int nout, const int *out);
+/* Attributes: copies are made in the graph arena. */
+void ir_node_set_attrs(IrGraph *g, IrNode *n, int nattrs, const IrAttr *attrs);
+void ir_node_set_int(IrGraph *g, IrNode *n, const char *name, int64_t v);
+void ir_node_set_float(IrGraph *g, IrNode *n, const char *name, double v);
+void ir_node_set_string(IrGraph *g, IrNode *n, const char *name, const char *v);
+void ir_node_set_ints(IrGraph *g, IrNode *n, const char *name, int count, const int64_t *v);
+
+/* Attribute access with the op table's defaults. */
+const IrAttr *ir_attr_get(const IrNode *n, const char *name);   /* as written; NULL if absent */
+int64_t ir_attr_int(const IrNode *n, const char *name);         /* written or default; asserts one exists */
+double ir_attr_float(const IrNode *n, const char *name);
+const char *ir_attr_str(const IrNode *n, const char *name);
+int ir_attr_ints(const IrNode *n, const char *name, const int64_t **out); /* count, or -1 if absent */
+int ir_attr_floats(const IrNode *n, const char *name, const double **out);
+
+/* Content of a compile-time integer input (constant data or sym): numel entries as a*N+b.
+ * Returns the count, or -1 if the value is not known at compile time. *out is arena memory. */
+int ir_value_known_ints(IrGraph *g, int id, IrDim **out);
+/* Same, but all entries must be constants (no N). Returns count or -1. */
+int ir_value_const_ints(IrGraph *g, int id, int64_t **out);
+
+/* Reorder nodes topologically (stable: keeps declaration order where possible) and
+ * renumber node ids. Returns 0, or -1 with a diagnostic naming a node on a cycle. */
+int ir_graph_toposort(IrGraph *g, IrDiag *d);
+/* Remove the nodes with keep[id] == false and values no longer referenced by any node,
+ * graph input/output, training input or loss; renumbers ids. */
+void ir_graph_compact(IrGraph *g, const bool *keep_node);
+/* Deep copy (own arena). */
+IrGraph *ir_graph_clone(const IrGraph *g);
+/* Replace every use of value old by value repl (node inputs, graph outputs, loss inputs). */
+void ir_graph_replace_uses(IrGraph *g, int old, int repl);
+/* "nodes[3] \"fc1\" (Gemm)" for diagnostics. */
+const char *ir_node_where(const IrNode *n, char *buf, size_t len);
+/* Diagnostic about a node: "WHERE "name" (Op): message". */
+void ir_node_error(IrDiag *d, const IrNode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- shape inference (ir/infer.c) ------------------------------------------------- */
+/* Runs every node's shape function in order (then the training loss), typing every value
+ * and computing the compile-time content (sym) of shape arithmetic. The graph must be
+ * topologically sorted. Returns 0 or -1 with diagnostics naming the node. */
+int ir_infer_shapes(IrGraph *g, IrDiag *d);
+
+/* ---- verifier -------------------------------------------------------------------- */
+/* Structural invariants: ids, arity, producers, topological order, typed values, attr kinds.
+ * Returns 0 or -1 with diagnostics. */
+int ir_verify(const IrGraph *g, IrDiag *d);
+
+/* ---- concrete tensors (interpreter) ---------------------------------------------- */
+typedef struct IrTensor {
+    IrDtype dtype;
+    int rank;
+    int64_t dims[IR_MAX_RANK];
+    int64_t numel;
+    void *data;               /* malloc'ed, numel * size; may be NULL when numel == 0 */
+} IrTensor;
+
+int ir_tensor_alloc(IrTensor *t, IrDtype dtype, int rank, const int64_t *dims); /* zeroed; 0 or -1 */
+void ir_tensor_free(IrTensor *t);
+double ir_tensor_getf(const IrTensor *t, int64_t i);          /* any dtype, as double */
+void ir_tensor_setf(IrTensor *t, int64_t i, double v);        /* converts (ints: truncation toward 0) */
+int64_t ir_tensor_geti(const IrTensor *t, int64_t i);         /* any dtype, as int64 */
+void ir_tensor_seti(IrTensor *t, int64_t i, int64_t v);
+
+/* ---- reference interpreter (ir/interp.c) ---------------------------------------- */
+/* Runs the graph at batch size n. inputs[] follows graph inputs then training inputs
+ * (training inputs only needed when with_loss). vals must have g->nvalues zeroed entries;
+ * on return every computed value (inputs, params, consts, activations, and the loss when
+ * with_loss) is filled; free each with ir_tensor_free. Returns 0 or -1 + diagnostic. */
+int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool with_loss,
+                   IrTensor *vals, IrDiag *d);
+
+/* ---- printers (ir/print.c, ir/dot.c) --------------------------------------------- */
+typedef struct IrPrintOptions {
+    bool show_data;           /* print constant contents in full */
+} IrPrintOptions;
+void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt);
+void ir_print_dot(const IrGraph *g, FILE *f);
+
+#endif
