@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing sinter needs on Debian 12 (idempotent; run as root or with sudo).
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config llvm-19-dev libcjson-dev check zlib1g-dev
+      libgomp1 clang-14 graphviz dataset-fashion-mnist)
+# Optional: reference implementations for benchmarks and for regenerating test vectors.
+if [ "${SINTER_WITH_PYTHON:-0}" = 1 ]; then
+  pkgs+=(python3-numpy python3-torch)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

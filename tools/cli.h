@@ -1,0 +1,87 @@
+/* The sinter command: verbs, argument scanning and output helpers shared by the tools/ files. */
+#ifndef SINTER_CLI_H
+#define SINTER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/ir.h"
+
+/* Exit statuses of every verb. */
+enum {
+    CLI_OK = 0,       /* success */
+    CLI_EINPUT = 1,   /* bad input: model or tensor file errors (diagnostics on stderr) */
+    CLI_EUSAGE = 2    /* bad usage: unknown verb/option, missing or malformed argument,
+                         or a feature this build does not have yet */
+};
+
+/* ---- verbs (one file each) --------------------------------------------------------
+ * argv[0] is the verb itself; "--help" has already been handled by main. */
+typedef struct CliVerb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;     /* full text of `sinter VERB --help` */
+    const char *summary;  /* one line for `sinter --help` */
+} CliVerb;
+
+extern const CliVerb cli_verb_check, cli_verb_dump, cli_verb_run;
+extern const CliVerb cli_verb_compile, cli_verb_train, cli_verb_bench;
+
+/* ---- argument scanning ----------------------------------------------------------
+ * Options and positionals may come in any order; "--opt VALUE", "--opt=VALUE", "-o VALUE"
+ * and "-oVALUE" are accepted; "--" ends the options. Typical loop:
+ *     CliArgs a; cli_args_init(&a, "run", argc, argv);
+ *     while (cli_next(&a)) {
+ *         if (cli_flag(&a, "--interp")) ...
+ *         else if (cli_option(&a, "--n", "a positive integer", &v)) { if (!v) return CLI_EUSAGE; ... }
+ *         else if (cli_positional(&a, &v)) ...
+ *         else return cli_unknown(&a, known_options);
+ *     } */
+typedef struct CliArgs {
+    const char *verb;     /* for messages: "sinter VERB: ..." */
+    int argc;
+    char **argv;          /* argv[0] is the verb */
+    int i;                /* index of the current argument */
+    bool options_done;    /* "--" seen: everything after is positional */
+} CliArgs;
+
+void cli_args_init(CliArgs *a, const char *verb, int argc, char **argv);
+bool cli_next(CliArgs *a);        /* moves to the next argument; false at the end */
+/* The current argument is the flag `name`. */
+bool cli_flag(CliArgs *a, const char *name);
+/* The current argument is option `name`; *val is its value, or NULL after a usage error
+ * "sinter VERB: NAME expects WHAT" was printed (value missing). */
+bool cli_option(CliArgs *a, const char *name, const char *what, const char **val);
+/* The current argument is not an option: *val = it. */
+bool cli_positional(CliArgs *a, const char **val);
+/* Reports the current argument as an unknown option (suggesting the closest of the
+ * NULL-terminated known[]); returns CLI_EUSAGE. */
+int cli_unknown(const CliArgs *a, const char *const *known);
+
+/* Prints "sinter VERB: message" and "try 'sinter VERB --help'" to stderr; returns CLI_EUSAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "sinter VERB: message" to stderr (no hint); returns CLI_EINPUT. */
+int cli_input_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Edit distance of two short strings (for "did you mean"). */
+int cli_edit_distance(const char *x, const char *y);
+/* Parses a decimal integer in [lo, hi]; false on anything else. */
+bool cli_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool cli_has_suffix(const char *s, const char *suffix);
+
+/* ---- models -------------------------------------------------------------------- */
+/* Loads a model with the frontend; on error prints the diagnostics and returns NULL. */
+IrGraph *cli_load_model(const char *path);
+/* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
+int cli_report(IrDiag *d);
+
+/* ---- number formatting ----------------------------------------------------------- */
+/* 203530 -> "203,530". */
+const char *cli_fmt_count(int64_t v, char *buf, size_t len);
+/* Bytes with binary prefixes: "812 B", "795.0 KiB", "3.1 MiB". */
+const char *cli_fmt_bytes(double bytes, char *buf, size_t len);
+/* Decimal prefixes with a space, for the caller to append a unit: "812 ", "407.1 K", "1.5 G". */
+const char *cli_fmt_si(double v, char *buf, size_t len);
+
+#endif

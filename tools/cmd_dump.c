@@ -1,0 +1,248 @@
+/* `sinter dump`: prints a model's IR (text, DOT or model JSON), as parsed or after passes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "tools/cli.h"
+
+typedef enum DumpFormat { DUMP_TEXT, DUMP_DOT, DUMP_JSON } DumpFormat;
+
+/* Parsed command line. */
+typedef struct DumpArgs {
+    const char *model;
+    const char *after;        /* NULL: as parsed; a pass name; "all" */
+    const char *passes;       /* comma-separated pipeline, NULL: the default one */
+    DumpFormat format;
+    bool show_data;
+    bool stats;
+    const char *out;          /* NULL: stdout */
+} DumpArgs;
+
+#define MAX_PIPELINE 64
+
+/* Splits a comma-separated list of pass names into names[] (pointers into buf). */
+static int split_passes(char *buf, const char **names, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max)
+            return -1;
+        names[n++] = tok;
+    }
+    return n;
+}
+
+static int parse_args(int argc, char **argv, DumpArgs *o)
+{
+    static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--stats",
+                                        "-o", "--output", "--help", NULL};
+    memset(o, 0, sizeof *o);
+    CliArgs a;
+    cli_args_init(&a, "dump", argc, argv);
+    const char *v;
+    while (cli_next(&a)) {
+        if (cli_option(&a, "--after", "a pass name or all", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->after = v;
+        } else if (cli_option(&a, "--format", "text, dot or json", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            if (!strcmp(v, "text"))
+                o->format = DUMP_TEXT;
+            else if (!strcmp(v, "dot"))
+                o->format = DUMP_DOT;
+            else if (!strcmp(v, "json"))
+                o->format = DUMP_JSON;
+            else
+                return cli_usage_error("dump", "--format expects text, dot or json, got \"%s\"", v);
+        } else if (cli_option(&a, "--passes", "a comma-separated list of passes", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->passes = v;
+        } else if (cli_option(&a, "-o", "an output file", &v) || cli_option(&a, "--output", "an output file", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->out = v;
+        } else if (cli_flag(&a, "--show-data")) {
+            o->show_data = true;
+        } else if (cli_flag(&a, "--stats")) {
+            o->stats = true;
+        } else if (cli_positional(&a, &v)) {
+            if (o->model)
+                return cli_usage_error("dump", "expects one MODEL.json, got \"%s\" and \"%s\"", o->model, v);
+            o->model = v;
+        } else {
+            return cli_unknown(&a, known);
+        }
+    }
+    if (!o->model)
+        return cli_usage_error("dump", "expects a MODEL.json");
+    if (o->after && !strcmp(o->after, "all") && o->format != DUMP_TEXT)
+        return cli_usage_error("dump", "--after all prints text only; use --after PASS with --format %s",
+                               o->format == DUMP_DOT ? "dot" : "json");
+    if (o->show_data && o->format != DUMP_TEXT)
+        return cli_usage_error("dump", "--show-data applies to --format text (json always has the data)");
+    return CLI_OK;
+}
+
+/* Checks the pipeline names and that --after names one of them, before loading anything. */
+static int check_pipeline(const DumpArgs *o, const char *const *names, int n)
+{
+    char list[512];
+    for (int i = 0; i < n; i++)
+        if (!pass_find(names[i]))
+            return cli_usage_error("dump", "--passes: unknown pass \"%s\" (passes: %s)", names[i],
+                                   pass_list_names(list, sizeof list));
+    if (!o->after || !strcmp(o->after, "all"))
+        return CLI_OK;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], o->after))
+            return CLI_OK;
+    if (!pass_find(o->after))
+        return cli_usage_error("dump", "--after expects a pass name or all, got \"%s\" (passes: %s)", o->after,
+                               pass_list_names(list, sizeof list));
+    return cli_usage_error("dump", "--after %s: the pipeline does not run %s%s", o->after, o->after,
+                           o->passes ? "" : " (add --passes)");
+}
+
+/* Prints g in the requested format; -1 if memory ran out. */
+static int print_graph(const IrGraph *g, const DumpArgs *o, FILE *f)
+{
+    IrPrintOptions popt = {.show_data = o->show_data};
+    switch (o->format) {
+    case DUMP_TEXT:
+        ir_print_text(g, f, &popt);
+        return 0;
+    case DUMP_DOT:
+        ir_print_dot(g, f);
+        return 0;
+    case DUMP_JSON: {
+        char *json = fe_emit_json(g);
+        if (!json)
+            return -1;
+        fputs(json, f);
+        size_t len = strlen(json);
+        if (len == 0 || json[len - 1] != '\n')
+            fputc('\n', f);
+        free(json);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+/* Loads, runs the passes asked for and prints into f. */
+static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *f)
+{
+    IrGraph *g = cli_load_model(o->model);
+    if (!g)
+        return CLI_EINPUT;
+    IrDiag d;
+    ir_diag_init(&d, o->model);
+    int status = CLI_OK;
+    if (o->after || o->passes) {
+        PassContext ctx;
+        pass_context_init(&ctx, &d);
+        ctx.verify = true;
+        if (o->passes) {
+            ctx.pipeline = names;
+            ctx.npipeline = npasses;
+        }
+        if (o->after && strcmp(o->after, "all") != 0)
+            ctx.stop_after = o->after;
+        if (o->after && !strcmp(o->after, "all")) {
+            ctx.dump_after = "all";
+            ctx.dump_file = f;
+            ctx.dump_opt.show_data = o->show_data;
+        }
+        if (pass_run_pipeline(g, &ctx) != 0) {
+            if (d.count == 0)
+                ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
+            status = cli_report(&d);
+        } else if (o->stats) {
+            pass_print_stats(&ctx, stderr);
+        }
+    }
+    if (status == CLI_OK && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
+        status = cli_input_error("dump", "out of memory while printing %s", o->model);
+    ir_diag_free(&d);
+    ir_graph_free(g);
+    return status;
+}
+
+static int run_dump(int argc, char **argv)
+{
+    DumpArgs o;
+    int r = parse_args(argc, argv, &o);
+    if (r != CLI_OK)
+        return r;
+    const char *names[MAX_PIPELINE];
+    int npasses;
+    char *buf = NULL;
+    if (o.passes) {
+        buf = strdup(o.passes);
+        if (!buf)
+            return cli_input_error("dump", "out of memory");
+        npasses = split_passes(buf, names, MAX_PIPELINE);
+        if (npasses <= 0) {
+            free(buf);
+            return cli_usage_error("dump", "--passes expects 1 to %d comma-separated pass names, got \"%s\"",
+                                   MAX_PIPELINE, o.passes);
+        }
+    } else {
+        const char *const *def;
+        npasses = pass_default_pipeline(&def);
+        for (int i = 0; i < npasses && i < MAX_PIPELINE; i++)
+            names[i] = def[i];
+    }
+    r = check_pipeline(&o, names, npasses);
+    if (r == CLI_OK) {
+        if (!o.out) {
+            r = dump(&o, names, npasses, stdout);
+        } else {
+            /* build in memory, then replace the file atomically: no half-written dumps */
+            char *text = NULL;
+            size_t len = 0;
+            FILE *mem = open_memstream(&text, &len);
+            if (!mem) {
+                r = cli_input_error("dump", "out of memory");
+            } else {
+                r = dump(&o, names, npasses, mem);
+                fclose(mem);
+                char err[256];
+                if (r == CLI_OK && srt_write_file_atomic(o.out, text, len, err, sizeof err) != SINTER_OK)
+                    r = cli_input_error("dump", "%s: %s", o.out, err);
+                free(text);
+            }
+        }
+    }
+    free(buf);
+    return r;
+}
+
+const CliVerb cli_verb_dump = {
+    "dump", run_dump,
+    "usage: sinter dump MODEL.json [--after PASS|all] [--passes P1,P2,...] [--format text|dot|json]\n"
+    "                   [--show-data] [--stats] [-o FILE]\n"
+    "\n"
+    "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
+    "passes run). With --after PASS: after running the pass pipeline up to and including\n"
+    "PASS. With --after all: the text IR after every pass of the pipeline, each headed by\n"
+    "a '; after PASS' line. The graph is verified after every pass.\n"
+    "\n"
+    "  --after PASS|all  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
+    "  --passes LIST     run this comma-separated pipeline instead of the default one\n"
+    "                    (and print after its last pass unless --after says otherwise)\n"
+    "  --format FORMAT   text: one node per line with its types (default)\n"
+    "                    dot:  a Graphviz digraph ('sinter dump m.json --format dot | dot -Tsvg')\n"
+    "                    json: a model in the input format that parses back (params keep\n"
+    "                          their init specs or weights file; folded constants have data)\n"
+    "  --show-data       text: print constant contents in full instead of a summary\n"
+    "  --stats           print what each pass changed to stderr\n"
+    "  -o, --output FILE write to FILE (replaced atomically) instead of stdout\n"
+    "\n"
+    "Exit status: 0 success, 1 invalid model (diagnostics on stderr), 2 bad usage.\n",
+    "print the IR as text, DOT or JSON, as parsed or after any pass",
+};
