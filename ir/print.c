@@ -1,0 +1,472 @@
+/* Text IR printer: one declaration or node per line, reading like the model. */
+
+/* The format, line by line, in this order:
+ *   model NAME (seed S)
+ *   input %x : f32[N,784]                                  graph inputs, declaration order
+ *   param %w : f32[256,784] init kaiming_uniform a=2.23    params by id; "from weights" instead of
+ *                                                          init, " frozen" when not trainable (or
+ *                                                          " optimizer state"), data (as for
+ *                                                          constants) when neither
+ *   const %c : i64[2] = [-1, 784]                          constants by id (folded ones included);
+ *                                                          > 16 values: "= <1024 values, min A max B>"
+ *                                                          unless show_data; scalars bare: "= 1.5"
+ *   %a, _, %b = Op(%x, _, %y) {attr=1, s="x"} : T1, _, T2 = sym[N, 8]    # node name
+ *                                                          nodes in order; _ marks an absent input or
+ *                                                          unused output; attributes as written, in
+ *                                                          the op table's spec order; "= sym[...]"
+ *                                                          after an integer output's type when its
+ *                                                          compile-time content is known
+ *   output %y                                              graph outputs, declaration order
+ *   training input %label : i64[N]
+ *   training loss %loss = SoftmaxCrossEntropyLoss(%logits, %label) {...} : f32[]
+ *   training optimizer adam lr=0.001 beta1=0.9 beta2=0.999 eps=1e-08 weight_decay=0
+ *   training update %fc1.weight <- %"fc1.weight/new"        after autodiff: what a step writes
+ *   training grad %fc1.weight : %"grad/fc1.weight"          after autodiff: each param's gradient
+ * Names matching [A-Za-z0-9_.]+ print bare, others quoted with C-style escapes: %"/attn/q".
+ * Reals print with the fewest digits that read back to the same float or double. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ir/ops_impl.h"
+
+/* Constants with more elements than this print as a summary unless show_data is set. */
+#define PRINT_MAX_INLINE 16
+
+/* ---- scalars and names ------------------------------------------------------------ */
+
+/* Shortest %g text that reads back to the same value (float or double precision). */
+static void fmt_real(char *buf, size_t len, double x, bool single)
+{
+    if (isnan(x)) {
+        snprintf(buf, len, "nan");
+        return;
+    }
+    if (isinf(x)) {
+        snprintf(buf, len, x > 0 ? "inf" : "-inf");
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, len, "%.*g", p, x);
+        double back = strtod(buf, NULL);
+        if (single ? (float)back == (float)x : back == x)
+            return;
+    }
+}
+
+static bool is_plain_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* A double-quoted string with \" \\ \n \t and \xNN escapes. */
+static void print_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* %name, or %"name" when it is not a plain identifier. */
+static void print_ref(FILE *f, const IrGraph *g, int id)
+{
+    if (id < 0) {
+        fputc('_', f);
+        return;
+    }
+    if (id >= g->nvalues) {
+        fprintf(f, "%%<bad id %d>", id);
+        return;
+    }
+    const char *name = g->values[id]->name;
+    fputc('%', f);
+    if (is_plain_name(name))
+        fputs(name, f);
+    else
+        print_quoted(f, name);
+}
+
+static void print_type(FILE *f, const IrValue *v)
+{
+    if (!v->typed) {
+        fputc('?', f);
+        return;
+    }
+    char buf[256];
+    ir_type_format(v->dtype, &v->shape, buf, sizeof buf);
+    fputs(buf, f);
+}
+
+/* ---- tensor contents ------------------------------------------------------------ */
+
+static void print_element(FILE *f, const IrTensor *t, int64_t i)
+{
+    char buf[48];
+    if (t->dtype == SRT_BOOL)
+        fputs(ir_tensor_geti(t, i) ? "true" : "false", f);
+    else if (ir_dtype_is_float(t->dtype)) {
+        fmt_real(buf, sizeof buf, ir_tensor_getf(t, i), t->dtype == SRT_F32);
+        fputs(buf, f);
+    } else
+        fprintf(f, "%lld", (long long)ir_tensor_geti(t, i));
+}
+
+/* "[1, 2, 3]" (a scalar prints bare), or "<1024 values, min -1.2 max 3.4>" when long. */
+static void print_data(FILE *f, IrDtype dtype, int64_t numel, bool scalar, const void *data, bool full)
+{
+    IrTensor t = {.dtype = dtype, .numel = numel, .data = (void *)data};
+    if (dtype >= SRT_BF16) {
+        fprintf(f, "<%lld values of a storage-only type>", (long long)numel);
+        return;
+    }
+    if (scalar && numel == 1) {
+        print_element(f, &t, 0);
+        return;
+    }
+    if (numel <= PRINT_MAX_INLINE || full) {
+        fputc('[', f);
+        for (int64_t i = 0; i < numel; i++) {
+            if (i)
+                fputs(", ", f);
+            print_element(f, &t, i);
+        }
+        fputc(']', f);
+        return;
+    }
+    /* summary: min and max (NaNs counted apart) */
+    int64_t nnan = 0, imin = -1, imax = -1;
+    for (int64_t i = 0; i < numel; i++) {
+        if (ir_dtype_is_float(dtype)) {
+            double x = ir_tensor_getf(&t, i);
+            if (isnan(x)) {
+                nnan++;
+                continue;
+            }
+            if (imin < 0 || x < ir_tensor_getf(&t, imin))
+                imin = i;
+            if (imax < 0 || x > ir_tensor_getf(&t, imax))
+                imax = i;
+        } else {
+            int64_t x = ir_tensor_geti(&t, i);
+            if (imin < 0 || x < ir_tensor_geti(&t, imin))
+                imin = i;
+            if (imax < 0 || x > ir_tensor_geti(&t, imax))
+                imax = i;
+        }
+    }
+    fprintf(f, "<%lld values", (long long)numel);
+    if (imin >= 0) {
+        fputs(", min ", f);
+        print_element(f, &t, imin);
+        fputs(" max ", f);
+        print_element(f, &t, imax);
+    }
+    if (nnan)
+        fprintf(f, ", %lld nan", (long long)nnan);
+    fputc('>', f);
+}
+
+/* Contents of a value with data: " = ...". Values whose shape is not constant have no data. */
+static void print_value_data(FILE *f, const IrValue *v, bool full)
+{
+    IrDim cnt;
+    if (!v->data || !v->typed || !ir_shape_numel(&v->shape, &cnt) || cnt.a != 0)
+        return;
+    fputs(" = ", f);
+    print_data(f, v->dtype, cnt.b, v->shape.rank == 0, v->data, full);
+}
+
+/* " = sym[N, 784]" for a value with known symbolic content. */
+static void print_sym(FILE *f, const IrValue *v)
+{
+    IrDim cnt;
+    if (!v->sym || !v->typed || !ir_shape_numel(&v->shape, &cnt) || cnt.a != 0)
+        return;
+    fputs(" = sym[", f);
+    for (int64_t i = 0; i < cnt.b; i++) {
+        char buf[48];
+        ir_dim_format(v->sym[i], buf, sizeof buf);
+        fprintf(f, "%s%s", i ? ", " : "", buf);
+    }
+    fputc(']', f);
+}
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+static void print_attr_value(FILE *f, const IrAttr *a)
+{
+    char buf[48];
+    switch (a->kind) {
+    case IR_ATTR_INT:
+        fprintf(f, "%lld", (long long)a->i);
+        break;
+    case IR_ATTR_FLOAT:
+        fmt_real(buf, sizeof buf, a->f, false);
+        fputs(buf, f);
+        break;
+    case IR_ATTR_STRING:
+        print_quoted(f, a->s ? a->s : "");
+        break;
+    case IR_ATTR_INTS:
+        fputc('[', f);
+        for (int i = 0; i < a->n; i++)
+            fprintf(f, "%s%lld", i ? ", " : "", (long long)a->ints[i]);
+        fputc(']', f);
+        break;
+    case IR_ATTR_FLOATS:
+        fputc('[', f);
+        for (int i = 0; i < a->n; i++) {
+            fmt_real(buf, sizeof buf, a->floats[i], false);
+            fprintf(f, "%s%s", i ? ", " : "", buf);
+        }
+        fputc(']', f);
+        break;
+    case IR_ATTR_TENSOR: {
+        char type[256];
+        ir_type_format(a->tdtype, &a->tshape, type, sizeof type);
+        fprintf(f, "tensor<%s>", type);
+        print_data(f, a->tdtype, a->n, false, a->tdata, true);
+        break;
+    }
+    }
+}
+
+/* " {a=1, b="x"}": written attributes in the op table's spec order, then any the op does not
+ * know (only in broken graphs; the verifier reports them) in stored order. */
+static void print_attrs(FILE *f, const IrNode *n)
+{
+    if (n->nattrs == 0)
+        return;
+    const IrOpInfo *info = ir_op_info(n->op);
+    int printed = 0;
+    fputs(" {", f);
+    for (int s = 0; s < info->nattrs; s++)
+        for (int i = 0; i < n->nattrs; i++)
+            if (!strcmp(n->attrs[i].name, info->attrs[s].name)) {
+                fprintf(f, "%s%s=", printed++ ? ", " : "", n->attrs[i].name);
+                print_attr_value(f, &n->attrs[i]);
+            }
+    for (int i = 0; i < n->nattrs; i++)
+        if (!ir_op_attr_spec(n->op, n->attrs[i].name)) {
+            fprintf(f, "%s%s=", printed++ ? ", " : "", n->attrs[i].name);
+            print_attr_value(f, &n->attrs[i]);
+        }
+    fputc('}', f);
+}
+
+/* ---- declarations and nodes -------------------------------------------------------- */
+
+/* " init kaiming_uniform a=2.236 mode=\"fan_in\"" from the init object as written. */
+static void print_init(FILE *f, const char *init_json)
+{
+    cJSON *o = cJSON_Parse(init_json);
+    if (!o || !cJSON_IsObject(o)) {
+        fputs(" init ", f);
+        print_quoted(f, init_json);
+        cJSON_Delete(o);
+        return;
+    }
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    fprintf(f, " init %s", cJSON_IsString(kind) ? kind->valuestring : "?");
+    for (const cJSON *it = o->child; it; it = it->next) {
+        if (it == kind || !it->string)
+            continue;
+        fprintf(f, " %s=", it->string);
+        if (cJSON_IsString(it))
+            print_quoted(f, it->valuestring);
+        else if (cJSON_IsNumber(it)) {
+            char buf[48];
+            fmt_real(buf, sizeof buf, it->valuedouble, false);
+            fputs(buf, f);
+        } else {
+            char *s = cJSON_PrintUnformatted(it);
+            fputs(s ? s : "?", f);
+            free(s);
+        }
+    }
+    cJSON_Delete(o);
+}
+
+static void print_param(FILE *f, const IrValue *v, bool full)
+{
+    fputs("param ", f);
+    fputc('%', f);
+    if (is_plain_name(v->name))
+        fputs(v->name, f);
+    else
+        print_quoted(f, v->name);
+    fputs(" : ", f);
+    print_type(f, v);
+    if (v->from_weights)
+        fputs(" from weights", f);
+    else if (v->init_json)
+        print_init(f, v->init_json);
+    if (v->opt_state)
+        fputs(" optimizer state", f);
+    else if (!v->trainable)
+        fputs(" frozen", f);
+    if (full || (!v->from_weights && !v->init_json))
+        print_value_data(f, v, full);
+}
+
+/* "%a, %b = Op(%x, _, %y) {attrs} : t1, t2    # name" */
+static void print_node(FILE *f, const IrGraph *g, const IrNode *n)
+{
+    for (int k = 0; k < n->nout; k++) {
+        if (k)
+            fputs(", ", f);
+        print_ref(f, g, n->out[k]);
+    }
+    fprintf(f, " = %s(", ir_op_name(n->op));
+    for (int k = 0; k < n->nin; k++) {
+        if (k)
+            fputs(", ", f);
+        print_ref(f, g, n->in[k]);
+    }
+    fputc(')', f);
+    print_attrs(f, n);
+    fputs(" : ", f);
+    for (int k = 0; k < n->nout; k++) {
+        if (k)
+            fputs(", ", f);
+        if (n->out[k] < 0 || n->out[k] >= g->nvalues) {
+            fputc('_', f);
+            continue;
+        }
+        const IrValue *v = g->values[n->out[k]];
+        print_type(f, v);
+        print_sym(f, v);
+    }
+    if (n->name && *n->name)
+        fprintf(f, "    # %s", n->name);
+    fputc('\n', f);
+}
+
+static const char *optimizer_name(IrOptimKind k)
+{
+    switch (k) {
+    case IR_OPTIM_SGD: return "sgd";
+    case IR_OPTIM_ADAM: return "adam";
+    case IR_OPTIM_ADAMW: return "adamw";
+    }
+    return "?";
+}
+
+static void print_hyper(FILE *f, const char *name, double x)
+{
+    char buf[48];
+    fmt_real(buf, sizeof buf, x, false);
+    fprintf(f, " %s=%s", name, buf);
+}
+
+static void print_training(FILE *f, const IrGraph *g)
+{
+    const IrTraining *t = g->training;
+    for (int i = 0; i < t->ninputs; i++) {
+        fputs("training input ", f);
+        print_ref(f, g, t->inputs[i]);
+        fputs(" : ", f);
+        if (t->inputs[i] >= 0 && t->inputs[i] < g->nvalues)
+            print_type(f, g->values[t->inputs[i]]);
+        fputc('\n', f);
+    }
+    if (t->loss) {
+        fputs("training loss ", f);
+        print_node(f, g, t->loss);
+    }
+    const IrOptimizer *o = &t->opt;
+    fprintf(f, "training optimizer %s", optimizer_name(o->kind));
+    print_hyper(f, "lr", o->lr);
+    if (o->kind == IR_OPTIM_SGD) {
+        print_hyper(f, "momentum", o->momentum);
+        print_hyper(f, "dampening", o->dampening);
+        fprintf(f, " nesterov=%s", o->nesterov ? "true" : "false");
+    } else {
+        print_hyper(f, "beta1", o->beta1);
+        print_hyper(f, "beta2", o->beta2);
+        print_hyper(f, "eps", o->eps);
+    }
+    print_hyper(f, "weight_decay", o->weight_decay);
+    fputc('\n', f);
+    /* the training graph's lists (filled by autodiff) */
+    for (int i = 0; t->update_dst && t->update_src && i < t->nupdates; i++) {
+        fputs("training update ", f);
+        print_ref(f, g, t->update_dst[i]);
+        fputs(" <- ", f);
+        print_ref(f, g, t->update_src[i]);
+        fputc('\n', f);
+    }
+    for (int i = 0; t->grad_param && t->grad_value && i < t->ngrads; i++) {
+        fputs("training grad ", f);
+        print_ref(f, g, t->grad_param[i]);
+        fputs(" : ", f);
+        print_ref(f, g, t->grad_value[i]);
+        fputc('\n', f);
+    }
+}
+
+void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt)
+{
+    IrPrintOptions defaults = {0};
+    if (!opt)
+        opt = &defaults;
+    fprintf(f, "model %s (seed %lld)\n", g->name, (long long)g->seed);
+    for (int i = 0; i < g->ninputs; i++) {
+        fputs("input ", f);
+        print_ref(f, g, g->inputs[i]);
+        fputs(" : ", f);
+        if (g->inputs[i] >= 0 && g->inputs[i] < g->nvalues)
+            print_type(f, g->values[g->inputs[i]]);
+        fputc('\n', f);
+    }
+    for (int id = 0; id < g->nvalues; id++)
+        if (g->values[id]->role == IR_ROLE_PARAM) {
+            print_param(f, g->values[id], opt->show_data);
+            fputc('\n', f);
+        }
+    for (int id = 0; id < g->nvalues; id++) {
+        const IrValue *v = g->values[id];
+        if (v->role != IR_ROLE_CONST)
+            continue;
+        fputs("const ", f);
+        print_ref(f, g, id);
+        fputs(" : ", f);
+        print_type(f, v);
+        if (v->data)
+            print_value_data(f, v, opt->show_data);
+        else
+            print_sym(f, v);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        print_node(f, g, g->nodes[i]);
+    for (int i = 0; i < g->noutputs; i++) {
+        fputs("output ", f);
+        print_ref(f, g, g->outputs[i]);
+        fputc('\n', f);
+    }
+    if (g->training)
+        print_training(f, g);
+}

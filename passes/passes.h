@@ -1,0 +1,97 @@
+/* Graph passes: the pass interface, the registry, per-pass statistics and the pipeline runner. */
+#ifndef SINTER_PASSES_H
+#define SINTER_PASSES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/ir.h"
+
+/* What a pass did. PASS_ERROR comes with diagnostics in the context. */
+typedef enum PassResult {
+    PASS_ERROR = -1,
+    PASS_UNCHANGED = 0,
+    PASS_CHANGED = 1
+} PassResult;
+
+/* One statistic: "<pass>: <count> <what>", e.g. "const_fold: 3 nodes folded". Counts of the
+ * same (pass, what) accumulate over the pipeline (dce runs twice in the default one). */
+typedef struct PassStat {
+    const char *pass;         /* registry name (static string) */
+    const char *what;         /* plural noun phrase (static string): "nodes folded" */
+    int64_t count;
+} PassStat;
+
+#define PASS_MAX_STATS 64
+
+/* Options and results of a pipeline run. Initialize with pass_context_init; the runner and the
+ * passes keep no state anywhere else, so contexts on different threads are independent. */
+typedef struct PassContext {
+    IrDiag *diag;             /* errors of passes and of the verifier go here (required) */
+
+    /* options */
+    const char *const *pipeline; /* pass names to run in order; NULL: the default pipeline */
+    int npipeline;
+    bool verify;              /* ir_verify before the first pass and after every pass (on in tests) */
+    const char *dump_after;   /* a pass name or "all": print the graph after it; NULL: no dumps */
+    FILE *dump_file;          /* where dumps go; NULL: stdout */
+    IrPrintOptions dump_opt;  /* options of those dumps */
+    const char *stop_after;   /* stop after the first run of this pass; NULL: run the whole pipeline */
+
+    /* results */
+    int passes_run;           /* pipeline entries that ran */
+    int passes_changed;       /* of which reported PASS_CHANGED */
+    const char *current;      /* name of the pass running now (for pass_stat_add) */
+    int nstats;
+    PassStat stats[PASS_MAX_STATS];
+} PassContext;
+
+typedef PassResult (*PassFn)(IrGraph *g, PassContext *ctx);
+
+typedef struct Pass {
+    const char *name;
+    const char *summary;      /* one line */
+    PassFn run;
+} Pass;
+
+/* Entry points of the registered passes: pass_shape_infer, pass_const_fold, ... */
+#define PASS(name, summary) PassResult pass_##name(IrGraph *g, PassContext *ctx);
+#include "passes/passes.def"
+#undef PASS
+
+/* ---- registry ----------------------------------------------------------------------- */
+int pass_count(void);
+const Pass *pass_get(int i);                   /* 0 <= i < pass_count(), in passes.def order */
+const Pass *pass_find(const char *name);       /* NULL if no pass has that name */
+/* "shape_infer, const_fold, dce, cse" into buf (for messages). */
+const char *pass_list_names(char *buf, size_t len);
+
+/* The default pipeline (see pipeline.c for why each entry sits where it does). */
+int pass_default_pipeline(const char *const **names);   /* returns the count */
+
+/* ---- helpers for passes ----------------------------------------------------------------- */
+/* A value whose id others hold outside the node list, so passes must neither replace it by
+ * another value nor turn it into a constant: a graph output, or a value the training section
+ * names apart from the loss (update sources and destinations, params with gradients and their
+ * gradients, filled by autodiff). ir_graph_replace_uses does not rewrite those lists. */
+bool pass_value_pinned(const IrGraph *g, int id);
+/* ir_graph_compact that also renumbers the training section's update and gradient lists. */
+void pass_compact(IrGraph *g, const bool *keep_node);
+
+/* ---- running ------------------------------------------------------------------------ */
+void pass_context_init(PassContext *ctx, IrDiag *d);
+/* Runs ctx->pipeline (or the default) on g, with the verify/dump/stop options. Pass names are
+ * checked before anything runs: an unknown name is a diagnostic listing the valid ones.
+ * Returns 0, or -1 with diagnostics (the graph may then be partly transformed). */
+int pass_run_pipeline(IrGraph *g, PassContext *ctx);
+
+/* Adds count to the statistic (current pass, what); what is a static plural phrase. */
+void pass_stat_add(PassContext *ctx, const char *what, int64_t count);
+/* The count recorded for (pass, what), 0 if none. */
+int64_t pass_stat_get(const PassContext *ctx, const char *pass, const char *what);
+/* One line per statistic, in the order first recorded: "const_fold: 3 nodes folded" (with
+ * the first word made singular for a count of 1: "dce: 1 node removed"). */
+void pass_print_stats(const PassContext *ctx, FILE *f);
+
+#endif

@@ -1,0 +1,270 @@
+/* The pass registry, the default pipeline, statistics, and the runner (verify, dump, stop). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+
+static const Pass registry[] = {
+#define PASS(name, summary) {#name, summary, pass_##name},
+#include "passes/passes.def"
+#undef PASS
+};
+
+#define NPASSES ((int)(sizeof registry / sizeof registry[0]))
+
+/* The default pipeline. Each entry says why it sits where it does. */
+static const char *const default_pipeline[] = {
+    /* Types first: every later pass reads them. The frontend already inferred shapes, but a
+     * graph may also come from the IR API or from an earlier pipeline, and re-running is cheap. */
+    "shape_infer",
+    /* Constants next, while the Shape -> Gather -> Concat chains that torch exports use for
+     * Reshape targets are still there to be folded (their shapes were just inferred). */
+    "const_fold",
+    /* Folding leaves the producers of folded inputs (Shape of an input, say) without users;
+     * remove them before cse so it compares fewer nodes. */
+    "dce",
+    /* After folding, constants that were computed separately can be equal; cse merges them,
+     * then the nodes that read them become identical and merge too. */
+    "cse",
+    /* cse only rewires uses: the duplicate nodes and constants it replaced are now dead. */
+    "dce",
+};
+
+int pass_count(void)
+{
+    return NPASSES;
+}
+
+const Pass *pass_get(int i)
+{
+    IR_ASSERT(i >= 0 && i < NPASSES);
+    return &registry[i];
+}
+
+const Pass *pass_find(const char *name)
+{
+    for (int i = 0; name && i < NPASSES; i++)
+        if (!strcmp(registry[i].name, name))
+            return &registry[i];
+    return NULL;
+}
+
+const char *pass_list_names(char *buf, size_t len)
+{
+    size_t pos = 0;
+    if (len)
+        buf[0] = 0;
+    for (int i = 0; i < NPASSES && pos < len; i++) {
+        int w = snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", registry[i].name);
+        if (w < 0)
+            break;
+        pos += (size_t)w;
+    }
+    return buf;
+}
+
+int pass_default_pipeline(const char *const **names)
+{
+    *names = default_pipeline;
+    return (int)(sizeof default_pipeline / sizeof default_pipeline[0]);
+}
+
+void pass_context_init(PassContext *ctx, IrDiag *d)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->diag = d;
+}
+
+/* ---- helpers for passes ------------------------------------------------------------------ */
+
+static bool in_list(const int *ids, int count, int id)
+{
+    for (int i = 0; ids && i < count; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+bool pass_value_pinned(const IrGraph *g, int id)
+{
+    if (id < 0 || id >= g->nvalues)
+        return false;
+    if (g->values[id]->is_output)
+        return true;
+    const IrTraining *t = g->training;
+    if (!t)
+        return false;
+    return in_list(t->update_src, t->nupdates, id) || in_list(t->update_dst, t->nupdates, id) ||
+           in_list(t->grad_param, t->ngrads, id) || in_list(t->grad_value, t->ngrads, id);
+}
+
+/* The lists hold value ids; values are stable pointers whose id compaction updates. */
+static IrValue **save_ids(const IrGraph *g, const int *ids, int count)
+{
+    if (!ids || count <= 0)
+        return NULL;
+    IrValue **v = malloc((size_t)count * sizeof *v);
+    IR_ASSERT(v);
+    for (int i = 0; i < count; i++)
+        v[i] = ids[i] >= 0 && ids[i] < g->nvalues ? g->values[ids[i]] : NULL;
+    return v;
+}
+
+static void restore_ids(const IrGraph *g, int *ids, int count, IrValue **saved)
+{
+    for (int i = 0; saved && i < count; i++) {
+        if (!saved[i])
+            continue;
+        /* a value named by the training section is referenced, so compaction keeps it */
+        IR_ASSERT(saved[i]->id < g->nvalues && g->values[saved[i]->id] == saved[i]);
+        ids[i] = saved[i]->id;
+    }
+    free(saved);
+}
+
+void pass_compact(IrGraph *g, const bool *keep_node)
+{
+    IrTraining *t = g->training;
+    if (!t) {
+        ir_graph_compact(g, keep_node);
+        return;
+    }
+    IrValue **dst = save_ids(g, t->update_dst, t->nupdates), **src = save_ids(g, t->update_src, t->nupdates);
+    IrValue **gp = save_ids(g, t->grad_param, t->ngrads), **gv = save_ids(g, t->grad_value, t->ngrads);
+    ir_graph_compact(g, keep_node);
+    restore_ids(g, t->update_dst, t->nupdates, dst);
+    restore_ids(g, t->update_src, t->nupdates, src);
+    restore_ids(g, t->grad_param, t->ngrads, gp);
+    restore_ids(g, t->grad_value, t->ngrads, gv);
+}
+
+/* ---- statistics ---------------------------------------------------------------------- */
+
+void pass_stat_add(PassContext *ctx, const char *what, int64_t count)
+{
+    const char *pass = ctx->current ? ctx->current : "?";
+    for (int i = 0; i < ctx->nstats; i++)
+        if (!strcmp(ctx->stats[i].pass, pass) && !strcmp(ctx->stats[i].what, what)) {
+            ctx->stats[i].count += count;
+            return;
+        }
+    IR_ASSERT(ctx->nstats < PASS_MAX_STATS);   /* passes record a handful of fixed phrases */
+    PassStat *s = &ctx->stats[ctx->nstats++];
+    s->pass = pass;
+    s->what = what;
+    s->count = count;
+}
+
+int64_t pass_stat_get(const PassContext *ctx, const char *pass, const char *what)
+{
+    for (int i = 0; i < ctx->nstats; i++)
+        if (!strcmp(ctx->stats[i].pass, pass) && !strcmp(ctx->stats[i].what, what))
+            return ctx->stats[i].count;
+    return 0;
+}
+
+void pass_print_stats(const PassContext *ctx, FILE *f)
+{
+    for (int i = 0; i < ctx->nstats; i++) {
+        const PassStat *s = &ctx->stats[i];
+        const char *space = strchr(s->what, ' ');
+        size_t first = space ? (size_t)(space - s->what) : strlen(s->what);
+        if (s->count == 1 && first > 1 && s->what[first - 1] == 's')
+            fprintf(f, "%s: 1 %.*s%s\n", s->pass, (int)(first - 1), s->what, s->what + first);
+        else
+            fprintf(f, "%s: %lld %s\n", s->pass, (long long)s->count, s->what);
+    }
+}
+
+/* ---- the runner ------------------------------------------------------------------------ */
+
+static bool in_pipeline(const char *name, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (!strcmp(names[i], name))
+            return true;
+    return false;
+}
+
+static void list_pipeline(char *buf, size_t len, const char *const *names, int count)
+{
+    size_t pos = 0;
+    buf[0] = 0;
+    for (int i = 0; i < count && pos < len; i++) {
+        int w = snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        pos += (size_t)w;
+    }
+}
+
+/* dump_after / stop_after must name a pass of the pipeline (dump_after may also be "all"). */
+static int check_option(PassContext *ctx, const char *option, const char *name, bool allow_all,
+                        const char *const *names, int count)
+{
+    if (!name || (allow_all && !strcmp(name, "all")))
+        return 0;
+    char valid[512];
+    if (!pass_find(name)) {
+        pass_list_names(valid, sizeof valid);
+        ir_diag_error(ctx->diag, NULL, "%s: unknown pass \"%s\" (valid: %s%s)", option, name,
+                      allow_all ? "all, " : "", valid);
+        return -1;
+    }
+    if (!in_pipeline(name, names, count)) {
+        list_pipeline(valid, sizeof valid, names, count);
+        ir_diag_error(ctx->diag, NULL, "%s: pass \"%s\" is not in the pipeline (%s)", option, name, valid);
+        return -1;
+    }
+    return 0;
+}
+
+int pass_run_pipeline(IrGraph *g, PassContext *ctx)
+{
+    const char *const *names = ctx->pipeline;
+    int count = ctx->npipeline;
+    if (!names)
+        count = pass_default_pipeline(&names);
+
+    int bad = 0;
+    for (int i = 0; i < count; i++)
+        if (!pass_find(names[i])) {
+            char valid[512];
+            ir_diag_error(ctx->diag, NULL, "unknown pass \"%s\" (valid passes: %s)", names[i] ? names[i] : "",
+                          pass_list_names(valid, sizeof valid));
+            bad++;
+        }
+    if (bad)
+        return -1;
+    if (check_option(ctx, "dump after", ctx->dump_after, true, names, count) != 0 ||
+        check_option(ctx, "stop after", ctx->stop_after, false, names, count) != 0)
+        return -1;
+
+    FILE *dump = ctx->dump_file ? ctx->dump_file : stdout;
+    int dumps = 0;
+    for (int i = 0; i < count; i++) {
+        const Pass *p = pass_find(names[i]);
+        ctx->current = p->name;
+        PassResult r = p->run(g, ctx);
+        ctx->current = NULL;
+        ctx->passes_run++;
+        if (r == PASS_ERROR)
+            return -1;
+        if (r == PASS_CHANGED)
+            ctx->passes_changed++;
+        if (ctx->verify && ir_verify(g, ctx->diag) != 0) {
+            ir_diag_error(ctx->diag, NULL, "the graph fails verification after pass \"%s\" (%d of %d)", p->name,
+                          i + 1, count);
+            return -1;
+        }
+        if (ctx->dump_after && (!strcmp(ctx->dump_after, "all") || !strcmp(ctx->dump_after, p->name))) {
+            if (dumps++)
+                fputc('\n', dump);
+            fprintf(dump, "; after %s\n", p->name);
+            ir_print_text(g, dump, &ctx->dump_opt);
+        }
+        if (ctx->stop_after && !strcmp(ctx->stop_after, p->name))
+            break;
+    }
+    return 0;
+}
