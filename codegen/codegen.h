@@ -1,0 +1,120 @@
+/* sinter native code generation: lowering to a program, buffer planning, LLVM emission and linking. */
+#ifndef SINTER_CODEGEN_H
+#define SINTER_CODEGEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/ir.h"
+#include "runtime/sinter_model.h"
+
+/* ---- compiling ------------------------------------------------------------------
+ * cg_compile turns a typed, topologically sorted graph into native code. It does NOT run
+ * the pass pipeline: callers (`sinter compile`, tests) run passes first if they want an
+ * optimized graph; any valid graph compiles. Values with compile-time symbolic content
+ * (IrValue.sym, e.g. Shape outputs) are computed by the entry point from n, so shape
+ * arithmetic that const_fold left alone still works. */
+typedef struct CgOptions {
+    int opt_level;            /* 0..3: LLVM's default<O0..O3> pipeline */
+    const char *triple;       /* NULL: the host's */
+    const char *cpu;          /* NULL: the host CPU (or "generic" with a non-host triple) */
+    const char *features;     /* NULL: the host CPU's features ("" with a non-host triple) */
+    bool external_weights;    /* no embedded weights: NAME_create zero-fills, NAME_load fills */
+} CgOptions;
+
+/* Compile g into out_path. emit: "so", "o", "ll", "bc", "s", or NULL to choose by the
+ * extension of out_path (anything else: "so"). For "so" the header NAME.h (NAME = g->name)
+ * is written beside the library. Files appear atomically (temporary name, then rename);
+ * on error nothing is left behind. Returns 0, or -1 with diagnostics. Thread-safe: each
+ * call uses its own LLVM context. */
+int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d);
+
+/* Checks, before any work, what cg_compile(g, o, out_path, emit, d) would refuse about the
+ * options alone: the target, the optimization level, the output kind and whether that kind can
+ * be produced for the target on this machine (out_path may be NULL: no kind check). Returns 0,
+ * or -1 with a diagnostic whose WHERE names the option ("--target", "--emit", "-O"). */
+int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d);
+
+/* The header text NAME.h for g (malloc'ed), as cg_compile writes it; NULL + diagnostic if a
+ * tensor's dtype has no C type. */
+char *cg_header_text(const IrGraph *g, IrDiag *d);
+
+/* The verified and optimized LLVM module of g (what cg_compile emits), built in ctx (e.g. an
+ * ORC ThreadSafeContext's context); the caller disposes it. NULL + diagnostics on error.
+ * Declared with opaque types so this header needs no LLVM include. */
+struct LLVMOpaqueModule;
+struct LLVMOpaqueContext;
+struct LLVMOpaqueModule *cg_compile_module(IrGraph *g, const CgOptions *o, struct LLVMOpaqueContext *ctx,
+                                           IrDiag *d);
+
+/* ---- in-memory compilation (LLVM ORC JIT) --------------------------------------------
+ * The same code as a shared library, compiled for this machine into the calling process:
+ * `sinter run MODEL.json`, benchmarks and tests drive it through its descriptor exactly like
+ * a dlopen'ed library (cg_jit_info(j)->create(), ->infer(m, n, args), ...). o->triple must be
+ * NULL (this machine). The runtime the code calls is the process's own copy of sinter_rt. */
+typedef struct CgJit CgJit;
+int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d);
+const SinterModelInfo *cg_jit_info(const CgJit *j);
+/* Frees the code: every context created through it must be destroyed first. */
+void cg_jit_free(CgJit *j);
+
+/* ---- the program: kernels and the buffer plan ---------------------------------- */
+
+/* Where a value's bytes live while the inference entry point runs. */
+typedef enum CgStorage {
+    CG_STORE_NONE,            /* never read at run time (dead, or only read at compile time) */
+    CG_STORE_INPUT,           /* graph input: entry argument `arg` (caller's memory) */
+    CG_STORE_OUTPUT,          /* graph output: entry argument `arg` (caller's memory) */
+    CG_STORE_PARAM,           /* context's param block at byte `offset.b` */
+    CG_STORE_CONST,           /* read-only global of the module (contents IrValue.data) */
+    CG_STORE_SCRATCH,         /* context's scratch arena at byte `offset` (a*N+b) */
+    CG_STORE_VIEW,            /* same bytes as value `view_of` (resolved: never a view itself) */
+    CG_STORE_SYMBOLIC         /* content known as a*N+b per element (IrValue.sym): the entry
+                                 stores it into scratch at `offset` before the first kernel */
+} CgStorage;
+
+typedef struct CgBuffer {
+    CgStorage storage;
+    int arg;                  /* INPUT: input index; OUTPUT: output index (first listing) */
+    IrDim offset;             /* PARAM (constant), SCRATCH, SYMBOLIC: byte offset, 64-aligned */
+    IrDim size;               /* bytes a*N+b (unaligned numel * element size) */
+    int view_of;              /* VIEW: value id of the root buffer; else -1 */
+    int def, last;            /* step range where the bytes are live (SCRATCH/SYMBOLIC; a view's
+                                 uses extend its root); -1 when not applicable */
+} CgBuffer;
+
+typedef enum CgStepKind {
+    CG_STEP_KERNEL,           /* run the kernel of nodes[] (one node for now) */
+    CG_STEP_COPY              /* copy value src into graph output out_index (views and
+                                 inputs/params/consts listed as outputs, repeated outputs) */
+} CgStepKind;
+
+typedef struct CgStep {
+    CgStepKind kind;
+    int nnodes;               /* KERNEL: nodes fused into this kernel, in order; nodes[0] is */
+    int *nodes;               /*   the anchor whose signature the kernel function has */
+    int src;                  /* COPY: value id */
+    int out_index;            /* COPY: graph output position */
+} CgStep;
+
+typedef struct CgProgram {
+    const IrGraph *g;
+    int nsteps;
+    CgStep *steps;            /* execution order */
+    CgBuffer *buf;            /* by value id, g->nvalues entries */
+    int64_t param_bytes;      /* size of the param block (64-aligned) */
+    IrDim scratch_bytes;      /* peak scratch (arena size), 64-aligned a*N+b */
+    int64_t max_n;            /* largest n for which every size fits comfortably in int64 */
+} CgProgram;
+
+/* Lower g (typed, topologically sorted) to a program with its buffer plan. Returns 0 and
+ * *out (free with cg_program_free), or -1 with diagnostics. */
+int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d);
+void cg_program_free(CgProgram *p);
+/* Human-readable kernels and buffers (`sinter dump --after plan`). */
+void cg_print_program(const CgProgram *p, FILE *f);
+/* Peak scratch bytes of g's plan (`sinter check`). Returns 0, or -1 with diagnostics. */
+int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d);
+
+#endif

@@ -1,0 +1,294 @@
+/* Lowering: graph -> program (ordered kernels, views, dead and compile-time nodes), and its printer. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_infra.h"
+
+/* A node whose every present output has compile-time content needs no kernel. */
+static bool all_outputs_symbolic(const IrGraph *g, const IrNode *n)
+{
+    int present = 0;
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0)
+            continue;
+        const IrValue *v = g->values[n->out[k]];
+        IrDim numel;
+        if (!v->sym || (v->dtype != SRT_I64 && v->dtype != SRT_I32) || !ir_shape_numel(&v->shape, &numel) ||
+            numel.a != 0)
+            return false;
+        present++;
+    }
+    return present > 0;
+}
+
+/* Checks lowering relies on: typed values, producers before consumers. */
+static int check_graph(const IrGraph *g, IrDiag *d)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const IrNode *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++) {
+            if (n->in[k] < 0)
+                continue;
+            const IrValue *v = g->values[n->in[k]];
+            if (!v->typed) {
+                ir_node_error(d, n, "inputs[%d] \"%s\" has no type: run shape inference before codegen", k, v->name);
+                return -1;
+            }
+            if (v->role == IR_ROLE_ACT && v->producer >= i) {
+                ir_node_error(d, n, "inputs[%d] \"%s\" is produced later: sort the graph before codegen", k, v->name);
+                return -1;
+            }
+        }
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] >= 0 && !g->values[n->out[k]]->typed) {
+                ir_node_error(d, n, "outputs[%d] \"%s\" has no type: run shape inference before codegen",
+                              k, g->values[n->out[k]]->name);
+                return -1;
+            }
+    }
+    for (int j = 0; j < g->noutputs; j++) {
+        const IrValue *v = g->values[g->outputs[j]];
+        if (!v->typed) {
+            ir_diag_error(d, v->name, "graph output has no type: run shape inference before codegen");
+            return -1;
+        }
+        if (v->training_input) {
+            ir_diag_error(d, v->name, "a training input cannot be a graph output");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
+{
+    *out = NULL;
+    if (check_graph(g, d) != 0)
+        return -1;
+    CgNodeKind *kind = calloc((size_t)g->nnodes + 1, sizeof *kind);
+    bool *needed = calloc((size_t)g->nvalues + 1, sizeof *needed);
+    CgProgram *p = calloc(1, sizeof *p);
+    IR_ASSERT(kind && needed && p);
+    p->g = g;
+
+    /* Which nodes run, walking back from the graph outputs. A view needs only its data input;
+     * a node with compile-time outputs needs nothing (the entry computes them from n). */
+    for (int j = 0; j < g->noutputs; j++)
+        needed[g->outputs[j]] = true;
+    for (int i = g->nnodes - 1; i >= 0; i--) {
+        const IrNode *n = g->nodes[i];
+        bool live = false;
+        for (int k = 0; k < n->nout; k++)
+            live |= n->out[k] >= 0 && needed[n->out[k]];
+        if (!live) {
+            kind[i] = CG_NODE_DEAD;
+            continue;
+        }
+        if (all_outputs_symbolic(g, n)) {
+            kind[i] = CG_NODE_SYMBOLIC;
+        } else if (n->nout >= 1 && n->out[0] >= 0 && n->nin >= 1 && n->in[0] >= 0 && cg_is_view(g, n)) {
+            kind[i] = CG_NODE_VIEW;
+            needed[n->in[0]] = true;
+        } else {
+            kind[i] = CG_NODE_KERNEL;
+            for (int k = 0; k < n->nin; k++)
+                if (n->in[k] >= 0)
+                    needed[n->in[k]] = true;
+        }
+    }
+
+    /* Kernels in graph order (one node each; a fusion pass would group them here), then
+     * copies into graph outputs that are not written by a kernel. */
+    int nkern = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        nkern += kind[i] == CG_NODE_KERNEL;
+    p->steps = calloc((size_t)nkern + (size_t)g->noutputs + 1, sizeof *p->steps);
+    IR_ASSERT(p->steps);
+    for (int i = 0; i < g->nnodes; i++) {
+        if (kind[i] != CG_NODE_KERNEL)
+            continue;
+        CgStep *s = &p->steps[p->nsteps++];
+        s->kind = CG_STEP_KERNEL;
+        s->nnodes = 1;
+        s->nodes = malloc(sizeof(int));
+        IR_ASSERT(s->nodes);
+        s->nodes[0] = g->nodes[i]->id;
+        s->src = -1;
+        s->out_index = -1;
+    }
+    for (int j = 0; j < g->noutputs; j++) {
+        const IrValue *v = g->values[g->outputs[j]];
+        bool first = true;
+        for (int k = 0; k < j; k++)
+            first &= g->outputs[k] != v->id;
+        bool written = v->role == IR_ROLE_ACT &&
+                       (kind[v->producer] == CG_NODE_KERNEL || kind[v->producer] == CG_NODE_SYMBOLIC);
+        if (first && written)
+            continue;
+        CgStep *s = &p->steps[p->nsteps++];
+        s->kind = CG_STEP_COPY;
+        s->src = v->id;
+        s->out_index = j;
+    }
+    free(needed);
+
+    int rc = cg_plan(p, kind, d);
+    free(kind);
+    if (rc != 0) {
+        cg_program_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+void cg_program_free(CgProgram *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->nsteps; i++)
+        free(p->steps[i].nodes);
+    free(p->steps);
+    free(p->buf);
+    free(p);
+}
+
+int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d)
+{
+    CgProgram *p;
+    if (cg_lower(g, &p, d) != 0)
+        return -1;
+    *out = p->scratch_bytes;
+    cg_program_free(p);
+    return 0;
+}
+
+/* ---- printing -------------------------------------------------------------------- */
+
+/* %name, quoted when it is not a plain identifier (as the text IR prints it). */
+static void print_name(FILE *f, const char *name)
+{
+    bool plain = *name != '\0';
+    for (const char *c = name; *c; c++)
+        plain &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '_' || *c == '.';
+    if (plain) {
+        fprintf(f, "%%%s", name);
+        return;
+    }
+    fputs("%\"", f);
+    for (const char *c = name; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fputc('\\', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+static const char *dim_str(IrDim x, char *buf, size_t len)
+{
+    ir_dim_format(x, buf, len);
+    return buf;
+}
+
+static void print_buffer(const CgProgram *p, const IrValue *v, FILE *f)
+{
+    const CgBuffer *b = &p->buf[v->id];
+    char t[160], o[48], s[48];
+    ir_type_format(v->dtype, &v->shape, t, sizeof t);
+    fputs("  ", f);
+    print_name(f, v->name);
+    fprintf(f, " : %s  ", t);
+    switch (b->storage) {
+    case CG_STORE_NONE:
+        fputs("unused", f);
+        break;
+    case CG_STORE_INPUT:
+        fprintf(f, "input %d", b->arg);
+        break;
+    case CG_STORE_OUTPUT:
+        fprintf(f, "output %d", b->arg);
+        break;
+    case CG_STORE_PARAM:
+        fprintf(f, "param offset %s size %s", dim_str(b->offset, o, sizeof o), dim_str(b->size, s, sizeof s));
+        break;
+    case CG_STORE_CONST:
+        fprintf(f, "const size %s", dim_str(b->size, s, sizeof s));
+        break;
+    case CG_STORE_SCRATCH:
+        fprintf(f, "scratch offset %s size %s live s%d..s%d", dim_str(b->offset, o, sizeof o),
+                dim_str(b->size, s, sizeof s), b->def, b->last);
+        break;
+    case CG_STORE_VIEW:
+        fputs("view of ", f);
+        print_name(f, p->g->values[b->view_of]->name);
+        break;
+    case CG_STORE_SYMBOLIC:
+        fprintf(f, "symbolic scratch offset %s size %s", dim_str(b->offset, o, sizeof o),
+                dim_str(b->size, s, sizeof s));
+        break;
+    }
+    if (v->sym && (b->storage == CG_STORE_SYMBOLIC || b->storage == CG_STORE_OUTPUT)) {
+        IrDim numel;
+        if (ir_shape_numel(&v->shape, &numel) && numel.a == 0) {
+            fputs(" = [", f);
+            for (int64_t i = 0; i < numel.b; i++)
+                fprintf(f, "%s%s", i ? ", " : "", dim_str(v->sym[i], s, sizeof s));
+            fputc(']', f);
+        }
+    }
+    fputc('\n', f);
+}
+
+void cg_print_program(const CgProgram *p, FILE *f)
+{
+    const IrGraph *g = p->g;
+    char s[48];
+    int nk = 0;
+    for (int i = 0; i < p->nsteps; i++)
+        nk += p->steps[i].kind == CG_STEP_KERNEL;
+    fprintf(f, "program %s: %d kernels, %d steps, params %" PRId64 " bytes, scratch %s bytes\n", g->name, nk,
+            p->nsteps, p->param_bytes, dim_str(p->scratch_bytes, s, sizeof s));
+    for (int i = 0; i < p->nsteps; i++) {
+        const CgStep *st = &p->steps[i];
+        fprintf(f, "  s%d: ", i);
+        if (st->kind == CG_STEP_COPY) {
+            fputs("copy ", f);
+            print_name(f, g->values[st->src]->name);
+            fprintf(f, " -> output %d ", st->out_index);
+            print_name(f, g->values[g->outputs[st->out_index]]->name);
+            fputc('\n', f);
+            continue;
+        }
+        for (int k = 0; k < st->nnodes; k++) {
+            const IrNode *n = g->nodes[st->nodes[k]];
+            if (k)
+                fputs("; ", f);
+            fprintf(f, "%s(", ir_op_name(n->op));
+            for (int a = 0; a < n->nin; a++) {
+                if (a)
+                    fputs(", ", f);
+                if (n->in[a] < 0)
+                    fputc('_', f);
+                else
+                    print_name(f, g->values[n->in[a]]->name);
+            }
+            fputs(") -> ", f);
+            for (int a = 0; a < n->nout; a++) {
+                if (a)
+                    fputs(", ", f);
+                if (n->out[a] < 0)
+                    fputc('_', f);
+                else
+                    print_name(f, g->values[n->out[a]]->name);
+            }
+            if (n->name && *n->name)
+                fprintf(f, "  # %s", n->name);
+        }
+        fputc('\n', f);
+    }
+    fputs("buffers:\n", f);
+    for (int id = 0; id < g->nvalues; id++)
+        print_buffer(p, g->values[id], f);
+}

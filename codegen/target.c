@@ -1,0 +1,520 @@
+/* Target machines, the optimization pipeline, emission of .o/.s/.ll/.bc, linking the .so, and cg_compile. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <llvm-c/BitWriter.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen/cg_infra.h"
+#include "runtime/sinter_rt.h"
+
+#ifndef SINTER_RT_ARCHIVE
+#define SINTER_RT_ARCHIVE "libsinter_rt.a"
+#endif
+
+extern char **environ;
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+
+static void init_llvm(void)
+{
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+}
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s);
+    IR_ASSERT(r);
+    return r;
+}
+
+/* Strings from LLVM are released with LLVMDisposeMessage; keep our own copies. */
+static char *take_message(char *m)
+{
+    char *r = xstrdup(m ? m : "");
+    LLVMDisposeMessage(m);
+    return r;
+}
+
+/* Is "+name" enabled in a comma-separated feature list ("-name" after it disables it)? */
+static bool has_feature(const char *features, const char *name)
+{
+    bool on = false;
+    size_t n = strlen(name);
+    for (const char *f = features; f && *f;) {
+        const char *end = strchr(f, ',');
+        size_t len = end ? (size_t)(end - f) : strlen(f);
+        if (len == n + 1 && !strncmp(f + 1, name, n))
+            on = f[0] == '+';
+        f = end ? end + 1 : NULL;
+    }
+    return on;
+}
+
+static bool cpu_in(const char *cpu, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strncmp(cpu, *list, strlen(*list)))
+            return true;
+    return false;
+}
+
+/* What kernels may use: from the feature string, or the CPU name when no features are given. */
+static void describe_target(CgMachine *m)
+{
+    CgTarget *t = &m->target;
+    t->vector_bits = 128;
+    t->num_vector_regs = 16;
+    t->fma = false;
+    if (m->aarch64) {
+        t->num_vector_regs = 32;
+        t->fma = true;
+        return;
+    }
+    if (!m->x86)
+        return;
+    static const char *const avx512[] = {"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake",
+                                         "tigerlake", "rocketlake", "sapphirerapids", "graniterapids",
+                                         "emeraldrapids", "znver4", "znver5", "x86-64-v4", "knl", "knm", NULL};
+    static const char *const avx2[] = {"haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake",
+                                       "arrowlake", "lunarlake", "gracemont", "znver", "bdver", "x86-64-v3", NULL};
+    static const char *const avx[] = {"sandybridge", "ivybridge", "btver2", NULL};
+    if (*m->features) {
+        if (has_feature(m->features, "avx512f"))
+            t->vector_bits = 512, t->num_vector_regs = 32;
+        else if (has_feature(m->features, "avx"))
+            t->vector_bits = 256;
+        t->fma = has_feature(m->features, "fma");
+    } else if (cpu_in(m->cpu, avx512)) {
+        t->vector_bits = 512, t->num_vector_regs = 32, t->fma = true;
+    } else if (cpu_in(m->cpu, avx2)) {
+        t->vector_bits = 256, t->fma = true;
+    } else if (cpu_in(m->cpu, avx)) {
+        t->vector_bits = 256;
+    }
+}
+
+static bool prefix(const char *s, const char *p)
+{
+    return !strncmp(s, p, strlen(p));
+}
+
+int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d)
+{
+    memset(m, 0, sizeof *m);
+    pthread_once(&llvm_once, init_llvm);
+    char *host = take_message(LLVMGetDefaultTargetTriple());
+    m->triple = o->triple ? take_message(LLVMNormalizeTargetTriple(o->triple)) : xstrdup(host);
+    /* Same architecture and OS as the host: the library can be linked (and run) here. */
+    size_t arch = strcspn(host, "-");
+    m->host = !strncmp(m->triple, host, arch) && m->triple[arch] == '-' && strstr(m->triple, "linux") &&
+              strstr(host, "linux");
+    free(host);
+    m->x86 = prefix(m->triple, "x86_64") || prefix(m->triple, "i386") || prefix(m->triple, "i686");
+    m->aarch64 = prefix(m->triple, "aarch64") || prefix(m->triple, "arm64");
+    bool native = !o->triple && !o->cpu;
+    m->cpu = o->cpu ? xstrdup(o->cpu) : native ? take_message(LLVMGetHostCPUName()) : xstrdup("generic");
+    m->features = o->features ? xstrdup(o->features) : native ? take_message(LLVMGetHostCPUFeatures()) : xstrdup("");
+
+    LLVMTargetRef t;
+    char *err = NULL;
+    if (LLVMGetTargetFromTriple(m->triple, &t, &err)) {
+        ir_diag_error(d, "--target", "unknown target \"%s\": %s (try x86_64-linux-gnu or aarch64-linux-gnu)",
+                      o->triple ? o->triple : m->triple, err ? err : "not supported by this LLVM");
+        LLVMDisposeMessage(err);
+        cg_machine_dispose(m);
+        return -1;
+    }
+    static const LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
+                                                 LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
+    int lvl = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
+    m->tm = LLVMCreateTargetMachine(t, m->triple, m->cpu, m->features, levels[lvl], LLVMRelocPIC,
+                                    LLVMCodeModelDefault);
+    if (!m->tm) {
+        ir_diag_error(d, "--target", "cannot create a target machine for \"%s\" (cpu \"%s\")", m->triple, m->cpu);
+        cg_machine_dispose(m);
+        return -1;
+    }
+    describe_target(m);
+    return 0;
+}
+
+void cg_machine_dispose(CgMachine *m)
+{
+    if (m->tm)
+        LLVMDisposeTargetMachine(m->tm);
+    free(m->triple);
+    free(m->cpu);
+    free(m->features);
+    memset(m, 0, sizeof *m);
+}
+
+/* LLVM's default<On> pipeline (new pass manager). */
+static int optimize(LLVMModuleRef mod, const CgMachine *m, int level, IrDiag *d, const char *where)
+{
+    char pipeline[32];
+    snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(po, level >= 2);
+    LLVMPassBuilderOptionsSetSLPVectorization(po, level >= 2);
+    LLVMPassBuilderOptionsSetLoopInterleaving(po, level >= 2);
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, level >= 1);
+    LLVMErrorRef e = LLVMRunPasses(mod, pipeline, m->tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    if (e) {
+        char *msg = LLVMGetErrorMessage(e);
+        ir_diag_error(d, where, "internal error: LLVM pipeline %s failed: %s", pipeline, msg);
+        LLVMDisposeErrorMessage(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write the module as kind ("o", "s", "ll", "bc") to path; diagnostics name shown. */
+static int emit_file(LLVMModuleRef mod, const CgMachine *m, const char *kind, const char *path, const char *shown,
+                     IrDiag *d)
+{
+    char *err = NULL;
+    bool failed;
+    if (!strcmp(kind, "ll"))
+        failed = LLVMPrintModuleToFile(mod, path, &err);
+    else if (!strcmp(kind, "bc"))
+        failed = LLVMWriteBitcodeToFile(mod, path) != 0;
+    else
+        failed = LLVMTargetMachineEmitToFile(m->tm, mod, path, !strcmp(kind, "s") ? LLVMAssemblyFile : LLVMObjectFile,
+                                             &err);
+    if (failed) {
+        ir_diag_error(d, shown, "cannot write: %s", err && *err ? err : strerror(errno));
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    LLVMDisposeMessage(err);
+    return 0;
+}
+
+/* ---- linking ------------------------------------------------------------------------ */
+
+/* First line of a (small) text file, for diagnostics. */
+static void first_line(const char *path, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(buf, (int)len, f))
+        buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
+/* cc -shared -fopenmp -o out obj RUNTIME -lm, run without a shell; the compiler's messages go
+ * to log; diagnostics name shown. SINTER_CC and SINTER_RT_ARCHIVE in the environment override
+ * the defaults. */
+static int link_shared(const char *obj, const char *out, const char *shown, const char *log, IrDiag *d)
+{
+    const char *cc = getenv("SINTER_CC");
+    const char *rt = getenv("SINTER_RT_ARCHIVE");
+    if (!cc || !*cc)
+        cc = "cc";
+    if (!rt || !*rt)
+        rt = SINTER_RT_ARCHIVE;
+    if (access(rt, R_OK) != 0) {
+        ir_diag_error(d, shown, "cannot link: the runtime library %s is missing (set SINTER_RT_ARCHIVE)", rt);
+        return -1;
+    }
+#ifdef SINTER_RT_LINK_FLAGS
+    const char *extra = SINTER_RT_LINK_FLAGS;
+#else
+    const char *extra = "-Wl,-z,relro";
+#endif
+    char *argv[] = {(char *)cc, "-shared", "-fopenmp", "-o", (char *)out, (char *)obj, (char *)rt, "-lm",
+                    "-Wl,-z,defs", "-Wl,-z,noexecstack", (char *)extra, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, cc, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        ir_diag_error(d, shown, "cannot run the linker \"%s\": %s (set SINTER_CC)", cc, strerror(rc));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            ir_diag_error(d, shown, "waiting for the linker: %s", strerror(errno));
+            return -1;
+        }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char msg[512];
+        first_line(log, msg, sizeof msg);
+        ir_diag_error(d, shown, "linking failed (%s): %s", cc, *msg ? msg : "no message");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- cg_compile -------------------------------------------------------------------------- */
+
+static bool is_c_ident(const char *s)
+{
+    if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static const char *kind_from_path(const char *path)
+{
+    static const char *const kinds[] = {"so", "o", "ll", "bc", "s"};
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+            if (!strcmp(dot + 1, kinds[i]))
+                return kinds[i];
+    return "so";
+}
+
+/* A fresh file name next to path (same folder, so rename is atomic): created empty. */
+static char *temp_beside(const char *path)
+{
+    size_t len = strlen(path) + 16;
+    char *t = malloc(len);
+    IR_ASSERT(t);
+    snprintf(t, len, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(t);
+    if (fd < 0) {
+        free(t);
+        return NULL;
+    }
+    close(fd);
+    return t;
+}
+
+/* path's folder + "/" + file */
+static char *beside(const char *path, const char *file)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char *r = malloc(dlen + strlen(file) + 1);
+    IR_ASSERT(r);
+    memcpy(r, path, dlen);
+    strcpy(r + dlen, file);
+    return r;
+}
+
+static int write_text(const char *path, const char *text, IrDiag *d)
+{
+    FILE *f = fopen(path, "wb");
+    size_t len = strlen(text);
+    bool ok = f && fwrite(text, 1, len, f) == len;
+    ok = f && fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        ir_diag_error(d, path, "cannot write: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, LLVMContextRef ctx,
+                                 IrDiag *d)
+{
+    CgProgram *p;
+    if (cg_lower(g, &p, d) != 0)
+        return NULL;
+    LLVMModuleRef mod = cg_build_module(p, m, o, ctx, d);
+    cg_program_free(p);
+    if (mod && optimize(mod, m, o->opt_level, d, g->name) != 0) {
+        LLVMDisposeModule(mod);
+        mod = NULL;
+    }
+    return mod;
+}
+
+/* The output kind, or NULL after a diagnostic. */
+static const char *output_kind(const char *out_path, const char *emit, IrDiag *d)
+{
+    const char *kind = emit ? emit : kind_from_path(out_path);
+    if (strcmp(kind, "so") && strcmp(kind, "o") && strcmp(kind, "ll") && strcmp(kind, "bc") && strcmp(kind, "s")) {
+        ir_diag_error(d, "--emit", "unknown output kind \"%s\" (expected so, o, ll, bc or s)", kind);
+        return NULL;
+    }
+    return kind;
+}
+
+static int check_options(const CgOptions *o, IrDiag *d)
+{
+    if (o->opt_level < 0 || o->opt_level > 3) {
+        ir_diag_error(d, "-O", "optimization level %d is outside 0..3", o->opt_level);
+        return -1;
+    }
+    return 0;
+}
+
+/* A shared library can be linked only for this machine's architecture and OS. */
+static int check_linkable(const CgMachine *m, const char *kind, const char *where, IrDiag *d)
+{
+    if (strcmp(kind, "so") || m->host)
+        return 0;
+    ir_diag_error(d, where, "cannot link a shared library for %s on this machine: use --emit o and link it with "
+                  "the target's toolchain together with the runtime", m->triple);
+    return -1;
+}
+
+LLVMModuleRef cg_compile_module(IrGraph *g, const CgOptions *o, LLVMContextRef ctx, IrDiag *d)
+{
+    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    if (!o)
+        o = &defaults;
+    if (check_options(o, d) != 0)
+        return NULL;
+    CgMachine m;
+    if (cg_machine_init(&m, o, d) != 0)
+        return NULL;
+    LLVMModuleRef mod = cg_build_optimized(g, o, &m, ctx, d);
+    cg_machine_dispose(&m);
+    return mod;
+}
+
+int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
+{
+    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    if (!o)
+        o = &defaults;
+    const char *kind = out_path || emit ? output_kind(out_path ? out_path : "", emit, d) : NULL;
+    if ((out_path || emit) && !kind)
+        return -1;
+    if (check_options(o, d) != 0)
+        return -1;
+    CgMachine m;
+    if (cg_machine_init(&m, o, d) != 0)
+        return -1;
+    int rc = kind ? check_linkable(&m, kind, "--emit", d) : 0;
+    cg_machine_dispose(&m);
+    return rc;
+}
+
+int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
+{
+    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    if (!o)
+        o = &defaults;
+    if (!out_path || !*out_path) {
+        ir_diag_error(d, g->name, "no output file given");
+        return -1;
+    }
+    if (!is_c_ident(g->name)) {
+        ir_diag_error(d, "name", "model name \"%s\" is not a C identifier (it prefixes the library's functions)",
+                      g->name);
+        return -1;
+    }
+    if (check_options(o, d) != 0)
+        return -1;
+    const char *kind = output_kind(out_path, emit, d);
+    if (!kind)
+        return -1;
+    CgMachine m;
+    if (cg_machine_init(&m, o, d) != 0)
+        return -1;
+    if (check_linkable(&m, kind, out_path, d) != 0) {
+        cg_machine_dispose(&m);
+        return -1;
+    }
+    int rc = -1;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = cg_build_optimized(g, o, &m, ctx, d);
+    char *tmp = NULL, *hdr = NULL, *hdr_tmp = NULL, *text = NULL;
+    char tmpdir[4096] = "", obj[4200] = "", log[4200] = "";
+    if (!mod)
+        goto out;
+    tmp = temp_beside(out_path);
+    if (!tmp) {
+        ir_diag_error(d, out_path, "cannot create a file beside it: %s", strerror(errno));
+        goto out;
+    }
+    if (strcmp(kind, "so")) {
+        if (emit_file(mod, &m, kind, tmp, out_path, d) != 0)
+            goto out;
+        chmod(tmp, 0644);
+        if (rename(tmp, out_path) != 0) {
+            ir_diag_error(d, out_path, "cannot write: %s", strerror(errno));
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+
+    /* Shared library: object in a private temporary folder, link beside the output, header
+     * beside it too, then both renamed into place. */
+    const char *td = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/sinter-cc-XXXXXX", td && *td ? td : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        ir_diag_error(d, tmpdir, "cannot create a temporary folder: %s", strerror(errno));
+        tmpdir[0] = '\0';
+        goto out;
+    }
+    snprintf(obj, sizeof obj, "%s/%s.o", tmpdir, g->name);
+    snprintf(log, sizeof log, "%s/link.log", tmpdir);
+    if (emit_file(mod, &m, "o", obj, obj, d) != 0 || link_shared(obj, tmp, out_path, log, d) != 0)
+        goto out;
+    chmod(tmp, 0755);
+    if (!(text = cg_header_text(g, d)))
+        goto out;
+    char hname[300];
+    snprintf(hname, sizeof hname, "%s.h", g->name);
+    hdr = beside(out_path, hname);
+    hdr_tmp = temp_beside(hdr);
+    if (!hdr_tmp) {
+        ir_diag_error(d, hdr, "cannot create a file beside it: %s", strerror(errno));
+        goto out;
+    }
+    if (write_text(hdr_tmp, text, d) != 0)
+        goto out;
+    chmod(hdr_tmp, 0644);
+    if (rename(tmp, out_path) != 0) {
+        ir_diag_error(d, out_path, "cannot write: %s", strerror(errno));
+        goto out;
+    }
+    if (rename(hdr_tmp, hdr) != 0) {
+        ir_diag_error(d, hdr, "cannot write: %s", strerror(errno));
+        unlink(out_path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (tmp)
+        unlink(tmp);   /* gone already after a successful rename */
+    if (hdr_tmp)
+        unlink(hdr_tmp);
+    if (*obj)
+        unlink(obj);
+    if (*log)
+        unlink(log);
+    if (*tmpdir)
+        rmdir(tmpdir);
+    free(tmp);
+    free(hdr);
+    free(hdr_tmp);
+    free(text);
+    if (mod)
+        LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    cg_machine_dispose(&m);
+    return rc;
+}

@@ -1,0 +1,291 @@
+/* Model state of generated libraries: contexts, params, scratch, threads, load/save and error messages. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/sinter_model.h"
+#include "runtime/sinter_parallel.h"
+
+#define MODEL_MAGIC 0x73696e7465724d31ull   /* "sinterM1" */
+#define MODEL_ALIGN 64
+#define MAX_THREADS 4096
+
+/* codegen/module.c builds these structs as LLVM constants from 8-byte fields. */
+_Static_assert(sizeof(SinterTensorInfo) == 22 * 8, "SinterTensorInfo layout changed: update codegen/module.c");
+_Static_assert(sizeof(SinterModelInfo) == 23 * 8, "SinterModelInfo layout changed: update codegen/module.c");
+
+typedef struct SrtModel {
+    uint64_t magic;                 /* MODEL_MAGIC while alive */
+    const SinterModelInfo *info;    /* the library's descriptor */
+    uint8_t *params;                /* info->param_bytes, 64-aligned */
+    uint8_t *scratch;               /* scratch_cap bytes, 64-aligned; grown on demand */
+    size_t scratch_cap;
+    int threads;                    /* >= 1 */
+    bool params_ready;              /* false until NAME_load with external weights */
+    char err[512];                  /* last failure, "" if none */
+} SrtModel;
+
+/* Messages of calls without a usable context (NULL, foreign, failed create). */
+static _Thread_local char tls_err[512];
+
+static void *aligned_bytes(size_t n)
+{
+    size_t r = (n + MODEL_ALIGN - 1) / MODEL_ALIGN * MODEL_ALIGN;
+    if (r < n)
+        return NULL;
+    return aligned_alloc(MODEL_ALIGN, r ? r : MODEL_ALIGN);
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(SrtModel *m, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m ? m->err : tls_err, m ? sizeof m->err : sizeof tls_err, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* The context behind m if it belongs to info; else NULL with the per-thread message set. */
+static SrtModel *context(const SinterModelInfo *info, const void *m, const char *fn)
+{
+    SrtModel *c = (SrtModel *)(uintptr_t)m;
+    if (!c) {
+        fail(NULL, SINTER_EINVAL, "%s_%s: the context is NULL", info->name, fn);
+        return NULL;
+    }
+    if (c->magic != MODEL_MAGIC || c->info != info) {
+        fail(NULL, SINTER_EINVAL, "%s_%s: not a context of model %s (created by another library, or destroyed)",
+             info->name, fn, info->name);
+        return NULL;
+    }
+    return c;
+}
+
+static int default_threads(void)
+{
+    const char *s = getenv("SINTER_NUM_THREADS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= MAX_THREADS)
+            return (int)v;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c >= 1 ? (c > MAX_THREADS ? MAX_THREADS : (int)c) : 1;
+}
+
+void *srt_model_create(const SinterModelInfo *info)
+{
+    SrtModel *m = calloc(1, sizeof *m);
+    if (!m) {
+        fail(NULL, SINTER_ENOMEM, "%s_create: out of memory", info->name);
+        return NULL;
+    }
+    m->params = aligned_bytes((size_t)info->param_bytes);
+    if (!m->params) {
+        free(m);
+        fail(NULL, SINTER_ENOMEM, "%s_create: cannot allocate %lld bytes of params", info->name,
+             (long long)info->param_bytes);
+        return NULL;
+    }
+    if (info->weights)
+        memcpy(m->params, info->weights, (size_t)info->param_bytes);
+    else
+        memset(m->params, 0, (size_t)info->param_bytes);
+    m->magic = MODEL_MAGIC;
+    m->info = info;
+    m->threads = default_threads();
+    m->params_ready = info->weights != NULL || info->nparams == 0;
+    return m;
+}
+
+void srt_model_destroy(const SinterModelInfo *info, void *ptr)
+{
+    (void)info;
+    SrtModel *m = ptr;
+    if (!m || m->magic != MODEL_MAGIC)
+        return;
+    m->magic = 0;
+    free(m->params);
+    free(m->scratch);
+    free(m);
+}
+
+/* "[256, 784]" */
+static const char *format_dims(char *buf, size_t len, int64_t rank, const int64_t *dims)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, len - o, "[");
+    for (int64_t i = 0; i < rank && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (o < len)
+        snprintf(buf + o, len - o, "]");
+    return buf;
+}
+
+static void param_dims(const SinterTensorInfo *t, int64_t *dims)
+{
+    for (int64_t i = 0; i < t->rank; i++)
+        dims[i] = t->dims[i].b;   /* params have constant shapes */
+}
+
+int srt_model_load(const SinterModelInfo *info, void *ptr, const char *path)
+{
+    SrtModel *m = context(info, ptr, "load");
+    if (!m)
+        return SINTER_EINVAL;
+    if (!path)
+        return fail(m, SINTER_EINVAL, "%s_load: the path is NULL", info->name);
+    SrtTensorFile f;
+    char err[400];
+    int rc = srt_safetensors_read(path, &f, err, sizeof err);
+    if (rc != SINTER_OK)
+        return fail(m, rc, "%s_load: %s: %s", info->name, path, err);
+    /* Validate everything before touching the params. */
+    for (int64_t i = 0; i < info->nparams && rc == SINTER_OK; i++) {
+        const SinterTensorInfo *p = &info->params[i];
+        int64_t want[SRT_MAX_RANK];
+        char a[160], b[160];
+        param_dims(p, want);
+        const SrtTensor *t = srt_tensorfile_find(&f, p->name);
+        if (!t) {
+            rc = fail(m, SINTER_EFORMAT, "%s_load: %s: tensor \"%s\" is missing (the model needs %s%s)", info->name,
+                      path, p->name, srt_dtype_name((SrtDtype)p->dtype), format_dims(a, sizeof a, p->rank, want));
+            break;
+        }
+        if ((int64_t)t->dtype != p->dtype) {
+            rc = fail(m, SINTER_EFORMAT, "%s_load: %s: tensor \"%s\" is %s, the model needs %s", info->name, path,
+                      p->name, srt_dtype_name(t->dtype), srt_dtype_name((SrtDtype)p->dtype));
+            break;
+        }
+        bool same = t->rank == p->rank;
+        for (int64_t k = 0; same && k < p->rank; k++)
+            same = t->dims[k] == want[k];
+        if (!same || (int64_t)t->nbytes != p->bytes.b)
+            rc = fail(m, SINTER_EFORMAT, "%s_load: %s: tensor \"%s\" has shape %s, the model needs %s", info->name,
+                      path, p->name, format_dims(a, sizeof a, t->rank, t->dims),
+                      format_dims(b, sizeof b, p->rank, want));
+    }
+    if (rc == SINTER_OK) {
+        for (int64_t i = 0; i < info->nparams; i++) {
+            const SinterTensorInfo *p = &info->params[i];
+            const SrtTensor *t = srt_tensorfile_find(&f, p->name);
+            if (t->nbytes)
+                memcpy(m->params + p->offset, t->data, t->nbytes);
+        }
+        m->params_ready = true;
+    }
+    srt_tensorfile_free(&f);
+    return rc;
+}
+
+int srt_model_save(const SinterModelInfo *info, const void *ptr, const char *path)
+{
+    SrtModel *m = context(info, ptr, "save");
+    if (!m)
+        return SINTER_EINVAL;
+    if (!path)
+        return fail(m, SINTER_EINVAL, "%s_save: the path is NULL", info->name);
+    SrtTensor *ts = calloc((size_t)(info->nparams > 0 ? info->nparams : 1), sizeof *ts);
+    if (!ts)
+        return fail(m, SINTER_ENOMEM, "%s_save: out of memory", info->name);
+    for (int64_t i = 0; i < info->nparams; i++) {
+        const SinterTensorInfo *p = &info->params[i];
+        ts[i].name = (char *)(uintptr_t)p->name;
+        ts[i].dtype = (SrtDtype)p->dtype;
+        ts[i].rank = (int)p->rank;
+        param_dims(p, ts[i].dims);
+        ts[i].nbytes = (size_t)p->bytes.b;
+        ts[i].data = m->params + p->offset;
+    }
+    char err[400];
+    int rc = srt_safetensors_write(path, ts, (int)info->nparams, err, sizeof err);
+    free(ts);
+    if (rc != SINTER_OK)
+        return fail(m, rc, "%s_save: %s: %s", info->name, path, err);
+    return SINTER_OK;
+}
+
+int srt_model_set_num_threads(const SinterModelInfo *info, void *ptr, int threads)
+{
+    SrtModel *m = context(info, ptr, "set_num_threads");
+    if (!m)
+        return SINTER_EINVAL;
+    if (threads < 1 || threads > MAX_THREADS)
+        return fail(m, SINTER_EINVAL, "%s_set_num_threads: %d threads: must be in 1..%d", info->name, threads,
+                    MAX_THREADS);
+    m->threads = threads;
+    return SINTER_OK;
+}
+
+const char *srt_model_error(const SinterModelInfo *info, const void *ptr)
+{
+    const SrtModel *m = ptr;
+    if (!m || m->magic != MODEL_MAGIC || m->info != info)
+        return tls_err;
+    return m->err;
+}
+
+/* a*n+b for 1 <= n <= max_n (the code generator guarantees it fits). */
+static int64_t at_n(SinterDim d, int64_t n)
+{
+    return d.a * n + d.b;
+}
+
+static int check_args(SrtModel *m, const SinterTensorInfo *ts, int64_t count, const char *what, int64_t n,
+                      void *const *args)
+{
+    for (int64_t i = 0; i < count; i++)
+        if (!args[i] && at_n(ts[i].bytes, n) != 0)
+            return fail(m, SINTER_EINVAL, "%s_infer: %s \"%s\" is NULL", m->info->name, what, ts[i].name);
+    return SINTER_OK;
+}
+
+int srt_model_begin(const SinterModelInfo *info, void *ptr, int64_t n, void *const *args, void **bufs)
+{
+    SrtModel *m = context(info, ptr, "infer");
+    if (!m)
+        return SINTER_EINVAL;
+    if (n < 1)
+        return fail(m, SINTER_EINVAL, "%s_infer: n = %lld: the batch size must be at least 1", info->name,
+                    (long long)n);
+    if (n > info->max_n)
+        return fail(m, SINTER_EINVAL, "%s_infer: n = %lld is too large (this model accepts at most %lld)",
+                    info->name, (long long)n, (long long)info->max_n);
+    if (!args && info->ninputs + info->noutputs > 0)
+        return fail(m, SINTER_EINVAL, "%s_infer: the argument array is NULL", info->name);
+    int rc = check_args(m, info->inputs, info->ninputs, "input", n, args);
+    if (rc == SINTER_OK)
+        rc = check_args(m, info->outputs, info->noutputs, "output", n, args + info->ninputs);
+    if (rc != SINTER_OK)
+        return rc;
+    if (!m->params_ready)
+        return fail(m, SINTER_ESTATE, "%s_infer: no weights loaded (the library was built with external weights: "
+                    "call %s_load first)", info->name, info->name);
+    size_t need = (size_t)at_n(info->scratch_bytes, n);
+    if (need > m->scratch_cap) {
+        void *s = aligned_bytes(need);
+        if (!s)
+            return fail(m, SINTER_ENOMEM, "%s_infer: cannot allocate %zu bytes of scratch for n = %lld", info->name,
+                        need, (long long)n);
+        free(m->scratch);
+        m->scratch = s;
+        m->scratch_cap = need;
+    }
+    srt_set_current_threads(m->threads);
+    bufs[0] = m->params;
+    bufs[1] = m->scratch;
+    return SINTER_OK;
+}
+
+void *srt_model_params(const SinterModelInfo *info, void *ptr)
+{
+    SrtModel *m = ptr;
+    if (!m || m->magic != MODEL_MAGIC || m->info != info)
+        return NULL;
+    return m->params;
+}

@@ -1,0 +1,25 @@
+/* Parallel-for of the sinter runtime: splits a loop across the calling context's thread count. */
+#ifndef SINTER_PARALLEL_H
+#define SINTER_PARALLEL_H
+
+#include <stdint.h>
+
+/* Loop body called on the half-open range [begin, end) of a parallel loop; closure is the
+ * pointer given to srt_parallel_for (generated code passes a struct of the loop's live values). */
+typedef void (*SrtParallelBody)(void *closure, int64_t begin, int64_t end);
+
+/* Runs body over [0, total), split into at most one contiguous chunk per thread of the CURRENT
+ * thread count (srt_set_current_threads). Chunk boundaries are multiples of grain (except the
+ * last), so a body sees whole blocks of grain iterations. With 1 thread, or total <= grain, it
+ * calls body(closure, 0, total) directly: no OpenMP region, no start-up cost. total <= 0 runs
+ * nothing; grain <= 0 counts as 1. Called from generated kernels. */
+void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_t grain);
+
+/* Sets the thread count used by srt_parallel_for in the calling thread (thread-local; values
+ * < 1 count as 1). Entry points call it with their context's thread count before any kernel. */
+void srt_set_current_threads(int threads);
+
+/* The calling thread's current thread count (1 until srt_set_current_threads is called). */
+int srt_current_threads(void);
+
+#endif

@@ -1,0 +1,169 @@
+/* `sinter compile`: runs the pass pipeline and compiles a model to a shared library + header (or .o/.s/.ll/.bc). */
+#include <string.h>
+
+#include "codegen/codegen.h"
+#include "passes/passes.h"
+#include "tools/cli.h"
+
+typedef struct CompileArgs {
+    const char *model;
+    const char *out;
+    const char *emit;         /* NULL: by the extension of out */
+    const char *dump_after;   /* a pass name, "plan" or "all"; NULL: no dumps */
+    CgOptions cg;
+} CompileArgs;
+
+static int parse_args(int argc, char **argv, CompileArgs *o)
+{
+    static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
+                                        "--features", "--external-weights", "--dump-after", "--help", NULL};
+    memset(o, 0, sizeof *o);
+    o->cg.opt_level = 2;
+    CliArgs a;
+    cli_args_init(&a, "compile", argc, argv);
+    const char *v;
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "-O0") || cli_flag(&a, "-O1") || cli_flag(&a, "-O2") || cli_flag(&a, "-O3")) {
+            o->cg.opt_level = argv[a.i][2] - '0';
+        } else if (cli_flag(&a, "--external-weights")) {
+            o->cg.external_weights = true;
+        } else if (cli_option(&a, "-o", "an output file (.so, .o, .ll, .bc or .s)", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->out = v;
+        } else if (cli_option(&a, "--emit", "so, o, ll, bc or s", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->emit = v;
+        } else if (cli_option(&a, "--target", "a target triple such as aarch64-linux-gnu", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->cg.triple = v;
+        } else if (cli_option(&a, "--cpu", "a CPU name such as x86-64-v3 or neoverse-n1", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->cg.cpu = v;
+        } else if (cli_option(&a, "--features", "a feature list such as +avx2,-avx512f", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->cg.features = v;
+        } else if (cli_option(&a, "--dump-after", "a pass name, plan or all", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->dump_after = v;
+        } else if (cli_positional(&a, &v)) {
+            if (o->model)
+                return cli_usage_error("compile", "expects one MODEL.json, got \"%s\" and \"%s\"", o->model, v);
+            o->model = v;
+        } else if (argv[a.i][0] == '-' && argv[a.i][1] == 'O') {
+            return cli_usage_error("compile", "unknown optimization level %s (use -O0, -O1, -O2 or -O3)", argv[a.i]);
+        } else {
+            return cli_unknown(&a, known);
+        }
+    }
+    if (!o->model)
+        return cli_usage_error("compile", "expects a MODEL.json");
+    if (!o->out)
+        return cli_usage_error("compile", "expects an output file: -o OUT (e.g. -o lib%s.so)", "NAME");
+    if (o->dump_after && strcmp(o->dump_after, "plan") && strcmp(o->dump_after, "all")) {
+        const char *const *names;
+        int count = pass_default_pipeline(&names);
+        bool found = false;
+        char list[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < count; i++) {
+            found |= !strcmp(names[i], o->dump_after);
+            if (!strstr(list, names[i]) && len < sizeof list)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", names[i]);
+        }
+        if (!found)
+            return cli_usage_error("compile", "--dump-after expects a pass of the pipeline, plan or all, got \"%s\" "
+                                   "(the pipeline runs %s)", o->dump_after, list);
+    }
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    if (cg_target_check(&o->cg, o->out, o->emit, &d) != 0) {
+        int r = cli_usage_error("compile", "%s", ir_diag_first(&d));
+        ir_diag_free(&d);
+        return r;
+    }
+    ir_diag_free(&d);
+    return CLI_OK;
+}
+
+static int run_compile(int argc, char **argv)
+{
+    CompileArgs o;
+    int r = parse_args(argc, argv, &o);
+    if (r != CLI_OK)
+        return r;
+    IrGraph *g = cli_load_model(o.model);
+    if (!g)
+        return CLI_EINPUT;
+    IrDiag d;
+    ir_diag_init(&d, o.model);
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    ctx.verify = true;
+    if (o.dump_after && strcmp(o.dump_after, "plan")) {
+        ctx.dump_after = o.dump_after;
+        ctx.dump_file = stdout;
+    }
+    int status = CLI_OK;
+    if (pass_run_pipeline(g, &ctx) != 0) {
+        if (d.count == 0)
+            ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
+        status = cli_report(&d);
+        goto out;
+    }
+    if (o.dump_after && (!strcmp(o.dump_after, "plan") || !strcmp(o.dump_after, "all"))) {
+        CgProgram *p;
+        if (cg_lower(g, &p, &d) != 0) {
+            status = cli_report(&d);
+            goto out;
+        }
+        printf("; after plan\n");
+        cg_print_program(p, stdout);
+        cg_program_free(p);
+    }
+    if (cg_compile(g, &o.cg, o.out, o.emit, &d) != 0) {
+        status = cli_report(&d);
+        goto out;
+    }
+    ir_diag_free(&d);
+out:
+    ir_graph_free(g);
+    return status;
+}
+
+const CliVerb cli_verb_compile = {
+    "compile", run_compile,
+    "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
+    "                      [--cpu NAME] [--features LIST] [--external-weights] [--dump-after PASS]\n"
+    "\n"
+    "Compiles a model ahead of time with LLVM: runs the default pass pipeline, plans the\n"
+    "memory, and writes a self-contained shared library plus its C header NAME.h beside it\n"
+    "(NAME is the model's name): NAME_create, NAME_infer, NAME_load/NAME_save (.safetensors),\n"
+    "NAME_set_num_threads, NAME_error, and the descriptor sinter_model_info that generic tools\n"
+    "use. The library needs only libc, libm and the OpenMP runtime; one library serves every\n"
+    "batch size.\n"
+    "\n"
+    "  -o OUT              output file; its extension picks the kind unless --emit says it:\n"
+    "                      .so (shared library + header), .o (object), .ll / .bc (LLVM IR),\n"
+    "                      .s (assembly)\n"
+    "  --emit KIND         so, o, ll, bc or s\n"
+    "  -O0 .. -O3          optimization level (default -O2)\n"
+    "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu (default: this machine); a\n"
+    "                      shared library is linked only for this machine: use --emit o\n"
+    "  --cpu NAME          CPU to select instructions for (default: this machine's; with\n"
+    "                      --target: generic). x86-64-v3 is a portable AVX2 baseline\n"
+    "  --features LIST     CPU features, e.g. +avx2,-avx512f (default: the CPU's)\n"
+    "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
+    "                      NAME_load reads them from a .safetensors file\n"
+    "  --dump-after PASS   print the IR after a pass of the pipeline (or all of them), or the\n"
+    "                      kernels and buffer plan with --dump-after plan\n"
+    "\n"
+    "Exit status: 0 success, 1 bad model (diagnostics name the file and the place), 2 bad\n"
+    "usage. On failure no output file is left behind.\n",
+    "compile a model to a shared library and C header (or .o/.s/.ll/.bc)",
+};
