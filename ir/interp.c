@@ -1,4 +1,5 @@
 /* Reference interpreter driver: runs each node's plain-C reference kernel in order. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/ops_impl.h"
@@ -20,23 +21,26 @@ static int alloc_value(const IrGraph *g, const IrValue *v, int64_t n, IrTensor *
 
 static int run_node(const IrGraph *g, const IrNode *nd, int64_t n, IrTensor *vals, IrDiag *d)
 {
-    IrTensor *in[64], *out[64];
-    IrTensor absent[64];
-    IR_ASSERT(nd->nin <= 64 && nd->nout <= 64);
+    /* variadic ops (Concat, Max, Split) may have any number of inputs/outputs */
+    IrTensor **in = malloc(((size_t)nd->nin + 1) * sizeof *in);
+    IrTensor **out = malloc(((size_t)nd->nout + 1) * sizeof *out);
+    IR_ASSERT(in && out);
+    int rc = 0;
     for (int k = 0; k < nd->nin; k++)
         in[k] = nd->in[k] >= 0 ? &vals[nd->in[k]] : NULL;
-    for (int k = 0; k < nd->nout; k++) {
+    for (int k = 0; k < nd->nout && rc == 0; k++) {
+        out[k] = NULL;
         if (nd->out[k] >= 0) {
             out[k] = &vals[nd->out[k]];
             ir_tensor_free(out[k]);
-            if (alloc_value(g, g->values[nd->out[k]], n, out[k], d) != 0)
-                return -1;
-        } else {
-            memset(&absent[k], 0, sizeof absent[k]);
-            out[k] = NULL;
+            rc = alloc_value(g, g->values[nd->out[k]], n, out[k], d);
         }
     }
-    return ir_op_info(nd->op)->ref(g, nd, in, out, d);
+    if (rc == 0)
+        rc = ir_op_info(nd->op)->ref(g, nd, in, out, d);
+    free(in);
+    free(out);
+    return rc;
 }
 
 int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool with_loss,

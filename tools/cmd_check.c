@@ -1,6 +1,7 @@
 /* `sinter check`: validates models and prints their size and cost in one line each. */
 #include <string.h>
 
+#include "codegen/codegen.h"
 #include "passes/passes.h"
 #include "tools/cli.h"
 
@@ -75,6 +76,15 @@ static void print_summary(const IrGraph *g, FILE *f)
     if (c.unknown_flops)
         fprintf(f, " (not counting %d node%s whose cost is not linear in N)", c.unknown_flops,
                 c.unknown_flops == 1 ? "" : "s");
+    IrDim scratch;
+    IrDiag sd;
+    ir_diag_init(&sd, NULL);
+    if (cg_scratch_bytes(g, &scratch, &sd) == 0) {
+        char dim[64];
+        ir_dim_format(scratch, dim, sizeof dim);
+        fprintf(f, ", %s bytes of scratch", dim);
+    }
+    ir_diag_free(&sd);
     if (g->training && g->training->loss)
         fprintf(f, ", trains with %s on %s", optimizer_name(g->training->opt.kind), ir_op_name(g->training->loss->op));
     fputc('\n', f);
@@ -172,7 +182,7 @@ const CliVerb cli_verb_check = {
     "(verifying the graph after every pass) and prints one line per model, e.g.\n"
     "  fmnist_mlp: ok: 1 input, 1 output, 3 nodes, 203,530 params (795.0 KiB),\n"
     "  407.1 KFLOPs per sample, trains with adam on SoftmaxCrossEntropyLoss\n"
-    "(on one line), or the diagnostics, one per line naming the file and the place in it.\n"
+    "(on one line; plus the peak scratch memory of one inference, a*N+b bytes), or the diagnostics, one per line naming the file and the place in it.\n"
     "\n"
     "Nodes are counted after the pipeline. params: elements of all params (frozen ones are\n"
     "also listed apart) and their bytes. FLOPs: inference cost estimate of the graph, a\n"

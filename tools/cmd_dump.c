@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "codegen/codegen.h"
 #include "passes/passes.h"
 #include "tools/cli.h"
 
@@ -79,6 +80,8 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
     }
     if (!o->model)
         return cli_usage_error("dump", "expects a MODEL.json");
+    if (o->after && !strcmp(o->after, "plan") && o->format != DUMP_TEXT)
+        return cli_usage_error("dump", "--after plan prints text only");
     if (o->after && !strcmp(o->after, "all") && o->format != DUMP_TEXT)
         return cli_usage_error("dump", "--after all prints text only; use --after PASS with --format %s",
                                o->format == DUMP_DOT ? "dot" : "json");
@@ -95,7 +98,7 @@ static int check_pipeline(const DumpArgs *o, const char *const *names, int n)
         if (!pass_find(names[i]))
             return cli_usage_error("dump", "--passes: unknown pass \"%s\" (passes: %s)", names[i],
                                    pass_list_names(list, sizeof list));
-    if (!o->after || !strcmp(o->after, "all"))
+    if (!o->after || !strcmp(o->after, "all") || !strcmp(o->after, "plan"))
         return CLI_OK;
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], o->after))
@@ -142,6 +145,7 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
     IrDiag d;
     ir_diag_init(&d, o->model);
     int status = CLI_OK;
+    bool plan = o->after && !strcmp(o->after, "plan");
     if (o->after || o->passes) {
         PassContext ctx;
         pass_context_init(&ctx, &d);
@@ -150,7 +154,7 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
             ctx.pipeline = names;
             ctx.npipeline = npasses;
         }
-        if (o->after && strcmp(o->after, "all") != 0)
+        if (o->after && strcmp(o->after, "all") != 0 && strcmp(o->after, "plan") != 0)
             ctx.stop_after = o->after;
         if (o->after && !strcmp(o->after, "all")) {
             ctx.dump_after = "all";
@@ -165,7 +169,16 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
             pass_print_stats(&ctx, stderr);
         }
     }
-    if (status == CLI_OK && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
+    if (status == CLI_OK && plan) {
+        /* the lowered program: kernels in order and the buffer plan */
+        CgProgram *p;
+        if (cg_lower(g, &p, &d) != 0)
+            status = cli_report(&d);
+        else {
+            cg_print_program(p, f);
+            cg_program_free(p);
+        }
+    } else if (status == CLI_OK && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
         status = cli_input_error("dump", "out of memory while printing %s", o->model);
     ir_diag_free(&d);
     ir_graph_free(g);
@@ -230,9 +243,11 @@ const CliVerb cli_verb_dump = {
     "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
     "passes run). With --after PASS: after running the pass pipeline up to and including\n"
     "PASS. With --after all: the text IR after every pass of the pipeline, each headed by\n"
-    "a '; after PASS' line. The graph is verified after every pass.\n"
+    "a '; after PASS' line. With --after plan: after the whole pipeline, the lowered\n"
+    "program: kernels in execution order and every buffer's storage, offset and size\n"
+    "(a*N+b bytes). The graph is verified after every pass.\n"
     "\n"
-    "  --after PASS|all  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
+    "  --after PASS|all|plan  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
     "  --passes LIST     run this comma-separated pipeline instead of the default one\n"
     "                    (and print after its last pass unless --after says otherwise)\n"
     "  --format FORMAT   text: one node per line with its types (default)\n"
