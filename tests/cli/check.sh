@@ -12,16 +12,16 @@ check_line() {
     expect_eq "check $1: summary" "$OUT" "$2"
     expect_eq "check $1: no diagnostics" "$ERR" ""
 }
-check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 3 nodes, 203,530 params (795.0 KiB), 407.1 KFLOPs per sample, trains with adam on SoftmaxCrossEntropyLoss"
-check_line lenet5 "lenet5: ok: 1 input, 1 output, 12 nodes, 61,706 params (241.0 KiB), 852.4 KFLOPs per sample, trains with adam on SoftmaxCrossEntropyLoss"
-check_line resnet_small "resnet_small: ok: 1 input, 1 output, 22 nodes, 19,994 params (78.1 KiB, 288 frozen), 13.3 MFLOPs per sample, trains with sgd on SoftmaxCrossEntropyLoss"
+check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 3 nodes, 203,530 params (795.0 KiB), 407.1 KFLOPs per sample, 2048N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line lenet5 "lenet5: ok: 1 input, 1 output, 12 nodes, 61,706 params (241.0 KiB), 852.4 KFLOPs per sample, 37632N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line resnet_small "resnet_small: ok: 1 input, 1 output, 22 nodes, 19,994 params (78.1 KiB, 288 frozen), 13.3 MFLOPs per sample, 150528N bytes of scratch, trains with sgd on SoftmaxCrossEntropyLoss"
 
 # the transformer: params and FLOPs are exact; the node count depends on how much of the
 # PyTorch-style shape arithmetic the passes fold, so only its presence is checked
 run "$SINTER" check "$EX/transformer_encoder.json"
 expect_rc "check transformer_encoder" 0
 expect_contains "check transformer_encoder" "$OUT" "transformer_encoder: ok: 1 input, 1 output, "
-expect_contains "check transformer_encoder" "$OUT" " nodes, 34,122 params (133.3 KiB), 1.2 MFLOPs per sample, trains with adamw on SoftmaxCrossEntropyLoss"
+expect_contains "check transformer_encoder" "$OUT" " nodes, 34,122 params (133.3 KiB), 1.2 MFLOPs per sample, 24576N bytes of scratch, trains with adamw on SoftmaxCrossEntropyLoss"
 
 # several models at once: one line each
 run "$SINTER" check "$EX/fmnist_mlp.json" "$EX/lenet5.json"
