@@ -1,0 +1,124 @@
+/* Param data: tensors of the weights file (checked against the declarations), else init specs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/fe_impl.h"
+
+/* ORDER: follows SrtDtype; safetensors' names for the message about a mismatch. */
+static const char *const ST_DTYPES[SRT_DTYPE_COUNT] = {"F32", "F64", "I64", "I32", "I8", "U8", "BOOL", "BF16", "F16"};
+
+static const char *st_dtype(SrtDtype t)
+{
+    return (unsigned)t < SRT_DTYPE_COUNT ? ST_DTYPES[t] : "?";
+}
+
+static void format_dims(char *buf, size_t len, int rank, const int64_t *dims)
+{
+    size_t o = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < rank && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (o < len)
+        snprintf(buf + o, len - o, "]");
+}
+
+/* The weights path as the runtime should open it: absolute, or relative to the model's folder. */
+static char *weights_path(const IrGraph *g)
+{
+    const char *w = g->weights, *dir = g->model_dir;
+    size_t len = strlen(w) + (dir ? strlen(dir) : 0) + 2;
+    char *p = malloc(len);
+    IR_ASSERT(p);
+    if (w[0] == '/' || !dir || !strcmp(dir, "."))
+        snprintf(p, len, "%s", w);
+    else
+        snprintf(p, len, "%s/%s", dir, w);
+    return p;
+}
+
+/* Matches the tensors of the file to params. */
+static bool apply_weights(Fe *c, const SrtTensorFile *tf)
+{
+    IrGraph *g = c->g;
+    bool ok = true;
+    for (int i = 0; i < tf->count && !c->stop; i++) {
+        const SrtTensor *t = &tf->tensors[i];
+        char q[FE_QBUF], sb[FE_SBUF], want[160], got[160];
+        int id = ir_value_find(g, t->name);
+        if (id < 0 || g->values[id]->role != IR_ROLE_PARAM) {
+            FeSuggest s;
+            fe_suggest_init(&s, t->name);
+            for (int k = 0; k < c->nparams; k++)
+                fe_suggest_try(&s, g->values[c->params[k].id]->name);
+            fe_error(c, "weights", "tensor %s matches no param of the model%s", fe_quote(q, t->name),
+                     fe_suggest_text(&s, sb));
+            ok = false;
+            continue;
+        }
+        IrValue *v = g->values[id];
+        for (int k = 0; k < c->nparams; k++)
+            if (c->params[k].id == id)
+                c->params[k].in_file = true;
+        if (t->dtype != v->dtype) {
+            fe_error(c, "weights", "tensor %s is %s but %s %s is %s", fe_quote(q, t->name), st_dtype(t->dtype),
+                     v->where, fe_quote(sb, v->name), fe_dtype_name(v->dtype));
+            ok = false;
+            continue;
+        }
+        bool same = t->rank == v->shape.rank;
+        for (int k = 0; same && k < t->rank; k++)
+            same = t->dims[k] == v->shape.d[k].b;
+        if (!same) {
+            int64_t dims[IR_MAX_RANK];
+            for (int k = 0; k < v->shape.rank; k++)
+                dims[k] = v->shape.d[k].b;
+            format_dims(got, sizeof got, t->rank, t->dims);
+            format_dims(want, sizeof want, v->shape.rank, dims);
+            fe_error(c, "weights", "tensor %s has shape %s but %s %s has shape %s", fe_quote(q, t->name), got,
+                     v->where, fe_quote(sb, v->name), want);
+            ok = false;
+            continue;
+        }
+        v->data = ir_arena_memdup(g->arena, t->data, t->nbytes ? t->nbytes : 1);
+        v->from_weights = true;
+    }
+    return ok;
+}
+
+bool fe_materialize_params(Fe *c)
+{
+    IrGraph *g = c->g;
+    bool ok = true;
+    if (g->weights) {
+        char err[512];
+        SrtTensorFile tf;
+        char *path = weights_path(g);
+        if (srt_safetensors_read(path, &tf, err, sizeof err) != SINTER_OK) {
+            fe_error(c, "weights", "%s: %s", path, err);
+            free(path);
+            return false;
+        }
+        free(path);
+        ok = apply_weights(c, &tf);
+        srt_tensorfile_free(&tf);
+    }
+    for (int k = 0; k < c->nparams && !c->stop; k++) {
+        IrValue *v = g->values[c->params[k].id];
+        const FeInit *init = &c->params[k].init;
+        if (v->from_weights || init->kind == FE_INIT_DATA || (c->params[k].in_file && !init->kind))
+            continue; /* (a mismatching tensor of the file is reported already) */
+        if (init->kind == FE_INIT_NONE) {
+            char q[FE_QBUF];
+            fe_error(c, v->where, "the weights file has no tensor %s and the param has no \"init\"",
+                     fe_quote(q, v->name));
+            ok = false;
+            continue;
+        }
+        IrDim numel;
+        IR_ASSERT(ir_shape_numel(&v->shape, &numel) && numel.a == 0);
+        size_t bytes = (size_t)numel.b * srt_dtype_size(v->dtype); /* checked by the declaration */
+        v->data = ir_arena_alloc(g->arena, bytes ? bytes : 1);
+        fe_init_fill(init, g->seed, v->name, v->dtype, numel.b, v->data);
+    }
+    return ok;
+}
