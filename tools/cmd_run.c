@@ -1,9 +1,10 @@
-/* `sinter run`: runs a model on .npy inputs with the reference interpreter and summarizes its outputs. */
+/* `sinter run`: runs a model on .npy inputs (compiled code, or the reference interpreter) and summarizes its outputs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/native.h"
 
 /* NAME=FILE from --input/--output; id is the value it names once the model is loaded. */
 typedef struct Binding {
@@ -14,8 +15,13 @@ typedef struct Binding {
 
 typedef struct RunArgs {
     const char *model;
-    bool interp;
+    bool lib;                 /* model is a compiled library (.so) */
+    bool interp;              /* reference interpreter only */
+    bool compare;             /* compiled code and the interpreter, with their differences */
     bool random;              /* fill inputs not given with seeded values */
+    int threads;              /* --threads; 0: the library's default */
+    int opt_level;            /* -O for a MODEL.json; -1: not given (2) */
+    const char *weights;      /* --weights FILE.safetensors for compiled code, or NULL */
     bool have_n;
     int64_t n;                /* --n */
     int64_t show;             /* values / rows printed per output */
@@ -46,14 +52,34 @@ static bool add_binding(const char *opt, const char *arg, Binding *b)
 
 static int parse_args(int argc, char **argv, RunArgs *o)
 {
-    static const char *const known[] = {"--interp", "--input", "--output", "--n", "--random", "--show",
-                                        "--help", NULL};
+    static const char *const known[] = {"--interp", "--compare", "--input", "--output", "--n", "--random", "--show",
+                                        "--threads", "--weights", "-O", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "run", argc, argv);
     const char *v;
     while (cli_next(&a)) {
         if (cli_flag(&a, "--interp")) {
             o->interp = true;
+        } else if (cli_flag(&a, "--compare")) {
+            o->compare = true;
+        } else if (cli_option(&a, "--threads", "a thread count", &v)) {
+            int64_t t;
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 1, 4096, &t))
+                return cli_usage_error("run", "--threads expects a thread count (1 to 4096), got \"%s\"", v);
+            o->threads = (int)t;
+        } else if (cli_option(&a, "--weights", "a .safetensors file", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->weights = v;
+        } else if (cli_option(&a, "-O", "an optimization level 0..3", &v)) {
+            int64_t l;
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 0, 3, &l))
+                return cli_usage_error("run", "-O expects an optimization level 0..3, got \"%s\"", v);
+            o->opt_level = (int)l;
         } else if (cli_flag(&a, "--random")) {
             o->random = true;
         } else if (cli_option(&a, "--input", "NAME=FILE.npy", &v)) {
@@ -83,14 +109,21 @@ static int parse_args(int argc, char **argv, RunArgs *o)
     }
     if (!o->model)
         return cli_usage_error("run", "expects a MODEL.json (or LIB.so)");
-    if (cli_has_suffix(o->model, ".so"))
-        return cli_usage_error("run", "%s: running a compiled library needs native code generation, which is not in "
-                               "this build yet; run the MODEL.json with --interp", o->model);
-    if (!o->interp) {
-        fprintf(stderr, "sinter run: native execution of a .json model arrives with the compiler (not in this "
-                        "build yet); add --interp to run %s on the reference interpreter\n", o->model);
-        return CLI_EUSAGE;
-    }
+    o->lib = cli_has_suffix(o->model, ".so");
+    if (o->interp && o->compare)
+        return cli_usage_error("run", "--interp and --compare exclude each other (--compare runs both)");
+    if (o->lib && o->interp)
+        return cli_usage_error("run", "--interp runs a MODEL.json on the reference interpreter; %s is compiled code",
+                               o->model);
+    if (o->lib && o->compare)
+        return cli_usage_error("run", "--compare needs the MODEL.json (the interpreter runs the model, not %s)",
+                               o->model);
+    if (o->lib && o->opt_level >= 0)
+        return cli_usage_error("run", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
+    if (o->interp && (o->threads || o->weights || o->opt_level >= 0))
+        return cli_usage_error("run", "%s applies to compiled code; the reference interpreter (--interp) runs the "
+                               "model as written on one thread", o->threads ? "--threads"
+                               : o->weights ? "--weights" : "-O");
     return CLI_OK;
 }
 
@@ -129,8 +162,9 @@ static bool is_loss_output(const IrGraph *g, int id)
     return false;
 }
 
-/* Resolves the names of --input/--output against the model. Usage errors -> CLI_EUSAGE. */
-static int bind_names(const IrGraph *g, RunArgs *o, bool *with_loss)
+/* Resolves the names of --input/--output against the model. Compiled code (native) takes the
+ * graph inputs and returns the graph outputs only. Usage errors -> CLI_EUSAGE. */
+static int bind_names(const IrGraph *g, RunArgs *o, bool native, bool *with_loss)
 {
     char ins[256], labels[256], outs[256];
     int nt = g->training ? g->training->ninputs : 0;
@@ -148,6 +182,9 @@ static int bind_names(const IrGraph *g, RunArgs *o, bool *with_loss)
         for (int j = 0; j < i; j++)
             if (o->inputs[j].id == b->id)
                 return cli_usage_error("run", "--input %s is given twice", b->name);
+        if (slot >= g->ninputs && native)
+            return cli_usage_error("run", "--input %s: a training input, which compiled inference does not take; "
+                                   "add --interp to compute the loss", b->name);
         if (slot >= g->ninputs)
             given_train++;
     }
@@ -170,6 +207,9 @@ static int bind_names(const IrGraph *g, RunArgs *o, bool *with_loss)
         if (b->id < 0)
             return cli_usage_error("run", "--output %s: %s has no tensor \"%s\" (outputs: %s)", b->name, g->name,
                                    b->name, outs);
+        if (native && !g->values[b->id]->is_output)
+            return cli_usage_error("run", "--output %s: compiled code returns only the graph outputs (%s); add "
+                                   "--interp to write other tensors", b->name, outs);
         if (!*with_loss && is_loss_output(g, b->id))
             return cli_usage_error("run", "--output %s: the loss is computed only when every training input is "
                                    "given (%s); add them with --input NAME=FILE.npy", b->name, labels);
@@ -369,61 +409,117 @@ static int write_output(const IrGraph *g, const Binding *b, const IrTensor *t, I
     return 0;
 }
 
-/* Everything after argument parsing. */
-static int run_model(RunArgs *o)
+/* Max |a - b| and max |a - b| / |b| (over b != 0) of two tensors of the same type and shape, plus
+ * the count of elements where exactly one is NaN (or, for integers, where they differ). */
+static void print_difference(const IrTensor *a, const IrTensor *b)
 {
-    IrGraph *g = cli_load_model(o->model);
-    if (!g)
-        return CLI_EINPUT;
-    bool with_loss = false;
-    int status = bind_names(g, o, &with_loss);
-    if (status != CLI_OK) {
-        ir_graph_free(g);
-        return status;
+    double abs_max = 0, rel_max = 0;
+    int64_t mismatches = 0;
+    bool is_float = ir_dtype_is_float(a->dtype);
+    if (a->numel != b->numel || a->dtype != b->dtype) {
+        printf("  vs interpreter: the interpreter's result is %s with %lld elements (a bug in sinter)\n",
+               srt_dtype_short(b->dtype), (long long)b->numel);
+        return;
     }
+    for (int64_t i = 0; i < a->numel; i++) {
+        if (!is_float) {
+            int64_t x = ir_tensor_geti(a, i), y = ir_tensor_geti(b, i);
+            mismatches += x != y;
+            double diff = fabs((double)x - (double)y);
+            abs_max = diff > abs_max ? diff : abs_max;
+            continue;
+        }
+        double x = ir_tensor_getf(a, i), y = ir_tensor_getf(b, i);
+        if (isnan(x) || isnan(y)) {
+            mismatches += isnan(x) != isnan(y);
+            continue;
+        }
+        if (x == y)   /* also equal infinities */
+            continue;
+        double diff = fabs(x - y);
+        if (isinf(diff)) {
+            mismatches++;
+            continue;
+        }
+        abs_max = diff > abs_max ? diff : abs_max;
+        if (y != 0 && diff / fabs(y) > rel_max)
+            rel_max = diff / fabs(y);
+    }
+    if (is_float) {
+        printf("  vs interpreter: max abs diff %.3g, max rel diff %.3g", abs_max, rel_max);
+        if (mismatches)
+            printf(", %lld elements NaN or inf in only one of them", (long long)mismatches);
+    } else {
+        printf("  vs interpreter: %lld of %lld elements differ (max abs diff %.0f)", (long long)mismatches,
+               (long long)a->numel, abs_max);
+    }
+    printf("\n");
+}
+
+/* Inputs of one run: files read, tensors made by --random, and the interpreter's view of both. */
+typedef struct RunInputs {
+    int nslots;               /* graph inputs (+ training inputs when with_loss) */
+    SrtTensor *files;         /* per --input */
+    IrTensor *in;             /* per slot: borrowed from files or made */
+    IrTensor *made;           /* per slot: --random tensors we own */
+    int64_t n;
+    const char *n_from;       /* what decided n; NULL if no input depends on N */
+} RunInputs;
+
+static void free_inputs(RunInputs *r, int ninputs)
+{
+    for (int i = 0; r->files && i < ninputs; i++)
+        srt_tensor_free(&r->files[i]);
+    for (int i = 0; r->made && i < r->nslots; i++)
+        ir_tensor_free(&r->made[i]);
+    free(r->files);
+    free(r->in);
+    free(r->made);
+}
+
+/* Reads and checks the --input files, decides N, makes the --random inputs. */
+static int read_inputs(const IrGraph *g, const RunArgs *o, bool with_loss, RunInputs *r, IrDiag *d)
+{
     int nt = with_loss ? g->training->ninputs : 0;
-    int nslots = g->ninputs + nt;
-    SrtTensor *files = calloc((size_t)o->ninputs + 1, sizeof *files);
-    IrTensor *in = calloc((size_t)nslots + 1, sizeof *in);
-    IrTensor *made = calloc((size_t)nslots + 1, sizeof *made);   /* --random inputs we own */
-    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
-    IrDiag d;
-    ir_diag_init(&d, NULL);
-    if (!files || !in || !made || !vals) {
-        ir_diag_error(&d, NULL, "sinter run: out of memory");
-        goto fail;
+    r->nslots = g->ninputs + nt;
+    r->files = calloc((size_t)o->ninputs + 1, sizeof *r->files);
+    r->in = calloc((size_t)r->nslots + 1, sizeof *r->in);
+    r->made = calloc((size_t)r->nslots + 1, sizeof *r->made);
+    if (!r->files || !r->in || !r->made) {
+        ir_diag_error(d, NULL, "sinter run: out of memory");
+        return -1;
     }
-    int64_t n = o->n;
-    const char *n_from = o->have_n ? "--n" : NULL;
+    r->n = o->n;
+    r->n_from = o->have_n ? "--n" : NULL;
     char err[256];
     for (int i = 0; i < o->ninputs; i++) {
-        Binding *b = &o->inputs[i];
-        if (srt_npy_read(b->file, &files[i], err, sizeof err) != SINTER_OK) {
-            ir_diag_error(&d, NULL, "%s: %s", b->file, err);
-            goto fail;
+        const Binding *b = &o->inputs[i];
+        if (srt_npy_read(b->file, &r->files[i], err, sizeof err) != SINTER_OK) {
+            ir_diag_error(d, NULL, "%s: %s", b->file, err);
+            return -1;
         }
-        d.file = b->file;   /* "x.npy: input "x" is declared ..." */
-        if (match_input(g->values[b->id], &files[i], b->file, &n, &n_from, &d) != 0)
-            goto fail;
-        d.file = NULL;
+        d->file = b->file;   /* "x.npy: input "x" is declared ..." */
+        if (match_input(g->values[b->id], &r->files[i], b->file, &r->n, &r->n_from, d) != 0)
+            return -1;
+        d->file = NULL;
         int slot = input_slot(g, b->id);
-        if (slot >= nslots)
+        if (slot >= r->nslots)
             continue;
-        IrTensor *t = &in[slot];
-        t->dtype = files[i].dtype;
-        t->rank = files[i].rank;
-        memcpy(t->dims, files[i].dims, sizeof t->dims);
+        IrTensor *t = &r->in[slot];
+        t->dtype = r->files[i].dtype;
+        t->rank = r->files[i].rank;
+        memcpy(t->dims, r->files[i].dims, sizeof t->dims);
         t->numel = 1;
         for (int k = 0; k < t->rank; k++)
             t->numel *= t->dims[k];
-        t->data = files[i].data;
+        t->data = r->files[i].data;
     }
-    if (!n_from) {
-        n = 1;   /* no input file decides N: inputs without N, or only --random ones */
-        for (int slot = 0; slot < nslots && !n_from; slot++) {
+    if (!r->n_from) {
+        r->n = 1;   /* no input file decides N: inputs without N, or only --random ones */
+        for (int slot = 0; slot < r->nslots && !r->n_from; slot++) {
             int id = slot < g->ninputs ? g->inputs[slot] : g->training->inputs[slot - g->ninputs];
             if (!ir_shape_is_const(&g->values[id]->shape))
-                n_from = "the default; --n sets it";
+                r->n_from = "the default; --n sets it";
         }
     }
     for (int slot = 0; slot < g->ninputs; slot++) {
@@ -431,17 +527,29 @@ static int run_model(RunArgs *o)
         for (int i = 0; i < o->ninputs; i++)
             given = given || input_slot(g, o->inputs[i].id) == slot;
         if (!given) {
-            if (random_input(g->values[g->inputs[slot]], n, slot, &made[slot], &d) != 0)
-                goto fail;
-            in[slot] = made[slot];
+            if (random_input(g->values[g->inputs[slot]], r->n, slot, &r->made[slot], d) != 0)
+                return -1;
+            r->in[slot] = r->made[slot];
         }
     }
-    d.file = o->model;
-    if (ir_interp_eval(g, n, in, with_loss, vals, &d) != 0)
-        goto fail;
-    d.file = NULL;
-    if (n_from)
-        printf("%s: ran on the reference interpreter with N=%lld (from %s)\n", g->name, (long long)n, n_from);
+    return 0;
+}
+
+/* " with N=4 (from x.npy)" */
+static void print_n(const RunInputs *r)
+{
+    if (r->n_from)
+        printf(" with N=%lld (from %s)", (long long)r->n, r->n_from);
+    else
+        printf(" (no input depends on N)");
+}
+
+/* The interpreter's results for g's outputs (and the loss when with_loss), printed. */
+static void print_interp(const IrGraph *g, const RunArgs *o, bool with_loss, const RunInputs *r,
+                         const IrTensor *vals)
+{
+    if (r->n_from)
+        printf("%s: ran on the reference interpreter with N=%lld (from %s)\n", g->name, (long long)r->n, r->n_from);
     else
         printf("%s: ran on the reference interpreter (no input depends on N)\n", g->name);
     for (int i = 0; i < g->noutputs; i++)
@@ -455,13 +563,126 @@ static int run_model(RunArgs *o)
             print_tensor(g->values[loss->out[0]]->name, lt, o->show);
         print_accuracy(g, vals);
     }
+}
+
+/* Runs the compiled model x on the inputs; outs[i] receives descriptor output i. */
+static int run_native(CliNative *x, const IrGraph *g, const RunArgs *o, const RunInputs *r, IrTensor *outs,
+                      IrDiag *d)
+{
+    const SinterModelInfo *info = x->info;
+    if (info->ninputs != g->ninputs || info->noutputs != g->noutputs) {
+        ir_diag_error(d, NULL, "internal error: the compiled model has %lld inputs and %lld outputs, the graph %d "
+                      "and %d", (long long)info->ninputs, (long long)info->noutputs, g->ninputs, g->noutputs);
+        return -1;
+    }
+    if (cli_native_prepare(x, o->threads, o->weights, d) != 0)
+        return -1;
+    void **args = calloc((size_t)(info->ninputs + info->noutputs) + 1, sizeof *args);
+    if (!args) {
+        ir_diag_error(d, NULL, "sinter run: out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < g->ninputs && rc == 0; i++) {
+        if (strcmp(info->inputs[i].name, g->values[g->inputs[i]]->name) != 0) {
+            ir_diag_error(d, NULL, "internal error: compiled input %d is \"%s\", the graph's \"%s\"", i,
+                          info->inputs[i].name, g->values[g->inputs[i]]->name);
+            rc = -1;
+        }
+        args[i] = r->in[i].data;
+    }
+    for (int i = 0; i < g->noutputs && rc == 0; i++) {
+        const SinterTensorInfo *t = &info->outputs[i];
+        int64_t dims[SRT_MAX_RANK];
+        if (!cli_native_dims(t, r->n, dims) || ir_tensor_alloc(&outs[i], (IrDtype)t->dtype, (int)t->rank, dims) != 0) {
+            ir_diag_error(d, NULL, "output \"%s\": cannot allocate it at N=%lld", t->name, (long long)r->n);
+            rc = -1;
+        }
+        args[info->ninputs + i] = outs[i].data;
+    }
+    if (rc == 0)
+        rc = cli_native_infer(x, r->n, args, d);
+    free(args);
+    return rc;
+}
+
+/* Everything after argument parsing. */
+static int run_model(RunArgs *o)
+{
+    bool native = !o->interp;
+    CliNative x;
+    memset(&x, 0, sizeof x);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g;
+    if (o->lib) {
+        if (cli_native_open(&x, o->model, &d) != 0)
+            return cli_report(&d);
+        g = cli_native_graph(x.info);
+    } else if (!(g = cli_load_model(o->model))) {
+        ir_diag_free(&d);
+        return CLI_EINPUT;
+    }
+    bool with_loss = false;
+    int status = bind_names(g, o, native, &with_loss);
+    if (status != CLI_OK) {
+        ir_diag_free(&d);
+        cli_native_close(&x);
+        ir_graph_free(g);
+        return status;
+    }
+    RunInputs r;
+    memset(&r, 0, sizeof r);
+    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
+    IrTensor *outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
+    if (!vals || !outs) {
+        ir_diag_error(&d, NULL, "sinter run: out of memory");
+        goto fail;
+    }
+    if (read_inputs(g, o, with_loss, &r, &d) != 0)
+        goto fail;
+    if (native) {
+        d.file = o->model;
+        if (!o->lib && cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, &d) != 0)
+            goto fail;
+        if (run_native(&x, g, o, &r, outs, &d) != 0)
+            goto fail;
+        d.file = NULL;
+    }
+    if (!native || o->compare) {
+        d.file = o->model;
+        if (ir_interp_eval(g, r.n, r.in, with_loss, vals, &d) != 0)
+            goto fail;
+        d.file = NULL;
+    }
+    if (native) {
+        int threads = o->threads ? o->threads : cli_native_default_threads();
+        if (o->lib)
+            printf("%s: ran %s", g->name, o->model);
+        else
+            printf("%s: ran native code compiled in memory (-O%d, %.2f s)", g->name,
+                   o->opt_level < 0 ? 2 : o->opt_level, x.compile_seconds);
+        print_n(&r);
+        printf(" on %d thread%s\n", threads, threads == 1 ? "" : "s");
+        for (int i = 0; i < g->noutputs; i++) {
+            print_tensor(x.info->outputs[i].name, &outs[i], o->show);
+            if (o->compare)
+                print_difference(&outs[i], &vals[g->outputs[i]]);
+        }
+    } else {
+        print_interp(g, o, with_loss, &r, vals);
+    }
     for (int i = 0; i < o->noutputs; i++) {
         const Binding *b = &o->outputs[i];
-        if (vals[b->id].rank == 0 && vals[b->id].numel == 0) {   /* still the zeroed entry */
+        const IrTensor *t = &vals[b->id];
+        for (int k = 0; native && k < g->noutputs; k++)
+            if (g->outputs[k] == b->id)
+                t = &outs[k];
+        if (t->rank == 0 && t->numel == 0) {   /* still the zeroed entry */
             ir_diag_error(&d, NULL, "sinter run: --output %s: the tensor was not computed in this run", b->name);
             goto fail;
         }
-        if (write_output(g, b, &vals[b->id], &d) != 0)
+        if (write_output(g, b, t, &d) != 0)
             goto fail;
         printf("wrote %s to %s\n", b->name, b->file);
     }
@@ -471,16 +692,14 @@ fail:
     status = cli_report(&d);
 done:
     ir_diag_free(&d);
-    for (int i = 0; files && i < o->ninputs; i++)
-        srt_tensor_free(&files[i]);
-    for (int i = 0; made && i < nslots; i++)
-        ir_tensor_free(&made[i]);
+    free_inputs(&r, o->ninputs);
     for (int i = 0; vals && i < g->nvalues; i++)
         ir_tensor_free(&vals[i]);
-    free(files);
-    free(in);
-    free(made);
+    for (int i = 0; outs && i < g->noutputs; i++)
+        ir_tensor_free(&outs[i]);
     free(vals);
+    free(outs);
+    cli_native_close(&x);
     ir_graph_free(g);
     return status;
 }
@@ -490,6 +709,7 @@ static int run_run(int argc, char **argv)
     RunArgs o;
     memset(&o, 0, sizeof o);
     o.show = 8;
+    o.opt_level = -1;
     o.inputs = calloc((size_t)argc, sizeof *o.inputs);
     o.outputs = calloc((size_t)argc, sizeof *o.outputs);
     int status;
@@ -508,28 +728,40 @@ static int run_run(int argc, char **argv)
 
 const CliVerb cli_verb_run = {
     "run", run_run,
-    "usage: sinter run MODEL.json --interp --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
-    "                  [--n N] [--random] [--show K]\n"
+    "usage: sinter run MODEL.json|LIB.so --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
+    "                  [--n N] [--random] [--show K] [--threads T] [--weights FILE] [-O0..3]\n"
+    "                  [--interp | --compare]\n"
     "\n"
-    "Runs inference on the reference interpreter (the plain-C oracle every compiled kernel\n"
-    "is tested against) on the model as written, and prints for each graph output its\n"
-    "type, min/max/mean and first values (and for a [N,C] float output the argmax of the\n"
-    "first rows). Given the training inputs (labels) as well, it also prints the loss and,\n"
-    "for SoftmaxCrossEntropyLoss, the accuracy.\n"
+    "Runs inference and prints for each graph output its type, min/max/mean and first values\n"
+    "(and for a [N,C] float output the argmax of the first rows).\n"
+    "  LIB.so       a library made by 'sinter compile': loaded and driven through its\n"
+    "               sinter_model_info descriptor\n"
+    "  MODEL.json   compiled in memory for this machine (the default passes, then LLVM's\n"
+    "               ORC JIT) and run; no file is left behind\n"
+    "  MODEL.json --interp   the reference interpreter (the plain-C oracle every compiled\n"
+    "               kernel is tested against) on the model as written; given the training\n"
+    "               inputs (labels) as well, it also prints the loss and, for\n"
+    "               SoftmaxCrossEntropyLoss, the accuracy\n"
     "\n"
-    "  --interp              use the reference interpreter (required until the compiler lands)\n"
-    "  --input NAME=FILE     a graph input (or training input) from a .npy file; the dtype\n"
-    "                        must be the declared one (no silent conversion), and N is\n"
-    "                        taken from the shapes, which must agree with each other\n"
-    "  --output NAME=FILE    write a tensor to a .npy file: a graph output or any other\n"
-    "                        tensor of the model (activations, params, the loss)\n"
+    "  --input NAME=FILE     a graph input (or, with --interp, a training input) from a .npy\n"
+    "                        file; the dtype must be the declared one (no silent conversion),\n"
+    "                        and N is taken from the shapes, which must agree with each other\n"
+    "  --output NAME=FILE    write a tensor to a .npy file: a graph output, or with --interp\n"
+    "                        any other tensor of the model (activations, params, the loss)\n"
     "  --n N                 the batch symbol when no input file decides it (checked otherwise)\n"
     "  --random              inputs without --input get seeded values: uniform [0, 1) for\n"
     "                        floats, 0 for integers\n"
     "  --show K              values and rows to print per output (default 8)\n"
+    "  --threads T           threads of compiled code (default: SINTER_NUM_THREADS or all cores)\n"
+    "  --weights FILE        load the params from a .safetensors file into compiled code (needed\n"
+    "                        for a library built with --external-weights)\n"
+    "  -O0 .. -O3            optimization level when compiling a MODEL.json (default -O2)\n"
+    "  --interp              run on the reference interpreter only\n"
+    "  --compare             run compiled code and the interpreter on the same inputs; prints\n"
+    "                        the compiled outputs and, per output, the max abs difference and\n"
+    "                        the max rel difference |a-b|/|b| (over b != 0)\n"
     "\n"
-    "Running a compiled LIB.so, or a .json without --interp, needs native code generation,\n"
-    "which is not in this build yet (exit status 2).\n"
-    "Exit status: 0 success, 1 bad model or tensor file (diagnostics on stderr), 2 bad usage.\n",
-    "run inference on .npy inputs (--interp: the reference interpreter) and summarize outputs",
+    "Exit status: 0 success, 1 bad model, library or tensor file, or a failed inference\n"
+    "(diagnostics on stderr), 2 bad usage.\n",
+    "run inference on .npy inputs (compiled, or --interp) and summarize outputs",
 };

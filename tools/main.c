@@ -27,8 +27,8 @@ static void print_usage(FILE *f)
             ".npy files; weights are .safetensors. Exit status: 0 success, 1 bad input (the\n"
             "diagnostics name the file and the place in it), 2 bad usage or a feature this\n"
             "build does not have yet.\n"
-            "This build: check, dump and run --interp work; native code generation (compile,\n"
-            "train, bench, running a compiled library) is not in this build yet.\n");
+            "This build: check, dump, compile, run and bench work; train (the compiled training\n"
+            "step) is not in this build yet.\n");
 }
 
 static const CliVerb *find_verb(const char *name)
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(verb, "--version")) {
-        printf("sinter " SINTER_VERSION " (check, dump, run --interp; no native code generation yet)\n");
+        printf("sinter " SINTER_VERSION " (check, dump, compile, run, bench; no training yet)\n");
         return CLI_OK;
     }
     const CliVerb *v = find_verb(verb);

@@ -29,7 +29,7 @@ for v in check dump run compile train bench; do
     run "$SINTER" $v "$MLP" --bogus --help
     expect_rc "sinter $v ... --help wins over other arguments" 0
 done
-for v in compile train bench; do
+for v in train; do
     run "$SINTER" $v --help
     expect_contains "sinter $v --help says it is not in this build" "$OUT" "Not in this build yet"
 done
@@ -78,13 +78,16 @@ usage_error "run --n zero" "sinter run: --n expects a positive integer (the batc
 usage_error "run --n junk" "sinter run: --n expects a positive integer (the batch symbol N), got \"4x\"" run -- "$SINTER" run "$MLP" --interp --n=4x
 usage_error "run --show junk" "sinter run: --show expects a number of values to print (0 to 1000000), got \"-1\"" run -- "$SINTER" run "$MLP" --interp --show -1
 usage_error "run unknown option" "sinter run: unknown option --intrep (did you mean --interp?)" run -- "$SINTER" run "$MLP" --intrep
-usage_error "run a library" "sinter run: libfmnist_mlp.so: running a compiled library needs native code generation, which is not in this build yet; run the MODEL.json with --interp" run -- "$SINTER" run libfmnist_mlp.so --input x=x.npy
-run "$SINTER" run "$MLP" --input x=x.npy
-expect_rc "run a .json without --interp" 2
-expect_eq "run a .json without --interp: message" "$ERR" "sinter run: native execution of a .json model arrives with the compiler (not in this build yet); add --interp to run $MLP on the reference interpreter"
+# compiled code: the library or the inputs are read (tests/cli/native_run.sh covers the rest)
+run "$SINTER" run "$TMP/libfmnist_mlp.so" --input x=x.npy
+expect_rc "run a missing library" 1
+expect_eq "run a missing library: message" "$ERR" "$TMP/libfmnist_mlp.so: cannot open: No such file or directory"
+run "$SINTER" run "$MLP" --input x="$TMP/x.npy"
+expect_rc "run a .json without --interp reads its inputs" 1
+expect_eq "run a .json without --interp: message" "$ERR" "$TMP/x.npy: cannot open: No such file or directory"
 
-# compile/train/bench answer honestly
-for v in compile train bench; do
+# train answers honestly
+for v in train; do
     run "$SINTER" $v "$MLP" -o /dev/null
     expect_rc "sinter $v" 2
     expect_contains "sinter $v says it is not in this build" "$ERR" "sinter $v: native code generation is not in this build yet; "
