@@ -98,6 +98,15 @@ int ir_value_new(IrGraph *g, const char *name, IrDtype dtype, const IrShape *sha
     return v->id;
 }
 
+int ir_value_rename(IrGraph *g, int id, const char *name)
+{
+    if (!name || ir_value_find(g, name) >= 0)
+        return -1;
+    g->values[id]->name = ir_arena_strdup(g->arena, name);
+    index_rebuild(g);
+    return 0;
+}
+
 const char *ir_value_unique_name(IrGraph *g, const char *prefix)
 {
     if (ir_value_find(g, prefix) < 0)
@@ -285,6 +294,8 @@ int ir_value_known_ints(IrGraph *g, int id, IrDim **out)
     }
     if (!v->data || !ir_dtype_is_int(v->dtype))
         return -1;
+    if (v->opt_state)
+        return -1;   /* the step counter changes at run time */
     IrDim *r = ir_arena_alloc(g->arena, (size_t)(count ? count : 1) * sizeof(IrDim));
     IrTensor t = {.dtype = v->dtype, .numel = count, .data = v->data};
     for (int i = 0; i < count; i++)
@@ -377,7 +388,8 @@ int ir_graph_toposort(IrGraph *g, IrDiag *d)
             nodes[i] = g->nodes[order[i]];
             nodes[i]->id = i;
         }
-        memcpy(g->nodes, nodes, (size_t)nn * sizeof *nodes);
+        if (nn)
+            memcpy(g->nodes, nodes, (size_t)nn * sizeof *nodes);
         free(nodes);
         for (int i = 0; i < nn; i++)
             for (int k = 0; k < g->nodes[i]->nout; k++)
@@ -428,6 +440,10 @@ void ir_graph_compact(IrGraph *g, const bool *keep_node)
         for (int k = 0; l && k < l->nout; k++)
             if (l->out[k] >= 0)
                 used[l->out[k]] = true;
+        for (int i = 0; i < g->training->nupdates; i++)
+            used[g->training->update_dst[i]] = used[g->training->update_src[i]] = true;
+        for (int i = 0; i < g->training->ngrads; i++)
+            used[g->training->grad_param[i]] = used[g->training->grad_value[i]] = true;
     }
     int nv = 0;
     for (int i = 0; i < g->nvalues; i++) {
@@ -461,6 +477,14 @@ void ir_graph_compact(IrGraph *g, const bool *keep_node)
             l->in[k] = REMAP(l->in[k]);
         for (int k = 0; l && k < l->nout; k++)
             l->out[k] = REMAP(l->out[k]);
+        for (int i = 0; i < g->training->nupdates; i++) {
+            g->training->update_dst[i] = REMAP(g->training->update_dst[i]);
+            g->training->update_src[i] = REMAP(g->training->update_src[i]);
+        }
+        for (int i = 0; i < g->training->ngrads; i++) {
+            g->training->grad_param[i] = REMAP(g->training->grad_param[i]);
+            g->training->grad_value[i] = REMAP(g->training->grad_value[i]);
+        }
     }
 #undef REMAP
     free(used);
@@ -528,6 +552,12 @@ IrGraph *ir_graph_clone(const IrGraph *g)
         c->training->inputs = ir_arena_memdup(a, g->training->inputs,
                                               (size_t)(g->training->ninputs ? g->training->ninputs : 1) * sizeof(int));
         c->training->loss = g->training->loss ? clone_node(c, g->training->loss) : NULL;
+        size_t nu = (size_t)(g->training->nupdates ? g->training->nupdates : 1) * sizeof(int);
+        size_t ng = (size_t)(g->training->ngrads ? g->training->ngrads : 1) * sizeof(int);
+        c->training->update_dst = g->training->update_dst ? ir_arena_memdup(a, g->training->update_dst, nu) : NULL;
+        c->training->update_src = g->training->update_src ? ir_arena_memdup(a, g->training->update_src, nu) : NULL;
+        c->training->grad_param = g->training->grad_param ? ir_arena_memdup(a, g->training->grad_param, ng) : NULL;
+        c->training->grad_value = g->training->grad_value ? ir_arena_memdup(a, g->training->grad_value, ng) : NULL;
     }
     return c;
 }
@@ -549,6 +579,12 @@ void ir_graph_replace_uses(IrGraph *g, int old, int repl)
             if (l->in[k] == old)
                 l->in[k] = repl;
     }
+    for (int i = 0; g->training && i < g->training->nupdates; i++)
+        if (g->training->update_src[i] == old)
+            g->training->update_src[i] = repl;
+    for (int i = 0; g->training && i < g->training->ngrads; i++)
+        if (g->training->grad_value[i] == old)
+            g->training->grad_value[i] = repl;
 }
 
 const char *ir_node_where(const IrNode *n, char *buf, size_t len)

@@ -98,6 +98,9 @@ enum {
     IR_OPF_LOSS = 1 << 2,          /* a training loss */
     IR_OPF_SHAPE_ONLY = 1 << 3     /* output is computed from shapes, not data (Shape) */
 };
+enum {
+    IR_OPF_INTERNAL = 1 << 4       /* made by passes (autodiff's gradient and optimizer ops), not an ONNX op */
+};
 
 typedef enum IrAttrKind {
     IR_ATTR_INT,
@@ -189,6 +192,8 @@ typedef struct IrValue {
                                  (shape arithmetic), numel entries; NULL if unknown */
     const char *init_json;    /* PARAM: the "init" object as written (for JSON re-emission), or NULL */
     bool from_weights;        /* PARAM: value came from the weights file */
+    bool opt_state;           /* PARAM made by autodiff: optimizer state, step counter or learning rate
+                                 (never trainable; saved with the params by NAME_save) */
     const char *where;        /* JSON path of the declaration, for diagnostics */
 } IrValue;
 
@@ -221,6 +226,14 @@ typedef struct IrTraining {
     int *inputs;              /* value ids of training inputs (labels) */
     IrNode *loss;             /* loss->out[0] is the scalar loss value */
     IrOptimizer opt;
+    /* The training graph, filled by passes/autodiff (docs/training.md); 0/NULL before it runs. */
+    bool has_backward;        /* g->nodes hold forward, backward and optimizer nodes */
+    int nupdates;
+    int *update_dst;          /* after a step, value update_dst[i] (a param or opt_state param) takes */
+    int *update_src;          /* the contents of value update_src[i] (an activation of the same type) */
+    int ngrads;
+    int *grad_param;          /* the trainable params that receive a gradient, in value-id order */
+    int *grad_value;          /* their gradients, named "grad/<param>" (one distinct value each) */
 } IrTraining;
 
 typedef struct IrGraph {
@@ -251,6 +264,8 @@ static inline IrNode *ir_node(const IrGraph *g, int id) { return g->nodes[id]; }
 
 /* New value; name must be unique (returns -1 if taken). shape may be NULL (untyped). */
 int ir_value_new(IrGraph *g, const char *name, IrDtype dtype, const IrShape *shape, IrRole role);
+/* Rename value id; returns -1 (and changes nothing) if the name is taken. */
+int ir_value_rename(IrGraph *g, int id, const char *name);
 /* A fresh unique name with the given prefix ("prefix", "prefix.1", ...). */
 const char *ir_value_unique_name(IrGraph *g, const char *prefix);
 int ir_value_find(const IrGraph *g, const char *name);          /* -1 if absent */
@@ -327,11 +342,40 @@ void ir_tensor_seti(IrTensor *t, int64_t i, int64_t v);
 int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool with_loss,
                    IrTensor *vals, IrDiag *d);
 
+/* ---- interpreter training step (ir/train.c) --------------------------------------- */
+/* One training step of a graph that passes/autodiff has differentiated: runs forward, loss,
+ * backward and optimizer nodes at batch n (inputs as for ir_interp_eval with the loss), then
+ * copies every update source into its destination's data (params, optimizer state, step
+ * counter, BatchNorm running statistics), so repeated calls train. *loss is the forward loss
+ * before the update. Returns 0 or -1 + diagnostic (the graph's data is then unchanged). */
+int ir_interp_train_step(IrGraph *tg, int64_t n, const IrTensor *inputs, double *loss, IrDiag *d);
+/* The first half of a step (NAME_grad): forward, loss and backward; grads[i] receives the
+ * gradient of training->grad_param[i] (allocated here, free with ir_tensor_free; grads needs
+ * training->ngrads zeroed entries). Applies only the forward-statistics updates (BatchNorm
+ * running mean/var), not the optimizer. */
+int ir_interp_train_grads(IrGraph *tg, int64_t n, const IrTensor *inputs, double *loss, IrTensor *grads,
+                          IrDiag *d);
+/* The second half (NAME_apply): the optimizer step from the given gradients (one per
+ * training->grad_param, of its type): runs the optimizer nodes and applies their updates.
+ * ir_interp_train_grads then ir_interp_train_apply equals ir_interp_train_step bit for bit. */
+int ir_interp_train_apply(IrGraph *tg, const IrTensor *grads, IrDiag *d);
+/* Marks the nodes of the optimizer step (apply_node has g->nnodes entries): the nodes that
+ * update sources depend on and that no gradient, loss input or graph output depends on. */
+void ir_training_apply_nodes(const IrGraph *tg, bool *apply_node);
+/* Index into training->update_* of the update whose destination is value dst, or -1. */
+int ir_training_find_update(const IrGraph *tg, int dst);
+
 /* ---- printers (ir/print.c, ir/dot.c) --------------------------------------------- */
 typedef struct IrPrintOptions {
     bool show_data;           /* print constant contents in full */
 } IrPrintOptions;
 void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt);
 void ir_print_dot(const IrGraph *g, FILE *f);
+
+/* ---- cost model (ir/cost.c) ---------------------------------------------------- */
+/* Estimated floating-point operations of one node as a*N + b (a: per sample of the batch
+ * symbol, b: fixed). A multiply-add counts 2; data movement counts 0; conventions in
+ * ir/cost.c. false when a value is untyped or the count is not of the form a*N + b. */
+bool ir_node_flops(const IrGraph *g, const IrNode *n, IrDim *flops);
 
 #endif
