@@ -1,10 +1,6 @@
 /* srt_parallel_for: OpenMP-based parallel loop used by generated kernels (1 thread: no OpenMP). */
 #include "runtime/sinter_parallel.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* Thread count of the calling thread's current inference call; >= 1. */
 static _Thread_local int current_threads = 1;
 
@@ -18,17 +14,9 @@ int srt_current_threads(void)
     return current_threads;
 }
 
-/* Chunk ith of nth: [*b, *e), boundaries rounded to multiples of grain, empty if nothing left. */
-static void chunk_range(int64_t total, int64_t grain, int64_t ith, int64_t nth, int64_t *b, int64_t *e)
-{
-    int64_t blocks = (total + grain - 1) / grain;
-    int64_t per = blocks / nth, extra = blocks % nth;
-    int64_t first = ith * per + (ith < extra ? ith : extra);
-    int64_t count = per + (ith < extra ? 1 : 0);
-    int64_t lo = first * grain, hi = (first + count) * grain;
-    *b = lo < total ? lo : total;
-    *e = hi < total ? hi : total;
-}
+/* Chunks per thread: a thread that starts late (the machine is busy) finds the chunks already
+ * taken by the others instead of holding up the region with its fixed share. */
+#define CHUNKS_PER_THREAD 4
 
 void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_t grain)
 {
@@ -42,14 +30,22 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
         t = blocks;
 #ifdef _OPENMP
     if (t > 1) {
+        /* chunks of whole grains, claimed in order from a shared counter; chunk c covers
+         * blocks [c*per, (c+1)*per) */
+        int64_t chunks = t * CHUNKS_PER_THREAD < blocks ? t * CHUNKS_PER_THREAD : blocks;
+        int64_t per = (blocks + chunks - 1) / chunks;
+        chunks = (blocks + per - 1) / per;
+        int64_t next = 0;
         int nth = (int)t;
 #pragma omp parallel num_threads(nth)
         {
-            int64_t ith = omp_get_thread_num(), n = omp_get_num_threads();
-            int64_t b, e;
-            chunk_range(total, grain, ith, n, &b, &e);
-            if (b < e)
-                body(closure, b, e);
+            for (;;) {
+                int64_t c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+                if (c >= chunks)
+                    break;
+                int64_t b = c * per * grain, e = (c + 1) * per * grain;
+                body(closure, b, e < total ? e : total);
+            }
         }
         return;
     }

@@ -8,11 +8,13 @@
  * pointer given to srt_parallel_for (generated code passes a struct of the loop's live values). */
 typedef void (*SrtParallelBody)(void *closure, int64_t begin, int64_t end);
 
-/* Runs body over [0, total), split into at most one contiguous chunk per thread of the CURRENT
- * thread count (srt_set_current_threads). Chunk boundaries are multiples of grain (except the
- * last), so a body sees whole blocks of grain iterations. With 1 thread, or total <= grain, it
- * calls body(closure, 0, total) directly: no OpenMP region, no start-up cost. total <= 0 runs
- * nothing; grain <= 0 counts as 1. Called from generated kernels. */
+/* Runs body over [0, total) on the CURRENT thread count (srt_set_current_threads) in one OpenMP
+ * region: the range is cut into a few chunks per thread (boundaries at multiples of grain, so a
+ * body sees whole blocks of grain iterations) that the threads claim in order. Each index is
+ * visited exactly once; which thread runs a chunk does not change results as long as chunks
+ * are independent. With 1 thread, or total <= grain, it calls body(closure, 0, total)
+ * directly: no OpenMP region, no start-up cost. total <= 0 runs nothing; grain <= 0 counts
+ * as 1. Called from generated kernels. */
 void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_t grain);
 
 /* Sets the thread count used by srt_parallel_for in the calling thread (thread-local; values

@@ -1,0 +1,622 @@
+/* Conv (im2col panels packed on the stack feeding the register-tiled Gemm micro-kernel) and ConvTranspose. */
+#include <string.h>
+
+#include "codegen/emit.h"
+
+/* INTS attribute with count entries, or def for each when absent or of another length. */
+void cg_ints_or(const IrNode *n, const char *name, int count, int64_t def, int64_t *out)
+{
+    const int64_t *v;
+    int c = ir_attr_ints(n, name, &v);
+    for (int i = 0; i < count; i++)
+        out[i] = c == count ? v[i] : def;
+}
+
+bool cg_geom_forward(CgKernel *k, const IrValue *x, const IrValue *y, const IrShape *kernel, bool use_dil, CgGeom *g)
+{
+    const IrNode *n = k->node;
+    memset(g, 0, sizeof *g);
+    g->nsp = x->shape.rank - 2;
+    if (g->nsp < 1)
+        return false;
+    for (int i = 0; i < g->nsp; i++) {
+        g->in[i] = cg_dim(k, x->shape.d[2 + i]);
+        g->out[i] = cg_dim(k, y->shape.d[2 + i]);
+        if (kernel) {
+            if (kernel->d[2 + i].a != 0)
+                return false;
+            g->k[i] = kernel->d[2 + i].b;
+        }
+    }
+    if (!kernel)
+        cg_ints_or(n, "kernel_shape", g->nsp, 1, g->k);
+    cg_ints_or(n, "strides", g->nsp, 1, g->s);
+    if (use_dil)
+        cg_ints_or(n, "dilations", g->nsp, 1, g->d);
+    else
+        for (int i = 0; i < g->nsp; i++)
+            g->d[i] = 1;
+    const char *ap = ir_attr_str(n, "auto_pad");
+    int64_t pads[2 * IR_MAX_RANK];
+    cg_ints_or(n, "pads", 2 * g->nsp, 0, pads);
+    g->taps = 1;
+    g->isz = g->osz = cg_i64c(k, 1);
+    for (int i = 0; i < g->nsp; i++) {
+        int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
+        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+            /* total = max(0, (ceil(in/s) - 1)*s + ext - in) */
+            LLVMValueRef outs = cg_ceil_div(k, g->in[i], cg_i64c(k, g->s[i]));
+            LLVMValueRef total = cg_sub(k, cg_add(k, cg_mul(k, cg_sub(k, outs, cg_i64c(k, 1)), cg_i64c(k, g->s[i])),
+                                                  cg_i64c(k, ext)),
+                                        g->in[i]);
+            total = cg_max64(k, total, cg_i64c(k, 0));
+            LLVMValueRef half = LLVMBuildSDiv(k->b, total, cg_i64c(k, 2), "");
+            g->pb[i] = !strcmp(ap, "SAME_UPPER") ? half : cg_sub(k, total, half);
+            g->pe[i] = cg_sub(k, total, g->pb[i]);
+        } else if (!strcmp(ap, "VALID")) {
+            g->pb[i] = g->pe[i] = cg_i64c(k, 0);
+        } else {
+            g->pb[i] = cg_i64c(k, pads[i]);
+            g->pe[i] = cg_i64c(k, pads[g->nsp + i]);
+        }
+        g->taps *= g->k[i];
+        g->isz = cg_mul(k, g->isz, g->in[i]);
+        g->osz = cg_mul(k, g->osz, g->out[i]);
+    }
+    return true;
+}
+
+/* ---- Conv ---------------------------------------------------------------------------------------------
+ * Per (batch, group, panel of PW output positions): for each block of KC rows of the im2col
+ * matrix (input channel x kernel tap), pack the panel [KC][PW] on the stack (zeros in the
+ * padding), then run the Gemm micro-kernel Y[m, p] (+)= W[m, kk] * panel[kk, p]. A 1x1 kernel
+ * with stride 1 and no padding reads x directly. */
+
+/* 1x1 kernel, stride 1, no padding: the im2col matrix is x itself. */
+static bool conv_is_direct(const IrNode *n, const CgGeom *g)
+{
+    int64_t pads[2 * IR_MAX_RANK];
+    cg_ints_or(n, "pads", 2 * g->nsp, 0, pads);
+    bool explicit_pads = !strcmp(ir_attr_str(n, "auto_pad"), "NOTSET");
+    for (int i = 0; i < g->nsp; i++)
+        if (g->k[i] != 1 || g->s[i] != 1 || (explicit_pads && (pads[i] != 0 || pads[g->nsp + i] != 0)))
+            return false;
+    return true;
+}
+
+/* Spatial coordinates of flat index pos over dims (row-major); the first axis is not reduced
+ * modulo its size. */
+static void unravel(CgKernel *k, LLVMValueRef pos, int nsp, const LLVMValueRef *dims, LLVMValueRef *coord)
+{
+    for (int i = nsp - 1; i >= 0; i--) {
+        coord[i] = i > 0 ? LLVMBuildURem(k->b, pos, dims[i], "") : pos;
+        if (i > 0)
+            pos = LLVMBuildUDiv(k->b, pos, dims[i], "");
+    }
+}
+
+/* floor(a / s) for s > 0 */
+static LLVMValueRef floor_div(CgKernel *k, LLVMValueRef a, int64_t s)
+{
+    if (s == 1)
+        return a;
+    LLVMValueRef neg = LLVMBuildICmp(k->b, LLVMIntSLT, a, cg_i64c(k, 0), "");
+    LLVMValueRef adj = LLVMBuildSelect(k->b, neg, cg_sub(k, a, cg_i64c(k, s - 1)), a, "");
+    return LLVMBuildSDiv(k->b, adj, cg_i64c(k, s), "");
+}
+
+/* One im2col row (input channel at cbase, kernel tap tc) for output positions [p0, p0+count)
+ * into dst[dbase ..]. Positions are walked by runs along the last output axis: a run reads a
+ * contiguous (stride 1) or strided slice of one input row, with zeros where the window hangs
+ * over the padding (the range is computed, not tested per element). */
+static void pack_rows(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, LLVMValueRef cbase, const LLVMValueRef *tc,
+                      LLVMValueRef p0, LLVMValueRef count, LLVMValueRef dst, LLVMValueRef dbase)
+{
+    int last = g->nsp - 1;
+    unsigned al = LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 8 : 4;
+    LLVMValueRef W = g->out[last];
+    LLVMValueRef p1 = cg_add(k, p0, count);
+    LLVMValueRef r0 = LLVMBuildUDiv(k->b, p0, W, "");
+    LLVMValueRef r1 = cg_ceil_div(k, p1, W);
+    int64_t s = g->s[last];
+    LLVMValueRef offw = cg_sub(k, cg_mul(k, tc[last], cg_i64c(k, g->d[last])), g->pb[last]);
+    CgLoop lr;
+    LLVMValueRef r = cg_loop_begin(k, &lr, r0, r1, 1);
+    LLVMValueRef seg0 = cg_max64(k, p0, cg_mul(k, r, W));
+    LLVMValueRef seg1 = cg_min64(k, p1, cg_mul(k, cg_add(k, r, cg_i64c(k, 1)), W));
+    LLVMValueRef len = cg_sub(k, seg1, seg0);
+    LLVMValueRef ow0 = cg_sub(k, seg0, cg_mul(k, r, W));
+    LLVMValueRef out0 = cg_add(k, dbase, cg_sub(k, seg0, p0));
+    /* the leading spatial axes: one input row (or none, in the padding) */
+    LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), rowoff = cg_i64c(k, 0), rem = r;
+    LLVMValueRef oc[IR_MAX_RANK];
+    for (int i = last - 1; i >= 0; i--) {
+        oc[i] = i > 0 ? LLVMBuildURem(k->b, rem, g->out[i], "") : rem;
+        if (i > 0)
+            rem = LLVMBuildUDiv(k->b, rem, g->out[i], "");
+    }
+    for (int i = 0; i < last; i++) {
+        LLVMValueRef ic = cg_add(k, cg_sub(k, cg_mul(k, oc[i], cg_i64c(k, g->s[i])), g->pb[i]),
+                                 cg_mul(k, tc[i], cg_i64c(k, g->d[i])));
+        ok = LLVMBuildAnd(k->b, ok, LLVMBuildICmp(k->b, LLVMIntULT, ic, g->in[i], ""), "");
+        rowoff = cg_add(k, cg_mul(k, rowoff, g->in[i]), ic);
+    }
+    rowoff = cg_mul(k, rowoff, g->in[last]);
+    /* valid j: 0 <= (ow0 + j)*s + offw < in_w */
+    LLVMValueRef jlo = cg_sub(k, floor_div(k, cg_add(k, LLVMBuildNeg(k->b, offw, ""), cg_i64c(k, s - 1)), s), ow0);
+    LLVMValueRef jhi = cg_sub(k, floor_div(k, cg_add(k, cg_sub(k, g->in[last], offw), cg_i64c(k, s - 1)), s), ow0);
+    jlo = cg_min64(k, cg_max64(k, jlo, cg_i64c(k, 0)), len);
+    jhi = cg_min64(k, cg_max64(k, jhi, jlo), len);
+    jhi = LLVMBuildSelect(k->b, ok, jhi, jlo, "");   /* a padding row: all zeros */
+    LLVMValueRef zero = cg_fconst(ety, 0);
+    CgLoop lz;
+    LLVMValueRef j = cg_loop_begin(k, &lz, cg_i64c(k, 0), jlo, 1);
+    cg_store(k, zero, dst, cg_add(k, out0, j), al);
+    cg_loop_end(k, &lz);
+    LLVMValueRef src = cg_add(k, cg_add(k, cbase, rowoff), cg_add(k, cg_mul(k, ow0, cg_i64c(k, s)), offw));
+    CgLoop lc;
+    j = cg_loop_begin(k, &lc, jlo, jhi, 1);
+    LLVMValueRef v = cg_load(k, ety, k->in[0], cg_add(k, src, cg_mul(k, j, cg_i64c(k, s))), al);
+    cg_store(k, v, dst, cg_add(k, out0, j), al);
+    cg_loop_end(k, &lc);
+    CgLoop lz2;
+    j = cg_loop_begin(k, &lz2, jhi, len, 1);
+    cg_store(k, zero, dst, cg_add(k, out0, j), al);
+    cg_loop_end(k, &lz2);
+    cg_loop_end(k, &lr);
+}
+
+/* ---- direct convolution along output rows ----------------------------------------------------------
+ * When the last spatial axis has stride 1 or 2, a register tile covers `rows` output channels x
+ * nv*W consecutive positions of one output row; for each input channel and (unrolled) kernel
+ * tap it reads nv vectors of one input row with masked loads (lanes over the padding or past
+ * the row end are off) and broadcasts one weight per output channel. No packing, no scratch. */
+
+#define CONV_ROW_MAX_TAPS 49
+
+typedef struct RowConv {
+    const CgGeom *g;
+    LLVMTypeRef ety;
+    unsigned al, alw, aly, alb;
+    int64_t cg, kc;                   /* input channels per group; weights per output channel */
+    int nv, w;
+    LLVMValueRef xbase, wbase, ybase; /* x of (batch, group), w of the group, y of (batch, group, row) */
+    LLVMValueRef ow0, P;              /* tile column start; output plane size */
+    LLVMValueRef rowoff[CONV_ROW_MAX_TAPS], rowok[CONV_ROW_MAX_TAPS];
+    LLVMValueRef bias;                /* bias pointer of the group, or NULL */
+} RowConv;
+
+static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
+{
+    RowConv *rc = ctx;
+    const CgGeom *g = rc->g;
+    int last = g->nsp - 1, nv = rc->nv, w = rc->w;
+    LLVMTypeRef vty = cg_t_vec(rc->ety, w);
+    /* per tap: input column of lane 0 and the lane masks; with stride s a vector of w outputs
+     * spans s*w input columns, read as s contiguous chunks (only every s-th lane on) */
+    int64_t st = g->s[last];
+    LLVMValueRef coloff[CONV_ROW_MAX_TAPS], mask[CONV_ROW_MAX_TAPS][4][2], omask[4];
+    LLVMValueRef lanes[64];
+    for (int l = 0; l < w; l++)
+        lanes[l] = cg_i64c(k, l);
+    LLVMValueRef lanev = LLVMConstVector(lanes, (unsigned)w);
+    for (int v = 0; v < nv; v++)
+        omask[v] = cg_lane_mask(k, w, cg_add(k, rc->ow0, cg_i64c(k, (int64_t)v * w)), g->out[last]);
+    for (int64_t t = 0; t < g->taps; t++) {
+        int64_t tw = t % g->k[last];
+        coloff[t] = cg_sub(k, cg_add(k, cg_mul(k, rc->ow0, cg_i64c(k, st)), cg_i64c(k, tw * g->d[last])), g->pb[last]);
+        for (int v = 0; v < nv; v++) {
+            for (int u = 0; u < st; u++) {
+                /* chunk u of vector v: input columns first + q, output lane (u*w + q)/s */
+                LLVMValueRef first = cg_add(k, coloff[t], cg_i64c(k, ((int64_t)v * w * st) + (int64_t)u * w));
+                LLVMValueRef iw = LLVMBuildAdd(k->b, cg_splat(k, first, w), lanev, "");
+                LLVMValueRef m = LLVMBuildICmp(k->b, LLVMIntULT, iw, cg_splat(k, g->in[last], w), "");
+                LLVMValueRef oj;
+                if (st == 1) {
+                    oj = omask[v];
+                } else {
+                    LLVMValueRef sel[64], ojl[64];
+                    for (int q = 0; q < w; q++) {
+                        int64_t pos = (int64_t)u * w + q;
+                        sel[q] = LLVMConstInt(cg_t_i1(k), pos % st == 0, 0);
+                        ojl[q] = cg_i64c(k, (int64_t)v * w + pos / st);
+                    }
+                    LLVMValueRef outl = LLVMBuildAdd(k->b, cg_splat(k, rc->ow0, w), LLVMConstVector(ojl, (unsigned)w), "");
+                    oj = LLVMBuildAnd(k->b, LLVMConstVector(sel, (unsigned)w),
+                                      LLVMBuildICmp(k->b, LLVMIntSLT, outl, cg_splat(k, g->out[last], w), ""), "");
+                }
+                m = LLVMBuildAnd(k->b, m, oj, "");
+                mask[t][v][u] = LLVMBuildAnd(k->b, m, cg_splat(k, rc->rowok[t], w), "");
+            }
+        }
+    }
+    LLVMValueRef even = NULL;
+    if (st == 2) {
+        LLVMValueRef idx[64];
+        for (int q = 0; q < w; q++)
+            idx[q] = cg_i32c(k, 2 * q);
+        even = LLVMConstVector(idx, (unsigned)w);
+    }
+    CgLoop lc;
+    LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), cg_i64c(k, rc->cg), 1);
+    LLVMValueRef acc[12][4];
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
+    LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
+    LLVMValueRef wc = cg_add(k, cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc))), cg_mul(k, c, cg_i64c(k, g->taps)));
+    for (int64_t t = 0; t < g->taps; t++) {
+        LLVMValueRef bv[4];
+        LLVMValueRef src = cg_add(k, xc, cg_add(k, rc->rowoff[t], coloff[t]));
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef vsrc = cg_add(k, src, cg_i64c(k, (int64_t)v * w * st));
+            if (st == 1) {
+                bv[v] = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][v][0]);
+            } else {
+                LLVMValueRef c0 = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][v][0]);
+                LLVMValueRef c1 = cg_load_vec_masked(k, vty, k->in[0], cg_add(k, vsrc, cg_i64c(k, w)), rc->al,
+                                                     mask[t][v][1]);
+                bv[v] = LLVMBuildShuffleVector(k->b, c0, c1, even, "");
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, r * rc->kc + t)), rc->alw);
+            LLVMValueRef as = cg_splat(k, a, w);
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = cg_fma(k, as, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < nv; v++)
+            cg_loop_set(&lc, r * nv + v, acc[r][v]);
+    cg_loop_end(k, &lc);
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef m = cg_add(k, m0, cg_i64c(k, r));
+        LLVMValueRef bias = rc->bias ? cg_splat(k, cg_load(k, rc->ety, rc->bias, m, rc->alb), w) : NULL;
+        LLVMValueRef yrow = cg_add(k, rc->ybase, cg_add(k, cg_mul(k, m, rc->P), rc->ow0));
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef val = lc.phi[r * nv + v];
+            if (bias)
+                val = LLVMBuildFAdd(k->b, val, bias, "");
+            cg_store_vec_masked(k, val, k->out[0], cg_add(k, yrow, cg_i64c(k, (int64_t)v * w)), rc->aly, omask[v]);
+        }
+    }
+}
+
+/* Tile shape of the row convolution: nv vectors along the row (fewer for short rows), and as
+ * many output channels as the registers allow. */
+static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, int *nv, int *w, int *mr)
+{
+    *w = cg_lanes(k, ety);
+    int maxv = k->target->num_vector_regs >= 32 ? 3 : 2;
+    *nv = maxv;
+    LLVMValueRef ow = g->out[g->nsp - 1];
+    if (LLVMIsAConstantInt(ow)) {
+        int64_t need = (LLVMConstIntGetSExtValue(ow) + *w - 1) / *w;
+        if (need < *nv)
+            *nv = need < 1 ? 1 : (int)need;
+    }
+    int m = (k->target->num_vector_regs - *nv - 2) / *nv;
+    *mr = m > 12 ? 12 : m < 1 ? 1 : m;
+}
+
+static bool conv_rows_ok(const CgGeom *g)
+{
+    return (g->s[g->nsp - 1] == 1 || g->s[g->nsp - 1] == 2) && g->taps <= CONV_ROW_MAX_TAPS;
+}
+
+static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrValue *bias, const IrValue *y,
+                      int64_t group)
+{
+    CgGeom gm;
+    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
+    int last = gm.nsp - 1;
+    RowConv rc;
+    memset(&rc, 0, sizeof rc);
+    rc.ety = cg_t_elem(k, x->dtype);
+    int mr;
+    row_conv_shape(k, &gm, rc.ety, &rc.nv, &rc.w, &mr);
+    LLVMValueRef rows = cg_i64c(k, 1);
+    for (int i = 0; i < last; i++)
+        rows = cg_mul(k, rows, gm.out[i]);
+    LLVMValueRef tasks = cg_mul(k, cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, group)), rows);
+    LLVMValueRef work = cg_mul(k, gm.out[last], cg_i64c(k, 2 * mg * cg * gm.taps));
+    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, 8 * CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
+                                cg_i64c(k, 1));
+    CgPar p;
+    cg_par_begin(k, &p, tasks, grain, 0, NULL);
+    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    rc.g = &gm;
+    rc.al = cg_align_of(x->dtype);
+    rc.alw = cg_align_of(w->dtype);
+    rc.aly = cg_align_of(y->dtype);
+    rc.cg = cg;
+    rc.kc = cg * gm.taps;
+    rc.P = gm.osz;
+    rows = cg_i64c(k, 1);
+    for (int i = 0; i < last; i++)
+        rows = cg_mul(k, rows, gm.out[i]);
+    CgLoop lt;
+    LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
+    LLVMValueRef r = LLVMBuildURem(k->b, t, rows, "");
+    LLVMValueRef bg = LLVMBuildUDiv(k->b, t, rows, "");   /* batch * group + g */
+    LLVMValueRef b = LLVMBuildUDiv(k->b, bg, cg_i64c(k, group), ""), gi = LLVMBuildURem(k->b, bg, cg_i64c(k, group), "");
+    rc.xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
+    rc.wbase = cg_mul(k, gi, cg_i64c(k, mg * rc.kc));
+    rc.ybase = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), rc.P),
+                      cg_mul(k, r, gm.out[last]));
+    if (bias) {
+        rc.bias = cg_gep(k, rc.ety, k->in[2], cg_mul(k, gi, cg_i64c(k, mg)));
+        rc.alb = cg_align_of(bias->dtype);
+    }
+    /* leading output coordinates of row r, then each tap's input row (offset, validity) */
+    LLVMValueRef oc[IR_MAX_RANK], rem = r;
+    for (int i = last - 1; i >= 0; i--) {
+        oc[i] = i > 0 ? LLVMBuildURem(k->b, rem, gm.out[i], "") : rem;
+        if (i > 0)
+            rem = LLVMBuildUDiv(k->b, rem, gm.out[i], "");
+    }
+    for (int64_t tap = 0; tap < gm.taps; tap++) {
+        int64_t tc[IR_MAX_RANK], q = tap;
+        for (int i = last; i >= 0; i--) {
+            tc[i] = q % gm.k[i];
+            q /= gm.k[i];
+        }
+        LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), off = cg_i64c(k, 0);
+        for (int i = 0; i < last; i++) {
+            LLVMValueRef ic = cg_add(k, cg_sub(k, cg_mul(k, oc[i], cg_i64c(k, gm.s[i])), gm.pb[i]),
+                                     cg_i64c(k, tc[i] * gm.d[i]));
+            ok = LLVMBuildAnd(k->b, ok, LLVMBuildICmp(k->b, LLVMIntULT, ic, gm.in[i], ""), "");
+            off = cg_add(k, cg_mul(k, off, gm.in[i]), ic);
+        }
+        rc.rowoff[tap] = cg_mul(k, off, gm.in[last]);
+        rc.rowok[tap] = ok;
+    }
+    CgLoop lw;
+    rc.ow0 = cg_loop_begin(k, &lw, cg_i64c(k, 0), gm.out[last], (int64_t)rc.nv * rc.w);
+    cg_tiles(k, cg_i64c(k, 0), cg_i64c(k, mg), mr, row_conv_tile, &rc);
+    cg_loop_end(k, &lw);
+    cg_loop_end(k, &lt);
+    cg_par_end(k, &p);
+}
+
+int cg_k_conv(CgKernel *k)
+{
+    const IrNode *n = k->node;
+    const IrValue *x = cg_kin(k, 0), *w = cg_kin(k, 1), *bias = cg_kin(k, 2), *y = cg_kout(k, 0);
+    if (x->dtype != SRT_F32 && x->dtype != SRT_F64)
+        return cg_unsupported(k, "Conv on %s", srt_dtype_name(x->dtype));
+    if (x->shape.d[1].a != 0 || y->shape.d[1].a != 0)
+        return cg_unsupported(k, "Conv with a channel count that depends on N");
+    CgGeom gm;
+    if (!cg_geom_forward(k, x, y, &w->shape, true, &gm))
+        return cg_unsupported(k, "Conv with a kernel size that depends on N");
+    int64_t group = ir_attr_int(n, "group");
+    int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
+    int64_t kc_total = cg * gm.taps;
+    LLVMTypeRef ety = cg_t_elem(k, x->dtype);
+    size_t esz = srt_dtype_size(x->dtype);
+    unsigned al = cg_align_of(x->dtype);
+    bool direct = conv_is_direct(n, &gm);
+    if (!direct && conv_rows_ok(&gm)) {
+        conv_rows(k, x, w, bias, y, group);
+        return 0;
+    }
+    /* panel: PW positions (whole register tiles) x KC rows, at most ~64 KB on the stack */
+    int64_t nr = (int64_t)(k->target->num_vector_regs >= 32 ? 3 : 2) * cg_lanes(k, ety);
+    int64_t pw = direct ? nr * 8 : nr * 2;
+    int64_t kcb = direct ? kc_total : (int64_t)(65536 / esz) / pw;
+    if (kcb < 8)
+        kcb = 8;
+    if (kcb > kc_total)
+        kcb = kc_total > 0 ? kc_total : 1;
+
+    LLVMValueRef npanels = cg_ceil_div(k, gm.osz, cg_i64c(k, pw));
+    LLVMValueRef per_batch = cg_mul(k, cg_i64c(k, group), npanels);
+    LLVMValueRef tasks = cg_mul(k, cg_dim(k, x->shape.d[0]), per_batch);
+    int64_t work = 2 * mg * kc_total * pw;
+    int64_t grain = 8 * CG_PAR_WORK / (work > 0 ? work : 1) + 1;
+    CgPar p;
+    cg_par_begin(k, &p, tasks, cg_i64c(k, grain), 0, NULL);
+    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    LLVMValueRef P = gm.osz;
+    npanels = cg_ceil_div(k, P, cg_i64c(k, pw));
+    per_batch = cg_mul(k, cg_i64c(k, group), npanels);
+    LLVMValueRef panel = direct ? NULL : cg_alloca(k, ety, kcb * pw);
+    CgLoop lt;
+    LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
+    LLVMValueRef b = LLVMBuildUDiv(k->b, t, per_batch, "");
+    LLVMValueRef rest = LLVMBuildURem(k->b, t, per_batch, "");
+    LLVMValueRef gi = LLVMBuildUDiv(k->b, rest, npanels, "");
+    LLVMValueRef pi = LLVMBuildURem(k->b, rest, npanels, "");
+    LLVMValueRef p0 = cg_mul(k, pi, cg_i64c(k, pw));
+    LLVMValueRef pcount = cg_min64(k, cg_i64c(k, pw), cg_sub(k, P, p0));
+    /* x of this batch and group: [cg][isz]; y rows of this group: [mg][P] from p0 */
+    LLVMValueRef xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
+    LLVMValueRef ybase = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), P), p0);
+    LLVMValueRef wbase = cg_mul(k, gi, cg_i64c(k, mg * kc_total));
+
+    CgGemmArgs ga;
+    memset(&ga, 0, sizeof ga);
+    ga.ety = ety;
+    ga.sam = cg_i64c(k, kc_total);
+    ga.sak = cg_i64c(k, 1);
+    ga.sbj = cg_i64c(k, 1);
+    ga.sci = P;
+    ga.scj = cg_i64c(k, 1);
+    ga.b_unit_j = true;
+    ga.a_unit_k = true;
+    ga.c_unit_j = true;
+    ga.c = cg_gep(k, ety, k->out[0], ybase);
+    ga.i0 = cg_i64c(k, 0);
+    ga.i1 = cg_i64c(k, mg);
+    ga.j0 = cg_i64c(k, 0);
+    ga.j1 = pcount;
+    ga.alpha = 1;
+    ga.beta = 1;
+    ga.align_a = cg_align_of(w->dtype);
+    ga.align_c = cg_align_of(y->dtype);
+    if (bias) {
+        ga.bias = cg_gep(k, ety, k->in[2], cg_mul(k, gi, cg_i64c(k, mg)));
+        ga.sbi = cg_i64c(k, 1);
+        ga.sbjb = cg_i64c(k, 0);
+        ga.align_bias = cg_align_of(bias->dtype);
+    }
+
+    if (direct) {
+        ga.a = cg_gep(k, ety, k->in[1], wbase);
+        ga.b = cg_gep(k, ety, k->in[0], cg_add(k, xbase, p0));
+        ga.sbk = gm.isz;
+        ga.kdim = cg_i64c(k, kc_total);
+        ga.align_b = al;
+        cg_gemm_block(k, &ga);
+    } else {
+        /* k blocks: the first one writes (with the bias), later ones accumulate */
+        CgLoop lk;
+        LLVMValueRef k0 = cg_loop_begin(k, &lk, cg_i64c(k, 0), cg_i64c(k, kc_total), kcb);
+        LLVMValueRef kn = cg_min64(k, cg_i64c(k, kcb), cg_sub(k, cg_i64c(k, kc_total), k0));
+        /* pack: panel[kk][j] = x[c, out(p0+j)*s - pb + tap*d], or 0 in the padding */
+        CgLoop lkk;
+        LLVMValueRef kk = cg_loop_begin(k, &lkk, cg_i64c(k, 0), kn, 1);
+        LLVMValueRef row = cg_add(k, k0, kk);
+        LLVMValueRef c = LLVMBuildUDiv(k->b, row, cg_i64c(k, gm.taps), "");
+        LLVMValueRef kdims[IR_MAX_RANK] = {0}, tc[IR_MAX_RANK];
+        for (int i = 0; i < gm.nsp; i++)
+            kdims[i] = cg_i64c(k, gm.k[i]);
+        unravel(k, LLVMBuildURem(k->b, row, cg_i64c(k, gm.taps), ""), gm.nsp, kdims, tc);
+        pack_rows(k, &gm, ety, cg_add(k, xbase, cg_mul(k, c, gm.isz)), tc, p0, pcount, panel,
+                  cg_mul(k, kk, cg_i64c(k, pw)));
+        cg_loop_end(k, &lkk);
+
+        ga.a = cg_gep(k, ety, k->in[1], cg_add(k, wbase, k0));
+        ga.b = panel;
+        ga.sbk = cg_i64c(k, pw);
+        ga.kdim = kn;
+        ga.align_b = (unsigned)esz;
+        if (kcb >= kc_total) {
+            cg_gemm_block(k, &ga);
+        } else {
+            CgIf first;
+            cg_if_begin(k, &first, LLVMBuildICmp(k->b, LLVMIntEQ, k0, cg_i64c(k, 0), ""));
+            cg_gemm_block(k, &ga);
+            cg_if_else(k, &first);
+            CgGemmArgs acc = ga;
+            acc.accumulate = true;
+            acc.bias = NULL;
+            cg_gemm_block(k, &acc);
+            cg_if_end(k, &first);
+        }
+        cg_loop_end(k, &lk);
+    }
+    cg_loop_end(k, &lt);
+    cg_par_end(k, &p);
+    return 0;
+}
+
+/* ---- ConvTranspose ------------------------------------------------------------------------------------
+ * Gather form: y[b, m, o] = bias[m] + sum over the group's input channels c and taps t with
+ * (o + pb - t*d) divisible by s and i = (o + pb - t*d)/s inside the input of x[b, c, i] *
+ * w[c, m mod mg, t]. Scalar loops, parallel over output planes. */
+
+/* Begin pads of ConvTranspose: derived from output_shape / SAME_* (total padding
+ * s*(in-1) + output_padding + extent - out, the odd unit at the end for SAME_UPPER and at the
+ * beginning otherwise), else the explicit pads (none for VALID). */
+static void convt_pads(CgKernel *k, CgGeom *g)
+{
+    const IrNode *n = k->node;
+    const char *ap = ir_attr_str(n, "auto_pad");
+    const int64_t *oshape;
+    bool derived = ir_attr_ints(n, "output_shape", &oshape) >= 0 || !strncmp(ap, "SAME_", 5);
+    int64_t opad[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
+    cg_ints_or(n, "output_padding", g->nsp, 0, opad);
+    cg_ints_or(n, "pads", 2 * g->nsp, 0, pads);
+    for (int i = 0; i < g->nsp; i++) {
+        if (derived) {
+            int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
+            LLVMValueRef total = cg_sub(k, cg_add(k, cg_mul(k, cg_i64c(k, g->s[i]), cg_sub(k, g->in[i], cg_i64c(k, 1))),
+                                                  cg_i64c(k, opad[i] + ext)),
+                                        g->out[i]);
+            LLVMValueRef half = LLVMBuildSDiv(k->b, total, cg_i64c(k, 2), "");
+            g->pb[i] = !strcmp(ap, "SAME_UPPER") ? half : cg_sub(k, total, half);
+        } else {
+            g->pb[i] = cg_i64c(k, !strcmp(ap, "VALID") ? 0 : pads[i]);
+        }
+    }
+}
+
+int cg_k_convt(CgKernel *k)
+{
+    const IrNode *n = k->node;
+    const IrValue *x = cg_kin(k, 0), *w = cg_kin(k, 1), *bias = cg_kin(k, 2), *y = cg_kout(k, 0);
+    if (x->dtype != SRT_F32 && x->dtype != SRT_F64)
+        return cg_unsupported(k, "ConvTranspose on %s", srt_dtype_name(x->dtype));
+    if (x->shape.d[1].a != 0 || y->shape.d[1].a != 0)
+        return cg_unsupported(k, "ConvTranspose with a channel count that depends on N");
+    CgGeom gm;
+    if (!cg_geom_forward(k, x, y, &w->shape, true, &gm))
+        return cg_unsupported(k, "ConvTranspose with a kernel size that depends on N");
+    int64_t group = ir_attr_int(n, "group");
+    int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
+    LLVMTypeRef ety = cg_t_elem(k, x->dtype);
+    unsigned al = cg_align_of(x->dtype);
+    LLVMValueRef planes = cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, M));
+    LLVMValueRef work = cg_mul(k, gm.osz, cg_i64c(k, gm.taps * cg * 2 + 1));
+    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
+                                cg_i64c(k, 1));
+    CgPar p;
+    cg_par_begin(k, &p, planes, grain, 0, NULL);
+    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    convt_pads(k, &gm);
+    CgLoop lp;
+    LLVMValueRef pl = cg_loop_begin(k, &lp, p.begin, p.end, 1);
+    LLVMValueRef b = LLVMBuildUDiv(k->b, pl, cg_i64c(k, M), ""), m = LLVMBuildURem(k->b, pl, cg_i64c(k, M), "");
+    LLVMValueRef gi = LLVMBuildUDiv(k->b, m, cg_i64c(k, mg), ""), mi = LLVMBuildURem(k->b, m, cg_i64c(k, mg), "");
+    LLVMValueRef bv = bias ? cg_load_as(k, bias->dtype, k->in[2], m, ety) : cg_fconst(ety, 0);
+    CgLoop lo;
+    LLVMValueRef o = cg_loop_begin(k, &lo, cg_i64c(k, 0), gm.osz, 1);
+    LLVMValueRef oc[IR_MAX_RANK], kdims[IR_MAX_RANK] = {0}, tc[IR_MAX_RANK];
+    unravel(k, o, gm.nsp, gm.out, oc);
+    for (int i = 0; i < gm.nsp; i++)
+        kdims[i] = cg_i64c(k, gm.k[i]);
+    CgLoop lt;
+    LLVMValueRef t = cg_loop_begin(k, &lt, cg_i64c(k, 0), cg_i64c(k, gm.taps), 1);
+    LLVMValueRef acc = cg_loop_carry(k, &lt, bv);
+    unravel(k, t, gm.nsp, kdims, tc);
+    LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), off = cg_i64c(k, 0);
+    for (int i = 0; i < gm.nsp; i++) {
+        LLVMValueRef num = cg_sub(k, cg_add(k, oc[i], gm.pb[i]), cg_mul(k, tc[i], cg_i64c(k, gm.d[i])));
+        LLVMValueRef q = LLVMBuildSDiv(k->b, num, cg_i64c(k, gm.s[i]), "");
+        LLVMValueRef exact = LLVMBuildICmp(k->b, LLVMIntEQ, LLVMBuildSRem(k->b, num, cg_i64c(k, gm.s[i]), ""),
+                                           cg_i64c(k, 0), "");
+        LLVMValueRef inside = LLVMBuildICmp(k->b, LLVMIntULT, q, gm.in[i], "");
+        ok = LLVMBuildAnd(k->b, ok, LLVMBuildAnd(k->b, exact, inside, ""), "");
+        off = cg_add(k, cg_mul(k, off, gm.in[i]), q);
+    }
+    CgIf c_ok;
+    cg_if_begin(k, &c_ok, ok);
+    CgLoop lc;
+    LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), cg_i64c(k, cg), 1);
+    LLVMValueRef a2 = cg_loop_carry(k, &lc, acc);
+    LLVMValueRef ch = cg_add(k, cg_mul(k, gi, cg_i64c(k, cg)), c);
+    LLVMValueRef xi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), ch), gm.isz), off);
+    LLVMValueRef wi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, ch, cg_i64c(k, mg)), mi), cg_i64c(k, gm.taps)), t);
+    LLVMValueRef prod = LLVMBuildFMul(k->b, cg_load(k, ety, k->in[0], xi, al), cg_load_as(k, w->dtype, k->in[1], wi, ety), "");
+    cg_loop_set(&lc, 0, LLVMBuildFAdd(k->b, a2, prod, ""));
+    cg_loop_end(k, &lc);
+    LLVMValueRef summed = lc.phi[0];
+    LLVMBasicBlockRef then_end = LLVMGetInsertBlock(k->b);
+    cg_if_end(k, &c_ok);
+    /* the tap contributes nothing when it misses the input */
+    LLVMValueRef phi = LLVMBuildPhi(k->b, ety, "");
+    LLVMValueRef vals[2] = {summed, acc};
+    LLVMBasicBlockRef bbs[2] = {then_end, c_ok.else_bb};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    cg_loop_set(&lt, 0, phi);
+    cg_loop_end(k, &lt);
+    cg_store(k, lt.phi[0], k->out[0], cg_add(k, cg_mul(k, pl, gm.osz), o), cg_align_of(y->dtype));
+    cg_loop_end(k, &lo);
+    cg_loop_end(k, &lp);
+    cg_par_end(k, &p);
+    return 0;
+}

@@ -1,0 +1,762 @@
+/* Compiled kernels vs the reference interpreter: every conformance model compiled to a shared library and run at several batch sizes; the runtime's parallel-for. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/codegen.h"
+#include "frontend/frontend.h"
+#include "runtime/sinter_model.h"
+#include "runtime/sinter_parallel.h"
+#include "tests/util/testutil.h"
+
+/* ---- srt_parallel_for ---------------------------------------------------------------------------- */
+
+#define PF_MAX 1000
+typedef struct PfLog {
+    int calls;
+    int64_t begin[64], end[64];
+    int hits[PF_MAX];
+} PfLog;
+
+static void pf_body(void *closure, int64_t b, int64_t e)
+{
+    PfLog *log = closure;
+    int c = __atomic_fetch_add(&log->calls, 1, __ATOMIC_RELAXED);
+    if (c < 64) {
+        log->begin[c] = b;
+        log->end[c] = e;
+    }
+    for (int64_t i = b; i < e; i++)
+        __atomic_fetch_add(&log->hits[i], 1, __ATOMIC_RELAXED);
+}
+
+/* Every index in [0,total) is visited exactly once. */
+static void pf_check_cover(const PfLog *log, int64_t total)
+{
+    for (int64_t i = 0; i < total; i++)
+        ck_assert_msg(log->hits[i] == 1, "index %lld visited %d times", (long long)i, log->hits[i]);
+}
+
+/* One thread: a single direct call with the whole range. */
+START_TEST(test_pf_one_thread)
+{
+    PfLog log = {0};
+    srt_set_current_threads(1);
+    srt_parallel_for(pf_body, &log, 500, 1);
+    ck_assert_int_eq(log.calls, 1);
+    ck_assert_int_eq(log.begin[0], 0);
+    ck_assert_int_eq(log.end[0], 500);
+    pf_check_cover(&log, 500);
+}
+END_TEST
+
+/* total <= grain runs directly even with several threads. */
+START_TEST(test_pf_small_total)
+{
+    PfLog log = {0};
+    srt_set_current_threads(4);
+    srt_parallel_for(pf_body, &log, 100, 100);
+    ck_assert_int_eq(log.calls, 1);
+    ck_assert_int_eq(log.end[0], 100);
+    srt_set_current_threads(1);
+}
+END_TEST
+
+/* Several threads: chunks (a few per thread) cover the range once, boundaries are multiples
+ * of the grain. */
+START_TEST(test_pf_chunks)
+{
+    static const int threads[] = {2, 3, 4};
+    for (int t = 0; t < 3; t++) {
+        PfLog log = {0};
+        srt_set_current_threads(threads[t]);
+        srt_parallel_for(pf_body, &log, 997, 10);
+        ck_assert_int_le(log.calls, 4 * threads[t]);
+        ck_assert_int_gt(log.calls, 1);
+        ck_assert_int_ge(log.calls, 1);
+        for (int c = 0; c < log.calls; c++) {
+            ck_assert_int_eq(log.begin[c] % 10, 0);
+            ck_assert(log.end[c] == 997 || log.end[c] % 10 == 0);
+            ck_assert_int_lt(log.begin[c], log.end[c]);
+        }
+        pf_check_cover(&log, 997);
+    }
+    srt_set_current_threads(1);
+}
+END_TEST
+
+/* Empty ranges call nothing; thread counts below 1 count as 1. */
+START_TEST(test_pf_edges)
+{
+    PfLog log = {0};
+    srt_set_current_threads(2);
+    srt_parallel_for(pf_body, &log, 0, 1);
+    ck_assert_int_eq(log.calls, 0);
+    srt_set_current_threads(0);
+    ck_assert_int_eq(srt_current_threads(), 1);
+    srt_parallel_for(pf_body, &log, 7, 0);
+    ck_assert_int_eq(log.calls, 1);
+    pf_check_cover(&log, 7);
+}
+END_TEST
+
+/* More threads than grains: no empty chunks. */
+START_TEST(test_pf_few_blocks)
+{
+    PfLog log = {0};
+    srt_set_current_threads(8);
+    srt_parallel_for(pf_body, &log, 25, 10);
+    ck_assert_int_le(log.calls, 3);
+    pf_check_cover(&log, 25);
+    srt_set_current_threads(1);
+}
+END_TEST
+
+/* ---- per-op tolerances ------------------------------------------------------------------------------
+ * float32 error budgets of the compiled kernels against the interpreter (which computes in
+ * double and rounds once). rtol/atol as |got-want| <= atol + rtol*|want|. */
+typedef struct Tol {
+    IrOp op;
+    double rtol, atol;
+    const char *why;
+} Tol;
+
+static const Tol tols[] = {
+    /* exact: IEEE add/sub/mul/div/sqrt round the same in float as double-then-float; copies,
+       comparisons, selections and integer math are bit-exact */
+    {IR_OP_ADD, 0, 0, "correctly rounded in both"},
+    {IR_OP_SUB, 0, 0, "correctly rounded in both"},
+    {IR_OP_MUL, 0, 0, "correctly rounded in both"},
+    {IR_OP_DIV, 0, 0, "correctly rounded in both"},
+    {IR_OP_SQRT, 0, 0, "correctly rounded in both"},
+    {IR_OP_RELU, 0, 0, "selection"},
+    {IR_OP_NEG, 0, 0, "exact"},
+    {IR_OP_ABS, 0, 0, "exact"},
+    {IR_OP_CLIP, 0, 0, "selection"},
+    {IR_OP_CAST, 0, 0, "conversions are exact or correctly rounded"},
+    {IR_OP_IDENTITY, 0, 0, "copy"},
+    {IR_OP_MAX, 0, 0, "selection"},
+    {IR_OP_MIN, 0, 0, "selection"},
+    {IR_OP_WHERE, 0, 0, "selection"},
+    {IR_OP_EQUAL, 0, 0, "comparison"},
+    {IR_OP_LESS, 0, 0, "comparison"},
+    {IR_OP_GREATER, 0, 0, "comparison"},
+    {IR_OP_EXPAND, 0, 0, "copy"},
+    {IR_OP_DROPOUT, 0, 0, "copy"},
+    {IR_OP_RESHAPE, 0, 0, "copy"},
+    {IR_OP_FLATTEN, 0, 0, "copy"},
+    {IR_OP_SQUEEZE, 0, 0, "copy"},
+    {IR_OP_UNSQUEEZE, 0, 0, "copy"},
+    {IR_OP_TRANSPOSE, 0, 0, "copy"},
+    {IR_OP_CONCAT, 0, 0, "copy"},
+    {IR_OP_SPLIT, 0, 0, "copy"},
+    {IR_OP_SLICE, 0, 0, "copy"},
+    {IR_OP_GATHER, 0, 0, "copy"},
+    {IR_OP_SHAPE, 0, 0, "integers"},
+    {IR_OP_CONSTOFSHAPE, 0, 0, "fill"},
+    {IR_OP_RANGE, 1e-6, 0, "start + i*delta in float vs double"},
+    {IR_OP_MAXPOOL, 0, 0, "selection"},
+    /* one rounding of alpha (float) */
+    {IR_OP_LEAKYRELU, 1e-6, 0, "alpha rounded to float before the product"},
+    /* libm float functions: within an ulp or two */
+    {IR_OP_LOG, 1e-6, 0, "logf"},
+    {IR_OP_POW, 1e-6, 0, "powf"},
+    /* inline float polynomials: a few ulps; erf/gelu tails are absolute-accurate */
+    {IR_OP_EXP, 2e-6, 0, "polynomial exp, ~2 ulp"},
+    {IR_OP_SIGMOID, 2e-6, 1e-7, "polynomial exp plus a division"},
+    {IR_OP_TANH, 2e-6, 1e-7, "polynomial tanh"},
+    {IR_OP_ERF, 2e-6, 2e-7, "polynomial erf; 1-erfc near 1"},
+    {IR_OP_GELU, 1e-5, 2e-7, "polynomial erf / sigmoid"},
+    /* reassociated float sums (vector lanes, blocked k loops) */
+    {IR_OP_REDUCESUM, 1e-5, 1e-5, "reassociated sum"},
+    {IR_OP_REDUCEMEAN, 1e-5, 1e-5, "reassociated sum"},
+    {IR_OP_REDUCEMAX, 0, 0, "selection"},
+    {IR_OP_SOFTMAX, 1e-5, 1e-7, "polynomial exp and a reassociated sum"},
+    {IR_OP_LOGSOFTMAX, 1e-5, 1e-6, "log of a reassociated sum"},
+    {IR_OP_GEMM, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
+    {IR_OP_MATMUL, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
+    {IR_OP_CONV, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
+    {IR_OP_CONVT, 1e-4, 1e-5, "reassociated sums"},
+    {IR_OP_AVGPOOL, 1e-5, 1e-6, "float sums of a window"},
+    {IR_OP_GAP, 1e-5, 1e-6, "reassociated sum"},
+    {IR_OP_BATCHNORM, 1e-5, 1e-5, "float instead of double for (x-mean)*scale/sqrt(var+eps)"},
+    {IR_OP_LAYERNORM, 1e-4, 1e-5, "float statistics over the normalized axes"},
+    {IR_OP_SCELOSS, 1e-5, 1e-6, "float log-sum-exp; totals in double"},
+    {IR_OP_MSELOSS, 1e-5, 1e-6, "float differences; totals in double"},
+};
+
+static const Tol *tol_of(IrOp op)
+{
+    for (size_t i = 0; i < sizeof tols / sizeof tols[0]; i++)
+        if (tols[i].op == op)
+            return &tols[i];
+    return NULL;
+}
+
+/* ---- cases ---------------------------------------------------------------------------------------------- */
+
+#define MAX_CASES 4096
+static char *cases[MAX_CASES];
+static int ncases;
+static const char *workdir;
+static int nskipped, ncompared;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void collect_cases(void)
+{
+    const char *root = tu_src("tests/conformance");
+    DIR *top = opendir(root);
+    if (!top)
+        return;
+    struct dirent *g;
+    while ((g = readdir(top))) {
+        if (g->d_name[0] == '.')
+            continue;
+        char gdir[2048];
+        if ((size_t)snprintf(gdir, sizeof gdir, "%s/%s", root, g->d_name) >= sizeof gdir)
+            continue;
+        DIR *sub = opendir(gdir);
+        if (!sub)
+            continue;
+        struct dirent *c;
+        while ((c = readdir(sub)) && ncases < MAX_CASES) {
+            if (c->d_name[0] == '.')
+                continue;
+            char path[4096];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s/model.json", gdir, c->d_name) >= sizeof path)
+                continue;
+            if (access(path, R_OK) != 0)
+                continue;
+            size_t len = strlen(gdir) + strlen(c->d_name) + 2;
+            cases[ncases] = malloc(len);
+            snprintf(cases[ncases], len, "%s/%s", gdir, c->d_name);
+            ncases++;
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    qsort(cases, (size_t)ncases, sizeof cases[0], cmp_str);
+}
+
+/* xorshift64*: deterministic test data */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static double rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+static double rnd_range(double lo, double hi)
+{
+    return lo + (hi - lo) * rnd();
+}
+
+/* First node reading value id v, and at which input position. */
+static const IrNode *consumer(const IrGraph *g, int v, int *pos)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const IrNode *n = g->nodes[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == v) {
+                *pos = j;
+                return n;
+            }
+    }
+    return NULL;
+}
+
+/* Random contents for graph input number idx at batch n, in the domain its consumer wants. */
+static void fill_input(const IrGraph *g, int idx, int64_t n, IrTensor *t)
+{
+    const IrValue *v = g->values[g->inputs[idx]];
+    int pos = 0;
+    const IrNode *c = consumer(g, v->id, &pos);
+    IrOp op = c ? c->op : IR_OP_IDENTITY;
+    double lo = -3, hi = 3;
+    if (op == IR_OP_LOG || op == IR_OP_SQRT)
+        lo = 0.05;
+    if (op == IR_OP_POW)
+        lo = pos == 0 ? 0.1 : -2, hi = pos == 0 ? 3 : 2;
+    for (int64_t i = 0; i < t->numel; i++) {
+        if (ir_dtype_is_float(v->dtype)) {
+            ir_tensor_setf(t, i, rnd_range(lo, hi));
+            continue;
+        }
+        int64_t x;
+        if (v->dtype == SRT_BOOL) {
+            x = rnd() < 0.5;
+        } else if (op == IR_OP_GATHER && pos == 1) {
+            int axis;
+            const IrValue *data = g->values[c->in[0]];
+            ir_norm_axis(ir_attr_int(c, "axis"), data->shape.rank, &axis);
+            int64_t s = data->shape.d[axis].a * n + data->shape.d[axis].b;
+            x = s > 0 ? (int64_t)(rnd() * 2 * (double)s) - s : 0;
+            if (x >= s)
+                x = s - 1;
+        } else if (op == IR_OP_SCELOSS && pos == 1) {
+            /* class labels in [0, C), sometimes ignore_index */
+            const IrValue *sc = g->values[c->in[0]];
+            int64_t cc = sc->shape.d[1].a * n + sc->shape.d[1].b;
+            const IrAttr *ig = ir_attr_get(c, "ignore_index");
+            x = (int64_t)(rnd() * (double)cc);
+            if (ig && rnd() < 0.2)
+                x = ig->i;
+        } else if (op == IR_OP_POW) {
+            x = pos == 0 ? (int64_t)rnd_range(-4, 5) : (int64_t)rnd_range(0, 6);
+        } else if (v->dtype == SRT_U8) {
+            x = (int64_t)rnd_range(0, 40);
+        } else {
+            x = (int64_t)rnd_range(-20, 21);
+        }
+        if (op == IR_OP_DIV && pos == 1 && x == 0)
+            x = 3;
+        ir_tensor_seti(t, i, x);
+    }
+}
+
+static bool close_enough(double got, double want, double rtol, double atol)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want))
+        return got == want;
+    return fabs(got - want) <= atol + rtol * fabs(want);
+}
+
+/* Does the graph's interface depend on N? */
+static bool uses_n(const IrGraph *g)
+{
+    for (int i = 0; i < g->ninputs + g->noutputs; i++) {
+        const IrValue *v = g->values[i < g->ninputs ? g->inputs[i] : g->outputs[i - g->ninputs]];
+        for (int r = 0; r < v->shape.rank; r++)
+            if (v->shape.d[r].a != 0)
+                return true;
+    }
+    return false;
+}
+
+static bool eval_dims(const IrValue *v, int64_t n, IrTensor *t)
+{
+    int64_t dims[IR_MAX_RANK];
+    if (!ir_shape_eval(&v->shape, n, dims))
+        return false;
+    return ir_tensor_alloc(t, v->dtype, v->shape.rank, dims) == 0;
+}
+
+/* Run the library at batch n on inputs (NULL: random) and compare every output with the
+ * interpreter. Returns the number of compared elements. */
+static int64_t run_and_compare(const char *label, const IrGraph *g, const SinterModelInfo *info, void *m, int64_t n,
+                               IrTensor *given, double rtol, double atol)
+{
+    IrTensor *in = calloc((size_t)g->ninputs + 1, sizeof *in);
+    IrTensor *out = calloc((size_t)g->noutputs + 1, sizeof *out);
+    void **args = calloc((size_t)(g->ninputs + g->noutputs) + 1, sizeof *args);
+    for (int i = 0; i < g->ninputs; i++) {
+        if (given) {
+            in[i] = given[i];
+        } else {
+            ck_assert(eval_dims(g->values[g->inputs[i]], n, &in[i]));
+            fill_input(g, i, n, &in[i]);
+        }
+        args[i] = in[i].data;
+    }
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
+    int rc = ir_interp_eval(g, n, in, false, vals, &d);
+    ck_assert_msg(rc == 0, "%s: interpreter: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    for (int o = 0; o < g->noutputs; o++) {
+        ck_assert(eval_dims(g->values[g->outputs[o]], n, &out[o]));
+        /* poison: a kernel that skips elements must fail */
+        if (out[o].numel)
+            memset(out[o].data, 0x7f, (size_t)out[o].numel * srt_dtype_size(out[o].dtype));
+        args[g->ninputs + o] = out[o].data;
+    }
+    rc = info->infer(m, n, args);
+    ck_assert_msg(rc == 0, "%s: infer(n=%lld) returned %d: %s", label, (long long)n, rc, info->error(m));
+    int64_t compared = 0;
+    for (int o = 0; o < g->noutputs; o++) {
+        const IrTensor *want = &vals[g->outputs[o]], *got = &out[o];
+        const char *oname = g->values[g->outputs[o]]->name;
+        ck_assert_int_eq(want->numel, got->numel);
+        for (int64_t i = 0; i < got->numel; i++) {
+            if (ir_dtype_is_float(got->dtype)) {
+                double a = ir_tensor_getf(got, i), b = ir_tensor_getf(want, i);
+                ck_assert_msg(close_enough(a, b, rtol, atol), "%s: n=%lld output %s[%lld] = %.9g, interpreter %.9g",
+                              label, (long long)n, oname, (long long)i, a, b);
+            } else {
+                int64_t a = ir_tensor_geti(got, i), b = ir_tensor_geti(want, i);
+                ck_assert_msg(a == b, "%s: n=%lld output %s[%lld] = %lld, interpreter %lld", label, (long long)n,
+                              oname, (long long)i, (long long)a, (long long)b);
+            }
+        }
+        compared += got->numel;
+    }
+    for (int i = 0; i < g->nvalues; i++)
+        ir_tensor_free(&vals[i]);
+    for (int o = 0; o < g->noutputs; o++)
+        ir_tensor_free(&out[o]);
+    if (!given)
+        for (int i = 0; i < g->ninputs; i++)
+            ir_tensor_free(&in[i]);
+    free(vals);
+    free(in);
+    free(out);
+    free(args);
+    ir_diag_free(&d);
+    return compared;
+}
+
+/* The case's own input files (edge values: NaN, inf, empty tensors) at the case's n. */
+static bool load_case_inputs(const char *dir, const IrGraph *g, int64_t *n, IrTensor **out, SrtTensor **files)
+{
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    uint8_t *buf;
+    size_t len;
+    if (srt_read_file(path, 1 << 20, &buf, &len, err, sizeof err) != 0)
+        return false;
+    cJSON *c = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(c, "n");
+    const cJSON *jin = cJSON_GetObjectItemCaseSensitive(c, "inputs");
+    if (!c || cJSON_GetArraySize(jin) != g->ninputs) {
+        cJSON_Delete(c);
+        return false;
+    }
+    *n = cJSON_IsNumber(jn) ? (int64_t)jn->valuedouble : 1;
+    IrTensor *in = calloc((size_t)g->ninputs + 1, sizeof *in);
+    SrtTensor *f = calloc((size_t)g->ninputs + 1, sizeof *f);
+    for (int i = 0; i < g->ninputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cJSON_GetArrayItem(jin, i)->valuestring);
+        ck_assert_msg(srt_npy_read(path, &f[i], err, sizeof err) == 0, "%s: %s", path, err);
+        in[i].dtype = f[i].dtype;
+        in[i].rank = f[i].rank;
+        in[i].numel = 1;
+        for (int r = 0; r < f[i].rank; r++) {
+            in[i].dims[r] = f[i].dims[r];
+            in[i].numel *= f[i].dims[r];
+        }
+        in[i].data = f[i].data;
+    }
+    cJSON_Delete(c);
+    *out = in;
+    *files = f;
+    return true;
+}
+
+/* Tolerance of a graph: the loosest of its ops'; false if an op has no kernel (no entry). */
+static bool graph_tolerance(const IrGraph *g, double *rtol, double *atol)
+{
+    bool f64 = true;
+    *rtol = *atol = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Tol *t = tol_of(g->nodes[i]->op);
+        if (!t)
+            return false;
+        *rtol = fmax(*rtol, t->rtol);
+        *atol = fmax(*atol, t->atol);
+        for (int j = 0; j < g->nodes[i]->nout; j++)
+            if (g->nodes[i]->out[j] >= 0 && g->values[g->nodes[i]->out[j]]->dtype != SRT_F64)
+                f64 = false;
+    }
+    if (f64 && *rtol > 0) {   /* float64 kernels: libm and reassociation only */
+        *rtol = 1e-12;
+        *atol = *atol > 0 ? 1e-12 : 0;
+    }
+    return true;
+}
+
+/* Compile g with options o into a library and compare with the interpreter: on the case's own
+ * inputs when dir has them, then on random inputs at n = 1, 3, 64 (2 threads at 64; once when
+ * the interface does not depend on N); quick: at n = 3 only. */
+static void check_graph_opts(const char *label, const char *dir, IrGraph *g, const CgOptions *o, bool quick,
+                             double rtol, double atol)
+{
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    char so[4200];
+    snprintf(so, sizeof so, "%s/lib_%s_O%d_%s.so", workdir, g->name, o->opt_level, o->cpu ? o->cpu : "host");
+    int rc = cg_compile(g, o, so, "so", &d);
+    ck_assert_msg(rc == 0, "%s: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "compile failed");
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(h != NULL, "%s: dlopen: %s", label, dlerror());
+    const SinterModelInfo *info = dlsym(h, "sinter_model_info");
+    ck_assert_ptr_nonnull(info);
+    void *m = info->create();
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(info->set_num_threads(m, 1), 0);
+
+    int64_t cn;
+    IrTensor *given;
+    SrtTensor *files;
+    if (dir && load_case_inputs(dir, g, &cn, &given, &files)) {
+        run_and_compare(label, g, info, m, cn, given, rtol, atol);
+        for (int i = 0; i < g->ninputs; i++)
+            srt_tensor_free(&files[i]);
+        free(files);
+        free(given);
+    }
+    static const int64_t ns[3] = {1, 3, 64};
+    int runs = uses_n(g) ? 3 : 1;
+    for (int r = quick ? 1 : 0; r < (quick ? 2 : runs); r++) {
+        if (ns[r] == 64)
+            ck_assert_int_eq(info->set_num_threads(m, 2), 0);
+        run_and_compare(label, g, info, m, ns[r], NULL, rtol, atol);
+    }
+    ncompared++;
+    info->destroy(m);
+    dlclose(h);
+    unlink(so);
+    char hdr[4200];
+    snprintf(hdr, sizeof hdr, "%s/%s.h", workdir, g->name);
+    unlink(hdr);
+    ir_diag_free(&d);
+}
+
+static void check_graph(const char *label, const char *dir, IrGraph *g, int opt_level, double rtol, double atol)
+{
+    CgOptions o = {opt_level, NULL, NULL, NULL, false};
+    check_graph_opts(label, dir, g, &o, false, rtol, atol);
+}
+
+/* One conformance model (skipped and counted when an op has no kernel). */
+static void check_model(const char *dir, int opt_level)
+{
+    const char *label = strstr(dir, "tests/conformance/") ? strstr(dir, "tests/conformance/") + 18 : dir;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_load_model(path, &d);
+    ck_assert_msg(g != NULL, "%s: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "load failed");
+    double rtol, atol;
+    if (graph_tolerance(g, &rtol, &atol))
+        check_graph(label, dir, g, opt_level, rtol, atol);
+    else
+        nskipped++;
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+
+/* Each conformance model: compiled at -O1 vs the interpreter. */
+START_TEST(test_conformance_o1)
+{
+    check_model(cases[_i], 1);
+}
+END_TEST
+
+/* A subset at -O3 (the vectorized paths): every 5th case. */
+START_TEST(test_conformance_o3)
+{
+    check_model(cases[_i * 5], 3);
+}
+END_TEST
+
+/* ---- larger models: the code paths small conformance shapes do not reach ------------------------ */
+
+#define Q "\""
+#define INP(name, shape) "{" Q "name" Q ":" Q name Q "," Q "dtype" Q ":" Q "float32" Q "," Q "shape" Q ":" shape "}"
+#define PRM(name, shape)                                                                                     \
+    "{" Q "name" Q ":" Q name Q "," Q "dtype" Q ":" Q "float32" Q "," Q "shape" Q ":" shape "," Q "init" Q \
+    ":{" Q "kind" Q ":" Q "uniform" Q "," Q "low" Q ":-1," Q "high" Q ":1}}"
+#define NODE(op, ins, outs, attrs)                                                                            \
+    "{" Q "name" Q ":" Q "n" Q "," Q "op" Q ":" Q op Q "," Q "inputs" Q ":" ins "," Q "outputs" Q ":" outs "," Q \
+    "attrs" Q ":" attrs "}"
+#define MODEL(name, ins, outs, params, nodes)                                                                 \
+    "{" Q "sinter" Q ":1," Q "name" Q ":" Q name Q "," Q "inputs" Q ":[" ins "]," Q "outputs" Q ":" outs "," Q   \
+    "params" Q ":[" params "]," Q "nodes" Q ":[" nodes "]}"
+
+typedef struct Extra {
+    const char *what;        /* what the model exercises */
+    const char *json;
+} Extra;
+
+static const Extra extras[] = {
+    {"direct conv, stride 2, odd sizes, bias",
+     MODEL("x_conv_s2", INP("x", "[\"N\",16,15,17]"), "[\"y\"]", PRM("w", "[24,16,3,3]") "," PRM("b", "[24]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"pads\":[1,1,1,1],\"strides\":[2,2]}"))},
+    {"packed conv (stride 3), several k blocks",
+     MODEL("x_conv_s3", INP("x", "[\"N\",40,11,11]"), "[\"y\"]", PRM("w", "[8,40,3,3]") "," PRM("b", "[8]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"strides\":[3,3],\"pads\":[1,0,2,1]}"))},
+    {"direct conv, dilation 2, rows of 100 (several column tiles)",
+     MODEL("x_conv_dil", INP("x", "[\"N\",5,9,100]"), "[\"y\"]", PRM("w", "[13,5,3,3]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"y\"]", "{\"pads\":[2,2,2,2],\"dilations\":[2,2]}"))},
+    {"depthwise conv (one output channel per group)",
+     MODEL("x_conv_dw", INP("x", "[\"N\",32,9,9]"), "[\"y\"]", PRM("w", "[32,1,3,3]") "," PRM("b", "[32]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"pads\":[1,1,1,1],\"group\":32}"))},
+    {"1x1 conv read directly as a matrix",
+     MODEL("x_conv_1x1", INP("x", "[\"N\",24,10,10]"), "[\"y\"]", PRM("w", "[40,24,1,1]") "," PRM("b", "[40]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{}"))},
+    {"1-D conv, stride 2, long rows",
+     MODEL("x_conv1d", INP("x", "[\"N\",6,131]"), "[\"y\"]", PRM("w", "[10,6,5]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"y\"]", "{\"pads\":[2,2],\"strides\":[2]}"))},
+    {"Gemm transB (dot tiles, column and k remainders)",
+     MODEL("x_gemm_tb", INP("x", "[\"N\",300]"), "[\"y\"]", PRM("w", "[131,300]") "," PRM("b", "[131]"),
+           NODE("Gemm", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"transB\":1}"))},
+    {"Gemm plain (outer-product tiles, masked columns), alpha/beta, row bias",
+     MODEL("x_gemm_nn", INP("x", "[\"N\",77]"), "[\"y\"]", PRM("w", "[77,150]") "," PRM("b", "[1,150]"),
+           NODE("Gemm", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"alpha\":0.5,\"beta\":2}"))},
+    {"Gemm transA (strided A), bias broadcast along columns",
+     MODEL("x_gemm_ta", INP("x", "[70,\"N\"]") "," INP("c", "[\"N\",1]"), "[\"y\"]", PRM("w", "[70,33]"),
+           NODE("Gemm", "[\"x\",\"w\",\"c\"]", "[\"y\"]", "{\"transA\":1}"))},
+    {"Gemm transA and transB (the swapped problem, strided C)",
+     MODEL("x_gemm_tt", INP("x", "[70,\"N\"]"), "[\"y\"]", PRM("w", "[33,70]") "," PRM("b", "[33]"),
+           NODE("Gemm", "[\"x\",\"w\",\"b\"]", "[\"y\"]", "{\"transA\":1,\"transB\":1,\"beta\":-1}"))},
+    {"MatMul with batch folded into rows",
+     MODEL("x_matmul_fold", INP("x", "[\"N\",3,17,40]"), "[\"y\"]", PRM("w", "[40,29]"),
+           NODE("MatMul", "[\"x\",\"w\"]", "[\"y\"]", "{}"))},
+    {"MatMul with broadcast batch dims",
+     MODEL("x_matmul_bc", INP("x", "[\"N\",1,5,40]") "," INP("z", "[3,40,21]"), "[\"y\"]", "",
+           NODE("MatMul", "[\"x\",\"z\"]", "[\"y\"]", "{}"))},
+    {"MaxPool with an unrolled-too-large window (looped taps) and Indices",
+     MODEL("x_maxpool9", INP("x", "[\"N\",3,20,20]"), "[\"y\",\"i\"]", "",
+           NODE("MaxPool", "[\"x\"]", "[\"y\",\"i\"]", "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"strides\":[2,2]}"))},
+    {"AveragePool with a large window, counting the padding",
+     MODEL("x_avgpool9", INP("x", "[\"N\",3,20,20]"), "[\"y\"]", "",
+           NODE("AveragePool", "[\"x\"]", "[\"y\"]", "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"count_include_pad\":1}"))},
+    {"Softmax along a middle axis (strided)",
+     MODEL("x_softmax_mid", INP("x", "[\"N\",37,5]"), "[\"y\"]", "", NODE("Softmax", "[\"x\"]", "[\"y\"]", "{\"axis\":1}"))},
+    {"LogSoftmax along long rows (vector main loop and tail)",
+     MODEL("x_logsoftmax", INP("x", "[\"N\",1003]"), "[\"y\"]", "", NODE("LogSoftmax", "[\"x\"]", "[\"y\"]", "{}"))},
+    {"LayerNormalization of 300 features with Mean/InvStdDev",
+     MODEL("x_layernorm", INP("x", "[\"N\",7,300]"), "[\"y\",\"m\",\"v\"]", PRM("s", "[300]") "," PRM("b", "[300]"),
+           NODE("LayerNormalization", "[\"x\",\"s\",\"b\"]", "[\"y\",\"m\",\"v\"]", "{}"))},
+    {"ReduceMean over a middle axis and ReduceMax over two",
+     MODEL("x_reduce", INP("x", "[\"N\",13,17]"), "[\"y\",\"z\"]", "",
+           NODE("ReduceMean", "[\"x\"]", "[\"y\"]", "{\"axes\":[1]}") "," NODE("ReduceMax", "[\"x\"]", "[\"z\"]", "{\"axes\":[0,2],\"keepdims\":0}"))},
+    {"Transpose of a 4-D tensor (merged and strided axes)",
+     MODEL("x_transpose", INP("x", "[\"N\",5,7,9]"), "[\"y\",\"z\"]", "",
+           NODE("Transpose", "[\"x\"]", "[\"y\"]", "{\"perm\":[0,3,1,2]}") "," NODE("Transpose", "[\"x\"]", "[\"z\"]", "{\"perm\":[3,2,1,0]}"))},
+    {"broadcast Add and Gelu on larger tensors",
+     MODEL("x_eltwise", INP("x", "[\"N\",33,65]") "," INP("z", "[33,1]"), "[\"y\"]", "",
+           NODE("Add", "[\"x\",\"z\"]", "[\"s\"]", "{}") "," NODE("Gelu", "[\"s\"]", "[\"y\"]", "{}"))},
+};
+
+/* Each larger model, at -O2. */
+START_TEST(test_extra_models)
+{
+    const Extra *e = &extras[_i];
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_parse_model(e->json, strlen(e->json), "extra.json", NULL, &d);
+    ck_assert_msg(g != NULL, "%s: %s", e->what, ir_diag_first(&d) ? ir_diag_first(&d) : "parse failed");
+    double rtol, atol;
+    ck_assert(graph_tolerance(g, &rtol, &atol));
+    check_graph(e->what, NULL, g, 2, rtol, atol);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
+/* Each larger model for narrower vector units, run on this machine: AVX2 (16 registers,
+ * 256-bit masked loads) and SSE2 (128 bits, no FMA, masked accesses scalarized); and compiled
+ * to an aarch64 object (NEON), which must at least build. */
+START_TEST(test_extra_targets)
+{
+    const Extra *e = &extras[_i];
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_parse_model(e->json, strlen(e->json), "extra.json", NULL, &d);
+    ck_assert_ptr_nonnull(g);
+    double rtol, atol;
+    ck_assert(graph_tolerance(g, &rtol, &atol));
+    static const char *const cpus[2] = {"x86-64-v3", "x86-64"};
+    for (int c = 0; c < 2; c++) {
+        CgOptions o = {2, NULL, cpus[c], NULL, false};
+        char label[300];
+        snprintf(label, sizeof label, "%s (%s)", e->what, cpus[c]);
+        check_graph_opts(label, NULL, g, &o, true, rtol, atol);
+    }
+    CgOptions arm = {2, "aarch64-linux-gnu", NULL, NULL, false};
+    char obj[4200];
+    snprintf(obj, sizeof obj, "%s/%s_arm.o", workdir, g->name);
+    ck_assert_msg(cg_compile(g, &arm, obj, "o", &d) == 0, "%s (aarch64): %s", e->what,
+                  ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    unlink(obj);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
+/* Unsupported cases get a clear diagnostic naming the node, never wrong code. */
+START_TEST(test_unsupported_diag)
+{
+    const char *model = "{\"sinter\":1,\"name\":\"m\",\"inputs\":[{\"name\":\"x\",\"dtype\":\"float32\",\"shape\":[2]}],"
+                        "\"outputs\":[\"y\"],\"nodes\":[{\"name\":\"e\",\"op\":\"Exp\",\"inputs\":[\"x\"],\"outputs\":[\"y\"]}]}";
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_parse_model(model, strlen(model), "m.json", NULL, &d);
+    ck_assert_ptr_nonnull(g);
+    /* force an unsupported dtype onto the activation */
+    g->values[g->nodes[0]->out[0]]->dtype = SRT_F16;
+    g->values[g->nodes[0]->in[0]]->dtype = SRT_F16;
+    char so[4200];
+    snprintf(so, sizeof so, "%s/libm_bad.so", workdir);
+    ck_assert_int_eq(cg_compile(g, NULL, so, "so", &d), -1);
+    ck_assert_str_eq(ir_diag_first(&d), "nodes[0] \"e\" (Exp): codegen does not support dtype float16 yet");
+    ck_assert_int_ne(access(so, F_OK), 0);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
+/* Report how much of the conformance set ran (skips are ops without kernels). */
+START_TEST(test_summary)
+{
+    fprintf(stderr, "test_codegen_ops: %d conformance models compared, %d skipped (op without a kernel)\n", ncompared,
+            nskipped);
+    ck_assert_int_gt(ncompared, 0);
+}
+END_TEST
+
+int main(void)
+{
+    /* libgomp + fork hangs (TOOLCHAIN.md): the compiled kernels run OpenMP regions */
+    setenv("CK_FORK", "no", 1);
+    collect_cases();
+    static char wd[] = "/tmp/sinter-cgops-XXXXXX";   /* not tu_tmpdir: no ck_assert outside tests */
+    workdir = mkdtemp(wd);
+    if (!workdir)
+        return 1;
+    const char *only = getenv("SINTER_TEST_CASE");   /* substring filter for debugging */
+    if (only && *only) {
+        int k = 0;
+        for (int i = 0; i < ncases; i++)
+            if (strstr(cases[i], only))
+                cases[k++] = cases[i];
+        ncases = k;
+    }
+    Suite *s = suite_create("codegen_ops");
+    TCase *pf = tcase_create("parallel_for");
+    tcase_add_test(pf, test_pf_one_thread);
+    tcase_add_test(pf, test_pf_small_total);
+    tcase_add_test(pf, test_pf_chunks);
+    tcase_add_test(pf, test_pf_edges);
+    tcase_add_test(pf, test_pf_few_blocks);
+    suite_add_tcase(s, pf);
+    TCase *tc = tcase_create("conformance");
+    tcase_set_timeout(tc, 120);
+    if (ncases > 0)
+        tcase_add_loop_test(tc, test_conformance_o1, 0, ncases);
+    if (ncases >= 5)
+        tcase_add_loop_test(tc, test_conformance_o3, 0, ncases / 5);
+    tcase_add_loop_test(tc, test_extra_models, 0, (int)(sizeof extras / sizeof extras[0]));
+    tcase_add_loop_test(tc, test_extra_targets, 0, (int)(sizeof extras / sizeof extras[0]));
+    tcase_add_test(tc, test_unsupported_diag);
+    tcase_add_test(tc, test_summary);
+    suite_add_tcase(s, tc);
+    int rc = tu_run(s);
+    rmdir(workdir);
+    return rc;
+}
