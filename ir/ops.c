@@ -1,4 +1,5 @@
 /* The op table built from ops.def, and parsing of its attribute specs. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,13 +82,19 @@ static void parse_spec(IrOpInfo *info)
     }
 }
 
+static void parse_all_specs(void)
+{
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        parse_spec(&op_table[i]);
+}
+
 const IrOpInfo *ir_op_info(IrOp op)
 {
+    /* specs are parsed once for all ops; pthread_once keeps concurrent compiles safe */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     IR_ASSERT((unsigned)op < IR_OP_COUNT);
-    IrOpInfo *info = &op_table[op];
-    if (info->nattrs < 0)
-        parse_spec(info);
-    return info;
+    pthread_once(&once, parse_all_specs);
+    return &op_table[op];
 }
 
 bool ir_op_from_name(const char *name, IrOp *out)

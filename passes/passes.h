@@ -33,7 +33,7 @@ typedef struct PassContext {
     /* options */
     const char *const *pipeline; /* pass names to run in order; NULL: the default pipeline */
     int npipeline;
-    bool verify;              /* ir_verify before the first pass and after every pass (on in tests) */
+    bool verify;              /* ir_verify after every pass (on in tests) */
     const char *dump_after;   /* a pass name or "all": print the graph after it; NULL: no dumps */
     FILE *dump_file;          /* where dumps go; NULL: stdout */
     IrPrintOptions dump_opt;  /* options of those dumps */
