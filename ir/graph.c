@@ -294,8 +294,8 @@ int ir_value_known_ints(IrGraph *g, int id, IrDim **out)
     }
     if (!v->data || !ir_dtype_is_int(v->dtype))
         return -1;
-    if (v->opt_state)
-        return -1;   /* the step counter changes at run time */
+    if (v->role == IR_ROLE_PARAM)
+        return -1;   /* params (and optimizer state such as the step counter) change at run time */
     IrDim *r = ir_arena_alloc(g->arena, (size_t)(count ? count : 1) * sizeof(IrDim));
     IrTensor t = {.dtype = v->dtype, .numel = count, .data = v->data};
     for (int i = 0; i < count; i++)

@@ -1,4 +1,4 @@
-/* Interpreter training step: runs a training graph (passes/autodiff) and applies its update pairs to the params and state. */
+/* Interpreter training step: runs a training graph (passes/autodiff) and applies its update pairs. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Pass autodiff: turns a model with a training section into its training graph (forward, backward, optimizer update). */
+/* Pass autodiff: turns a model with a training section into its training graph (backward, optimizer). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +19,26 @@
 
 /* ---- the state helpers of autodiff_impl.h ---------------------------------------------- */
 
-bool ad_wants(const Ad *ad, int v)
+bool pass_ad_wants(const Ad *ad, int v)
 {
     return v >= 0 && v < ad->nfwd && ad->wants[v];
 }
 
-void ad_accum(Ad *ad, int v, int gval)
+void pass_ad_accum(Ad *ad, int v, int gval)
 {
-    if (!ad_wants(ad, v) || gval < 0)
+    if (!pass_ad_wants(ad, v) || gval < 0)
         return;
     const IrValue *a = ir_val(ad->g, v), *b = ir_val(ad->g, gval);
     IR_ASSERT(!ad->final[v]);   /* reverse topological order: all uses come before the producer */
-    IR_ASSERT(b->typed && a->dtype == b->dtype && ir_shape_eq(&a->shape, &b->shape));
+    if (!b->typed || a->dtype != b->dtype || !ir_shape_eq(&a->shape, &b->shape)) {
+        /* a rule made a gradient of the wrong type: a bug in sinter, reported rather than aborted */
+        char ta[128], tb[128];
+        ir_type_format(a->dtype, &a->shape, ta, sizeof ta);
+        ir_type_format(b->dtype, &b->shape, tb, sizeof tb);
+        pass_ad_fail(ad, "internal error: the gradient of \"%s\" (%s) came out as %s", a->name, ta, tb);
+        ad->failed = true;
+        return;
+    }
     if (ad->nparts[v] == ad->cap_parts[v]) {
         ad->cap_parts[v] = ad->cap_parts[v] ? 2 * ad->cap_parts[v] : 2;
         ad->parts[v] = realloc(ad->parts[v], (size_t)ad->cap_parts[v] * sizeof(int));
@@ -39,7 +47,7 @@ void ad_accum(Ad *ad, int v, int gval)
     ad->parts[v][ad->nparts[v]++] = gval;
 }
 
-int ad_fail(Ad *ad, const char *fmt, ...)
+int pass_ad_fail(Ad *ad, const char *fmt, ...)
 {
     char where[512], msg[1024];
     va_list ap;
@@ -64,7 +72,7 @@ static void set_label(Ad *ad, const IrNode *n, const char *fallback)
     snprintf(ad->label, sizeof ad->label, "bwd/%s", base ? base : "?");
 }
 
-IrNode *ad_begin(Ad *ad, IrOp op, int nin, const int *in, int nout)
+IrNode *pass_ad_begin(Ad *ad, IrOp op, int nin, const int *in, int nout)
 {
     IrGraph *g = ad->g;
     int *out = malloc((size_t)(nout ? nout : 1) * sizeof(int));
@@ -81,34 +89,34 @@ IrNode *ad_begin(Ad *ad, IrOp op, int nin, const int *in, int nout)
     return ir_node(g, id);
 }
 
-int ad_finish(Ad *ad, IrNode *n)
+int pass_ad_finish(Ad *ad, IrNode *n)
 {
     if (ir_op_info(n->op)->shape(ad->g, n, ad->d) != 0)
         return -1;
     return n->out[0];
 }
 
-int ad_op1(Ad *ad, IrOp op, int a)
+int pass_ad_op1(Ad *ad, IrOp op, int a)
 {
     if (a < 0)
         return -1;
-    return ad_finish(ad, ad_begin(ad, op, 1, &a, 1));
+    return pass_ad_finish(ad, pass_ad_begin(ad, op, 1, &a, 1));
 }
 
-int ad_op2(Ad *ad, IrOp op, int a, int b)
+int pass_ad_op2(Ad *ad, IrOp op, int a, int b)
 {
     if (a < 0 || b < 0)
         return -1;
     int in[2] = {a, b};
-    return ad_finish(ad, ad_begin(ad, op, 2, in, 1));
+    return pass_ad_finish(ad, pass_ad_begin(ad, op, 2, in, 1));
 }
 
-int ad_op3(Ad *ad, IrOp op, int a, int b, int c)
+int pass_ad_op3(Ad *ad, IrOp op, int a, int b, int c)
 {
     if (a < 0 || b < 0 || c < 0)
         return -1;
     int in[3] = {a, b, c};
-    return ad_finish(ad, ad_begin(ad, op, 3, in, 1));
+    return pass_ad_finish(ad, pass_ad_begin(ad, op, 3, in, 1));
 }
 
 static int remember_const(Ad *ad, int id)
@@ -141,7 +149,7 @@ static int new_const(Ad *ad, const char *name, IrDtype t, const IrShape *s, int 
     return remember_const(ad, id);
 }
 
-int ad_scalar(Ad *ad, IrDtype t, double v)
+int pass_ad_scalar(Ad *ad, IrDtype t, double v)
 {
     for (int i = 0; i < ad->nconsts; i++) {
         const IrValue *c = ir_val(ad->g, ad->consts[i]);
@@ -158,7 +166,7 @@ int ad_scalar(Ad *ad, IrDtype t, double v)
     return new_const(ad, name, t, &s, 1, &v, NULL);
 }
 
-int ad_ints(Ad *ad, int count, const int64_t *v)
+int pass_ad_ints(Ad *ad, int count, const int64_t *v)
 {
     for (int i = 0; i < ad->nconsts; i++) {
         const IrValue *c = ir_val(ad->g, ad->consts[i]);
@@ -171,35 +179,35 @@ int ad_ints(Ad *ad, int count, const int64_t *v)
     return new_const(ad, "autodiff/ints", SRT_I64, &s, count, NULL, v);
 }
 
-int ad_shape_of(Ad *ad, int v)
+int pass_ad_shape_of(Ad *ad, int v)
 {
     if (v < ad->nfwd && ad->shape_of[v] >= 0)
         return ad->shape_of[v];
-    int s = ad_op1(ad, IR_OP_SHAPE, v);
+    int s = pass_ad_op1(ad, IR_OP_SHAPE, v);
     if (v < ad->nfwd)
         ad->shape_of[v] = s;
     return s;
 }
 
-int ad_dim_of(Ad *ad, int v, int axis)
+int pass_ad_dim_of(Ad *ad, int v, int axis)
 {
-    IrNode *n = ad_begin(ad, IR_OP_SHAPE, 1, &v, 1);
+    IrNode *n = pass_ad_begin(ad, IR_OP_SHAPE, 1, &v, 1);
     ir_node_set_int(ad->g, n, "start", axis);
     ir_node_set_int(ad->g, n, "end", axis + 1);
-    return ad_finish(ad, n);
+    return pass_ad_finish(ad, n);
 }
 
-int ad_reduce_sum(Ad *ad, int x, int naxes, const int64_t *axes, bool keepdims)
+int pass_ad_reduce_sum(Ad *ad, int x, int naxes, const int64_t *axes, bool keepdims)
 {
     if (x < 0 || naxes == 0)
         return x;
-    int in[2] = {x, ad_ints(ad, naxes, axes)};
-    IrNode *n = ad_begin(ad, IR_OP_REDUCESUM, 2, in, 1);
+    int in[2] = {x, pass_ad_ints(ad, naxes, axes)};
+    IrNode *n = pass_ad_begin(ad, IR_OP_REDUCESUM, 2, in, 1);
     ir_node_set_int(ad->g, n, "keepdims", keepdims);
-    return ad_finish(ad, n);
+    return pass_ad_finish(ad, n);
 }
 
-int ad_reduce_to(Ad *ad, int gval, int target)
+int pass_ad_reduce_to(Ad *ad, int gval, int target)
 {
     if (gval < 0)
         return -1;
@@ -208,8 +216,8 @@ int ad_reduce_to(Ad *ad, int gval, int target)
     int64_t keep[IR_MAX_RANK], drop[IR_MAX_RANK];
     int nkeep = 0, ndrop = 0;
     if (lead < 0)
-        return ad_fail(ad, "cannot reduce a gradient of rank %d to the rank-%d operand \"%s\"", s->rank, t->rank,
-                       ir_val(ad->g, target)->name);
+        return pass_ad_fail(ad, "cannot reduce a gradient of rank %d to the rank-%d operand \"%s\"", s->rank, t->rank,
+                            ir_val(ad->g, target)->name);
     for (int i = 0; i < lead; i++)
         drop[ndrop++] = i;
     for (int i = lead; i < s->rank; i++) {
@@ -217,15 +225,15 @@ int ad_reduce_to(Ad *ad, int gval, int target)
         if (ir_dim_eq(td, sd))
             continue;
         if (!ir_dim_eq(td, ir_dim_const(1)))
-            return ad_fail(ad, "the gradient's dim %d does not broadcast from operand \"%s\"", i,
-                           ir_val(ad->g, target)->name);
+            return pass_ad_fail(ad, "the gradient's dim %d does not broadcast from operand \"%s\"", i,
+                                ir_val(ad->g, target)->name);
         keep[nkeep++] = i;
     }
-    int x = ad_reduce_sum(ad, gval, nkeep, keep, true);
-    return ad_reduce_sum(ad, x, ndrop, drop, false);
+    int x = pass_ad_reduce_sum(ad, gval, nkeep, keep, true);
+    return pass_ad_reduce_sum(ad, x, ndrop, drop, false);
 }
 
-int ad_div_count(Ad *ad, int x, int ref, const bool *axes)
+int pass_ad_div_count(Ad *ad, int x, int ref, const bool *axes)
 {
     if (x < 0)
         return -1;
@@ -241,18 +249,18 @@ int ad_div_count(Ad *ad, int x, int ref, const bool *axes)
             c *= (double)dim.b;
             continue;
         }
-        int di = ad_dim_of(ad, ref, i);
-        count = count < 0 ? di : ad_op2(ad, IR_OP_MUL, count, di);
+        int di = pass_ad_dim_of(ad, ref, i);
+        count = count < 0 ? di : pass_ad_op2(ad, IR_OP_MUL, count, di);
     }
     if (count < 0)
-        return c == 1 ? x : ad_op2(ad, IR_OP_DIV, x, ad_scalar(ad, t, c));
-    IrNode *cast = ad_begin(ad, IR_OP_CAST, 1, &count, 1);
+        return c == 1 ? x : pass_ad_op2(ad, IR_OP_DIV, x, pass_ad_scalar(ad, t, c));
+    IrNode *cast = pass_ad_begin(ad, IR_OP_CAST, 1, &count, 1);
     ir_node_set_string(ad->g, cast, "to", srt_dtype_name(t));
-    int cf = ad_finish(ad, cast);
-    int sc = ad_op2(ad, IR_OP_RESHAPE, cf, ad_ints(ad, 0, NULL));   /* [1] -> scalar */
+    int cf = pass_ad_finish(ad, cast);
+    int sc = pass_ad_op2(ad, IR_OP_RESHAPE, cf, pass_ad_ints(ad, 0, NULL));   /* [1] -> scalar */
     if (c != 1)
-        sc = ad_op2(ad, IR_OP_MUL, sc, ad_scalar(ad, t, c));
-    return ad_op2(ad, IR_OP_DIV, x, sc);
+        sc = pass_ad_op2(ad, IR_OP_MUL, sc, pass_ad_scalar(ad, t, c));
+    return pass_ad_op2(ad, IR_OP_DIV, x, sc);
 }
 
 /* ---- naming ----------------------------------------------------------------------------- */
@@ -289,7 +297,7 @@ static int finalize(Ad *ad, int v)
         memcpy(label, ad->label, sizeof label);
         snprintf(ad->label, sizeof ad->label, "bwd/%s", ir_val(ad->g, v)->name);
         for (int i = 1; i < ad->nparts[v] && gsum >= 0; i++)
-            gsum = ad_op2(ad, IR_OP_ADD, gsum, ad->parts[v][i]);
+            gsum = pass_ad_op2(ad, IR_OP_ADD, gsum, ad->parts[v][i]);
         memcpy(ad->label, label, sizeof label);
         ad->cur = keep;
     }
@@ -391,8 +399,8 @@ static int train_batchnorm(Ad *ad, IrNode *n, Updates *u)
         if (ir_val(g, stat)->role != IR_ROLE_PARAM)
             continue;   /* constants stay as they are */
         if (is_update_dst(u, stat))
-            return ad_fail(ad, "param \"%s\" is the running %s of more than one BatchNormalization; give each "
-                           "node its own", ir_val(g, stat)->name, k == 1 ? "mean" : "variance");
+            return pass_ad_fail(ad, "param \"%s\" is the running %s of more than one BatchNormalization; give each "
+                                "node its own", ir_val(g, stat)->name, k == 1 ? "mean" : "variance");
         add_update(u, stat, n->out[k]);
     }
     return 0;
@@ -408,17 +416,17 @@ static int train_dropout(Ad *ad, IrNode *n, int step)
     if (n->nin > 1 && n->in[1] >= 0) {
         const IrValue *r = ir_val(g, n->in[1]);
         if (!r->data)
-            return ad_fail(ad, "inputs[1] (ratio) \"%s\" is computed; training needs a constant ratio", r->name);
+            return pass_ad_fail(ad, "inputs[1] (ratio) \"%s\" is computed; training needs a constant ratio", r->name);
         IrTensor t = {.dtype = r->dtype, .numel = 1, .data = r->data};
         ratio = ir_tensor_getf(&t, 0);
     }
     const IrAttr *sa = ir_attr_get(n, "seed");
     uint64_t key = sa && sa->kind == IR_ATTR_INT ? (uint64_t)sa->i : fnv1a64(ir_val(g, n->out[0])->name);
     int in[2] = {x, step};
-    IrNode *m = ad_begin(ad, IR_OP_DROPOUTMASK, 2, in, 1);
+    IrNode *m = pass_ad_begin(ad, IR_OP_DROPOUTMASK, 2, in, 1);
     ir_node_set_float(g, m, "ratio", ratio);
     ir_node_set_int(g, m, "seed", (int64_t)(mix64((uint64_t)g->seed) ^ mix64(key)));
-    int mask = ad_finish(ad, m);
+    int mask = pass_ad_finish(ad, m);
     if (mask < 0)
         return -1;
     rename_to(ad, mask, "dropout.mask/", ir_val(g, n->out[0])->name);
@@ -434,7 +442,7 @@ static int train_dropout(Ad *ad, IrNode *n, int step)
     if (ir_op_info(n->op)->shape(g, n, ad->d) != 0)
         return -1;
     if (bool_mask >= 0) {
-        int gin[2] = {mask, ad_scalar(ad, ir_val(g, x)->dtype, 0)};
+        int gin[2] = {mask, pass_ad_scalar(ad, ir_val(g, x)->dtype, 0)};
         int id = ir_node_new(g, IR_OP_GREATER, ad->label, 2, gin, 1, &bool_mask);
         if (ir_op_info(IR_OP_GREATER)->shape(g, ir_node(g, id), ad->d) != 0)
             return -1;
@@ -464,12 +472,12 @@ static int optimizer(Ad *ad, int step, const int *params, const int *grads, int 
                 in[nin++] = new_state(ad, name, pv->dtype, &pv->shape, 0);
                 nout = 2;
             }
-            IrNode *n = ad_begin(ad, IR_OP_SGDUPDATE, nin, in, nout);
+            IrNode *n = pass_ad_begin(ad, IR_OP_SGDUPDATE, nin, in, nout);
             ir_node_set_float(g, n, "momentum", o->momentum);
             ir_node_set_float(g, n, "dampening", o->dampening);
             ir_node_set_int(g, n, "nesterov", o->nesterov);
             ir_node_set_float(g, n, "weight_decay", o->weight_decay);
-            if (ad_finish(ad, n) < 0)
+            if (pass_ad_finish(ad, n) < 0)
                 return -1;
             for (int k = 0; k < nout; k++) {
                 int dst = k == 0 ? p : in[4];
@@ -482,13 +490,13 @@ static int optimizer(Ad *ad, int step, const int *params, const int *grads, int 
             in[4] = new_state(ad, name, pv->dtype, &pv->shape, 0);
             snprintf(name, sizeof name, "adam.v/%s", pv->name);
             in[5] = new_state(ad, name, pv->dtype, &pv->shape, 0);
-            IrNode *n = ad_begin(ad, IR_OP_ADAMUPDATE, 6, in, 3);
+            IrNode *n = pass_ad_begin(ad, IR_OP_ADAMUPDATE, 6, in, 3);
             ir_node_set_float(g, n, "beta1", o->beta1);
             ir_node_set_float(g, n, "beta2", o->beta2);
             ir_node_set_float(g, n, "eps", o->eps);
             ir_node_set_float(g, n, "weight_decay", o->weight_decay);
             ir_node_set_int(g, n, "decoupled", o->kind == IR_OPTIM_ADAMW);
-            if (ad_finish(ad, n) < 0)
+            if (pass_ad_finish(ad, n) < 0)
                 return -1;
             for (int k = 0; k < 3; k++) {
                 int dst = k == 0 ? p : in[3 + k];
@@ -499,7 +507,7 @@ static int optimizer(Ad *ad, int step, const int *params, const int *grads, int 
     }
     /* the step counter counts every step, with or without trained params */
     snprintf(ad->label, sizeof ad->label, "optim/step");
-    int next = ad_op2(ad, IR_OP_ADD, step, ad_scalar(ad, SRT_I64, 1));
+    int next = pass_ad_op2(ad, IR_OP_ADD, step, pass_ad_scalar(ad, SRT_I64, 1));
     if (next < 0)
         return -1;
     rename_to(ad, next, "next/", ir_val(g, step)->name);
@@ -513,13 +521,13 @@ static int check_loss(Ad *ad, const IrNode *loss)
 {
     ad->cur = loss;
     if (!loss)
-        return ad_fail(ad, "the training section has no loss");
+        return pass_ad_fail(ad, "the training section has no loss");
     if (ir_op_attr_spec(loss->op, "reduction") && !strcmp(ir_attr_str(loss, "reduction"), "none"))
-        return ad_fail(ad, "reduction \"none\" gives one loss per element; training needs a scalar loss (use "
-                       "\"mean\" or \"sum\")");
+        return pass_ad_fail(ad, "reduction \"none\" gives one loss per element; training needs a scalar loss (use "
+                            "\"mean\" or \"sum\")");
     const IrValue *l = loss->out[0] >= 0 ? ir_val(ad->g, loss->out[0]) : NULL;
     if (!l || !l->typed || l->shape.rank != 0)
-        return ad_fail(ad, "the loss must be a scalar (run shape inference first)");
+        return pass_ad_fail(ad, "the loss must be a scalar (run shape inference first)");
     return 0;
 }
 
@@ -542,7 +550,7 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
     IrGraph *g = ad->g;
     IrTraining *t = g->training;
     for (int op = 0; op < IR_OP_COUNT; op++)   /* the rule table follows ops.def's DIFF flags */
-        IR_ASSERT(!ad_rule((IrOp)op) == !(ir_op_info((IrOp)op)->flags & IR_OPF_DIFF));
+        IR_ASSERT(!pass_ad_rule((IrOp)op) == !(ir_op_info((IrOp)op)->flags & IR_OPF_DIFF));
     if (check_loss(ad, t->loss) != 0)
         return -1;
     IrShape scalar = {.rank = 0};
@@ -583,15 +591,15 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
             continue;
         bool any = false;
         for (int k = 0; k < n->nin && !any; k++)
-            any = ad_wants(ad, n->in[k]);
+            any = pass_ad_wants(ad, n->in[k]);
         for (int k = 0; any && k < n->nout; k++)
             if (n->out[k] >= 0 && ir_dtype_is_float(ir_val(g, n->out[k])->dtype))
                 ad->wants[n->out[k]] = true;
     }
     set_label(ad, t->loss, "loss");
-    AdRule lrule = ad_rule(t->loss->op);
+    AdRule lrule = pass_ad_rule(t->loss->op);
     IR_ASSERT(lrule);
-    if (lrule(ad, t->loss, NULL) != 0)
+    if (lrule(ad, t->loss, NULL) != 0 || ad->failed)
         return -1;
     int *dy = malloc(sizeof(int) * 64);
     int cap_dy = 64;
@@ -611,9 +619,9 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
         }
         if (!any)
             continue;
-        AdRule rule = ad_rule(n->op);
+        AdRule rule = pass_ad_rule(n->op);
         IR_ASSERT(rule);   /* only outputs of IR_OPF_DIFF ops are wanted, and each has a rule */
-        if (rule(ad, n, dy) != 0) {
+        if (rule(ad, n, dy) != 0 || ad->failed) {
             free(dy);
             return -1;
         }
@@ -623,6 +631,8 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
     /* the params' gradients: one distinct value each, named "grad/<param>" */
     int *params = malloc(((size_t)nv + 1) * sizeof(int)), *grads = malloc(((size_t)nv + 1) * sizeof(int));
     IR_ASSERT(params && grads);
+    *params_out = params;   /* the caller frees them, also after a failure */
+    *grads_out = grads;
     int np = 0;
     for (int v = 0; v < nv; v++) {
         const IrValue *val = ir_val(g, v);
@@ -637,7 +647,7 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
             /* shared with another value's gradient (or taken): give the param its own copy */
             snprintf(ad->label, sizeof ad->label, "bwd/%s", val->name);
             ad->cur = NULL;
-            gv = ad_op1(ad, IR_OP_IDENTITY, gv);
+            gv = pass_ad_op1(ad, IR_OP_IDENTITY, gv);
             if (gv < 0)
                 return -1;
             rename_to(ad, gv, "grad/", val->name);
@@ -646,8 +656,6 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
         grads[np++] = gv;
     }
     *np_out = np;
-    *params_out = params;
-    *grads_out = grads;
 
     /* 3. optimizer */
     if (optimizer(ad, step, params, grads, np, u) != 0)

@@ -242,6 +242,24 @@ START_TEST(test_shared_gradient_gets_copies)
 }
 END_TEST
 
+/* Pow with a float64 exponent on a float32 base: the exponent's gradient is cast back to float64. */
+START_TEST(test_pow_mixed_dtypes)
+{
+    IrGraph *g = parse("{'sinter': 1, 'name': 'm', 'inputs': [], 'outputs': ['out'], "
+                       "'params': [{'name': 'a', 'dtype': 'float32', 'shape': [3], 'init': {'kind': 'ones'}}, "
+                       "{'name': 'e', 'dtype': 'float64', 'shape': [], 'init': {'kind': 'ones'}}], "
+                       "'nodes': [{'op': 'Pow', 'inputs': ['a', 'e'], 'outputs': ['out']}], "
+                       "'training': {'inputs': [{'name': 't', 'dtype': 'float32', 'shape': [3]}], "
+                       "'loss': {'op': 'MSELoss', 'inputs': ['out', 't']}, 'optimizer': {'kind': 'sgd', 'lr': 0.1}}}");
+    run_ok(g, "shape_infer,autodiff");
+    int ge = ir_value_find(g, "grad/e");
+    ck_assert_int_ge(ge, 0);
+    ck_assert_int_eq(ir_val(g, ge)->dtype, SRT_F64);
+    ck_assert_int_eq(ir_val(g, ir_value_find(g, "grad/a"))->dtype, SRT_F32);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* The pass runs once: a second run leaves the training graph as it is. */
 START_TEST(test_idempotent)
 {
@@ -644,6 +662,7 @@ int main(void)
     tcase_add_test(tc, test_plain_sgd_and_adamw);
     tcase_add_test(tc, test_accumulation_names);
     tcase_add_test(tc, test_shared_gradient_gets_copies);
+    tcase_add_test(tc, test_pow_mixed_dtypes);
     tcase_add_test(tc, test_idempotent);
     tcase_add_test(tc, test_no_training_unchanged);
     tcase_add_test(tc, test_stats);

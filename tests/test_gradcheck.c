@@ -271,6 +271,17 @@ static const GcCase cases[] = {
      "'inputs': [" IN("x", "['N', 3]") "], 'params': [" P("w", "[4, 3]") "], 'nodes': [" NODE("Gemm", "['x', 'w']", "['out']", "'transB': 1") "], " OUT,
      "{'inputs': [{'name': 'y', 'dtype': 'int64', 'shape': ['N']}], 'loss': {'op': 'SoftmaxCrossEntropyLoss', 'inputs': ['out', 'y']}, "
      "'optimizer': {'kind': 'sgd', 'lr': 0.1}}", 0, 0, 4},
+    {.name = "softmaxcrossentropyloss inside the graph: reduction none, log_prob used, ignore_index",
+     "'inputs': [], 'params': [" P("p", "[4, 3]") "], 'constants': [{'name': 'lab', 'dtype': 'int64', 'shape': [4], 'data': [0, 2, 1, 2]}], "
+     "'nodes': [" NODE("SoftmaxCrossEntropyLoss", "['p', 'lab']", "['l', 'lp']", "'reduction': 'none', 'ignore_index': 1") ", "
+     NODE("Mul", "['lp', 'lp']", "['q']", "") ", " NODE("ReduceSum", "['q']", "['s']", "'keepdims': 0") ", "
+     NODE("Add", "['l', 's']", "['out']", "") "], " OUT},
+    {.name = "softmaxcrossentropyloss (mean) inside the graph",
+     "'inputs': [], 'params': [" P("p", "[4, 3]") "], 'constants': [{'name': 'lab', 'dtype': 'int64', 'shape': [4], 'data': [0, 2, 1, 2]}], "
+     "'nodes': [" NODE("SoftmaxCrossEntropyLoss", "['p', 'lab']", "['l']", "") ", " NODE("Mul", "['l', 'l']", "['out']", "") "], " OUT},
+    {.name = "mseloss inside the graph with reduction none",
+     "'inputs': [], 'params': [" P("a", "[2, 3]") ", " P("b", "[2, 3]") "], "
+     "'nodes': [" NODE("MSELoss", "['a', 'b']", "['m']", "'reduction': 'none'") ", " NODE("Mul", "['m', 'a']", "['out']", "") "], " OUT},
     {.name = "mseloss with sum reduction and a differentiable target",
      "'inputs': [], 'params': [" P("a", "[2, 3]") ", " P("b", "[2, 3]") "], 'nodes': [" NODE("Tanh", "['b']", "['tb']", "") ", "
      NODE("Identity", "['a']", "['out']", "") "], " OUT,
