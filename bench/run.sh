@@ -30,6 +30,10 @@ RESULTS=$WORK/results.tsv
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
+# ---- the reference side: PyTorch, NumPy, and OpenBLAS (Debian's torch otherwise runs its
+# matrix products on the reference BLAS, which would make the comparison meaningless)
+SINTER_WITH_PYTHON=1 bash "$ROOT/scripts/install-deps.sh" >&2
+
 # ---- build (cmake keeps it incremental) ----------------------------------------------------
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     say "configuring $BUILD"

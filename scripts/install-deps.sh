@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config llvm-19-dev libcjson-dev check zlib1g-dev
       libgomp1 clang-14 graphviz dataset-fashion-mnist)
 # Optional: reference implementations for benchmarks and for regenerating test vectors.
 if [ "${SINTER_WITH_PYTHON:-0}" = 1 ]; then
-  pkgs+=(python3-numpy python3-torch)
+  pkgs+=(python3-numpy python3-torch libopenblas0-pthread)
 fi
 
 missing=()
