@@ -209,7 +209,10 @@ expect_eq "libfmnist_mlp.so and the interpreter: same shape" "$(head -c 128 "$TM
 
 DATA=/usr/share/datasets/fashion-mnist
 if command -v "$CC" >/dev/null && [ -r "$DATA/t10k-images-idx3-ubyte.gz" ] && [ -f /usr/include/zlib.h ]; then
-    run "$CC" -std=c11 -Wall -Wextra -Werror -O2 -I "$TMP/mlp" "$SRC/examples/classify_fmnist.c" -L "$TMP/mlp" \
+    # a library from a sanitizer build of sinter links the sanitizer runtimes: so must the program
+    SANFLAGS=""
+    if ldd "$TMP/mlp/libfmnist_mlp.so" 2>/dev/null | grep -q libasan; then SANFLAGS="-fsanitize=address,undefined"; fi
+    run "$CC" -std=c11 -Wall -Wextra -Werror -O2 $SANFLAGS -I "$TMP/mlp" "$SRC/examples/classify_fmnist.c" -L "$TMP/mlp" \
         -lfmnist_mlp -lz -Wl,-rpath,"$TMP/mlp" -o "$TMP/classify_fmnist"
     expect_rc "build examples/classify_fmnist.c with $CC" 0
     run "$TMP/classify_fmnist" --count 16 --threads 1
