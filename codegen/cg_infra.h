@@ -19,9 +19,53 @@ typedef enum CgNodeKind {
 /* Alignment of every buffer the plan places (param block, scratch arena, constants). */
 #define CG_ALIGN 64
 
+/* What one program computes and where its fixed buffers are. Inference is the default part
+ * (every node, graph inputs and outputs, params in declaration order); the training programs
+ * of train.c pass their own. Arrays indexed by value id have g->nvalues entries. */
+typedef struct CgPart {
+    const char *what;             /* CgProgram.what */
+    const bool *allowed;          /* per node: may run in this program; NULL: every node */
+    int nin, nout;                /* entry inputs and outputs (value ids, argument order) */
+    const int *in, *out;
+    int nroots;                   /* other values the program must compute (gradients, update */
+    const int *roots;             /*   sources), besides the outputs */
+    const int64_t *param_offset;  /* per value: byte offset of a PARAM in the param block, -1 for
+                                     none; NULL: params in declaration order */
+    const int64_t *grad_offset;   /* per value: byte offset in the gradient buffer, or -1; NULL */
+    const int *inplace;           /* per value: the param whose slot this value is written into
+                                     (an update source planned in place), or -1; NULL */
+    int nupdates;                 /* update pairs copied after the kernels (CG_STEP_UPDATE) */
+    const int *update_dst, *update_src;
+} CgPart;
+
+/* Lower one part of g (cg_lower is the inference part). */
+int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag *d);
+
 /* Assign every value its storage, offsets and lifetimes (plan.c). p->steps are set;
  * kind[] is per node. Returns 0 or -1 with diagnostics. */
-int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d);
+int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d);
+
+/* The training side of a library (train.c): the training graph, its two programs and the
+ * layout of the state and gradient buffers. Values are the training graph's ids. */
+typedef struct CgTrainPlan {
+    IrGraph *tg;                  /* the training graph, with the loss appended as a node (owned) */
+    CgProgram *grad;              /* "gradient": forward, loss, backward (+ BatchNorm statistics) */
+    CgProgram *apply;             /* "optimizer": the update nodes */
+    int loss;                     /* value id of the loss (float32 scalar) */
+    int nstate;                   /* optimizer-state params (opt_state), value-id order */
+    int *state;
+    int64_t state_bytes;          /* the state region after the inference params (64-aligned) */
+    int64_t *offset;              /* per value: byte offset in the param block, or -1 */
+    int ngrads;                   /* params with a gradient (training->grad_param order) */
+    int64_t *grad_offset;         /* per value (gradients): byte offset in the flat buffer, or -1 */
+    int64_t grad_count;           /* floats in the flat gradient buffer */
+    int step, lr;                 /* value ids of optim.step and optim.lr, or -1 */
+} CgTrainPlan;
+
+/* Build the training plan of g, whose inference program (params laid out) is infer. NULL
+ * *out without error when g has no training section. Returns 0 or -1 with diagnostics. */
+int cg_train_plan(const IrGraph *g, const CgProgram *infer, CgTrainPlan **out, IrDiag *d);
+void cg_train_plan_free(CgTrainPlan *t);
 
 /* Byte size of v as a*N+b; false (with a diagnostic) if not representable. */
 bool cg_value_bytes(const IrValue *v, IrDim *out, IrDiag *d);
@@ -38,14 +82,16 @@ typedef struct CgMachine {
 int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d);
 void cg_machine_dispose(CgMachine *m);
 
-/* Build the LLVM module of p in ctx (module.c): kernels, entry points, descriptor, weights.
- * Verified; not yet optimized. Returns NULL + diagnostics on error. */
-LLVMModuleRef cg_build_module(const CgProgram *p, const CgMachine *m, const CgOptions *o,
+/* Build the LLVM module of p in ctx (module.c): kernels, entry points, descriptor, weights,
+ * and the training entry points when tp is not NULL. Verified; not yet optimized. Returns
+ * NULL + diagnostics on error. */
+LLVMModuleRef cg_build_module(const CgProgram *p, const CgTrainPlan *tp, const CgMachine *m, const CgOptions *o,
                               LLVMContextRef ctx, IrDiag *d);
 
-/* Lower, build and optimize g's module in ctx (target.c). NULL + diagnostics on error. */
-LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, LLVMContextRef ctx,
-                                 IrDiag *d);
+/* Lower, build and optimize g's module in ctx (target.c), with the training entry points when
+ * training and g has a training section. NULL + diagnostics on error. */
+LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, bool training,
+                                 LLVMContextRef ctx, IrDiag *d);
 
 /* C identifier for a tensor name in generated headers: unique among the entry's parameters
  * (header.c). buf receives it. */

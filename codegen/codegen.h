@@ -55,6 +55,9 @@ struct LLVMOpaqueModule *cg_compile_module(IrGraph *g, const CgOptions *o, struc
  * NULL (this machine). The runtime the code calls is the process's own copy of sinter_rt. */
 typedef struct CgJit CgJit;
 int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d);
+/* The same without the training entry points of a model with a training section: faster to
+ * compile when only inference runs (`sinter run/bench MODEL.json`). */
+int cg_jit_compile_inference(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d);
 const SinterModelInfo *cg_jit_info(const CgJit *j);
 /* Frees the code: every context created through it must be destroyed first. */
 void cg_jit_free(CgJit *j);
@@ -70,8 +73,10 @@ typedef enum CgStorage {
     CG_STORE_CONST,           /* read-only global of the module (contents IrValue.data) */
     CG_STORE_SCRATCH,         /* context's scratch arena at byte `offset` (a*N+b) */
     CG_STORE_VIEW,            /* same bytes as value `view_of` (resolved: never a view itself) */
-    CG_STORE_SYMBOLIC         /* content known as a*N+b per element (IrValue.sym): the entry
+    CG_STORE_SYMBOLIC,        /* content known as a*N+b per element (IrValue.sym): the entry
                                  stores it into scratch at `offset` before the first kernel */
+    CG_STORE_GRAD             /* training: a param's gradient in the context's flat gradient
+                                 buffer at byte `offset.b` (4-aligned) */
 } CgStorage;
 
 typedef struct CgBuffer {
@@ -86,20 +91,27 @@ typedef struct CgBuffer {
 
 typedef enum CgStepKind {
     CG_STEP_KERNEL,           /* run the kernel of nodes[] (one node for now) */
-    CG_STEP_COPY              /* copy value src into graph output out_index (views and
+    CG_STEP_COPY,             /* copy value src into graph output out_index (views and
                                  inputs/params/consts listed as outputs, repeated outputs) */
+    CG_STEP_UPDATE            /* training, after the kernels: copy value src into the param-block
+                                 slot of value dst (an update pair of docs/training.md) */
 } CgStepKind;
 
 typedef struct CgStep {
     CgStepKind kind;
     int nnodes;               /* KERNEL: nodes fused into this kernel, in order; nodes[0] is */
     int *nodes;               /*   the anchor whose signature the kernel function has */
-    int src;                  /* COPY: value id */
+    int src;                  /* COPY, UPDATE: value id */
     int out_index;            /* COPY: graph output position */
+    int dst;                  /* UPDATE: the param (or optimizer state) value written; else -1 */
 } CgStep;
 
 typedef struct CgProgram {
     const IrGraph *g;
+    const char *what;         /* "inference", "gradient" or "optimizer" (the entry it becomes) */
+    int nin, nout;            /* entry arguments: nin inputs then nout outputs (value ids; */
+    int *in, *out;            /*   inference: graph inputs, graph outputs; gradient: graph and
+                                   training inputs, the loss; optimizer: none) */
     int nsteps;
     CgStep *steps;            /* execution order */
     CgBuffer *buf;            /* by value id, g->nvalues entries */
@@ -116,5 +128,19 @@ void cg_program_free(CgProgram *p);
 void cg_print_program(const CgProgram *p, FILE *f);
 /* Peak scratch bytes of g's plan (`sinter check`). Returns 0, or -1 with diagnostics. */
 int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d);
+
+/* ---- training ---------------------------------------------------------------------
+ * For a graph with a training section, cg_compile also builds the training graph: a clone of
+ * g through the passes autodiff, shape_infer, const_fold, dce, cse, dce (codegen/train.c). It
+ * is split into two programs sharing g's param block (optimizer state appended): "gradient"
+ * (forward, loss, backward; gradients into one flat float buffer; BatchNorm running
+ * statistics) and "optimizer" (the update nodes). NAME_train_step runs both. */
+
+/* The training graph cg_compile builds for g (typed, sorted; the loss stays in
+ * g->training->loss as autodiff leaves it), for tests and dumps. NULL + diagnostics on error
+ * (also when g has no training section or is a training graph already). */
+IrGraph *cg_training_graph(const IrGraph *g, IrDiag *d);
+/* Both training programs of g, as `sinter dump --after plan` prints them after inference's. */
+int cg_print_training_programs(const IrGraph *g, FILE *f, IrDiag *d);
 
 #endif

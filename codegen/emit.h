@@ -159,7 +159,7 @@ LLVMValueRef cg_gelu(const CgKernel *k, LLVMValueRef x);
 /* x*sigmoid(2*sqrt(2/pi)*(x+0.044715x^3)) == 0.5x(1+tanh(...)) */
 LLVMValueRef cg_gelu_tanh(const CgKernel *k, LLVMValueRef x);
 LLVMValueRef cg_pow(const CgKernel *k, LLVMValueRef x, LLVMValueRef y);
-/* Horizontal sum / max of a float vector (fast-math reduction). */
+/* Horizontal sum of a float vector (reassociated), and its NaN-propagating maximum. */
 LLVMValueRef cg_reduce_fadd(const CgKernel *k, LLVMValueRef v);
 LLVMValueRef cg_reduce_fmax(const CgKernel *k, LLVMValueRef v);
 
@@ -175,7 +175,6 @@ int cg_k_matmul(CgKernel *k);         /* MatMul */
 int cg_k_conv(CgKernel *k);           /* Conv */
 int cg_k_convt(CgKernel *k);          /* ConvTranspose */
 int cg_k_pool(CgKernel *k);           /* MaxPool, AveragePool, GlobalAveragePool */
-int cg_k_loss(CgKernel *k);           /* SoftmaxCrossEntropyLoss, MSELoss (forward) */
 int cg_k_shape(CgKernel *k);          /* Transpose, Concat, Split, Slice, Gather, ConstantOfShape, Range,
                                          and the view ops when they must copy */
 
@@ -190,10 +189,12 @@ int cg_unsupported(CgKernel *k, const char *fmt, ...) __attribute__((format(prin
 /* Compile-time integer content of value v (constant data or IrValue.sym): up to max entries as
  * a*N+b into out; returns the count, or -1 if unknown. */
 int cg_known_ints(const IrValue *v, IrDim *out, int max);
-/* Lanes of float32 vectors on this target (vector_bits / 32, at least 4). */
+/* Lanes of vectors of elem on this target: vector_bits / element bits, at least 2. */
 int cg_lanes(const CgKernel *k, LLVMTypeRef elem);
 /* Work (elements or flops) per parallel chunk that pays for a thread's start (~2 us). */
 #define CG_PAR_WORK 32768
+/* Grain for srt_parallel_for: how many items of per_item work each make up `work` (>= 1). */
+LLVMValueRef cg_grain(const CgKernel *k, LLVMValueRef per_item, int64_t work);
 
 /* Row reduction over ptr[base .. base+len) of float type ety (kernel_reduce.c), with explicit
  * W-lane vectors and a masked tail: returns the scalar sum (op CG_RED_SUM) or NaN-propagating
@@ -203,6 +204,10 @@ enum { CG_RED_SUM, CG_RED_MAX };
 typedef LLVMValueRef (*CgMapFn)(CgKernel *k, void *ctx, LLVMValueRef x);
 LLVMValueRef cg_row_reduce(CgKernel *k, LLVMTypeRef ety, LLVMValueRef ptr, LLVMValueRef base, LLVMValueRef len,
                            unsigned align, int op, CgMapFn map, void *ctx, LLVMValueRef out, LLVMValueRef obase);
+/* Float v converted to float type to (fpext/fptrunc; v itself if already of that type). */
+LLVMValueRef cg_fconv(const CgKernel *k, LLVMValueRef v, LLVMTypeRef to);
+/* Integer v widened to type to: zero-extended when is_unsigned, else sign-extended. */
+LLVMValueRef cg_iext(const CgKernel *k, LLVMValueRef v, LLVMTypeRef to, bool is_unsigned);
 /* Load element idx of a buffer of dtype dt converted to float type fty. */
 LLVMValueRef cg_load_as(CgKernel *k, IrDtype dt, LLVMValueRef ptr, LLVMValueRef idx, LLVMTypeRef fty);
 
@@ -228,7 +233,7 @@ bool cg_geom_forward(CgKernel *k, const IrValue *x, const IrValue *y, const IrSh
  * (+ epilogue), with element strides. One matrix problem per call; the caller supplies row/col
  * ranges (already inside a parallel body or not). */
 typedef struct CgGemmArgs {
-    LLVMTypeRef ety;                     /* float or double */
+    LLVMTypeRef ety;                     /* float or double (integers: plain scalar loops) */
     LLVMValueRef a, b, c;                /* base pointers (already offset) */
     LLVMValueRef sam, sak;               /* A(i,k) = a[i*sam + k*sak] */
     LLVMValueRef sbk, sbj;               /* B(k,j) = b[k*sbk + j*sbj] */
@@ -241,7 +246,8 @@ typedef struct CgGemmArgs {
     bool accumulate;                     /* C += product (else C = product) */
     /* epilogue: C(i,j) = alpha*acc + beta*bias(i,j) [+ C(i,j) if accumulate]; bias NULL: none */
     double alpha, beta;
-    LLVMValueRef bias, sbi, sbjb;        /* bias(i,j) = bias[i*sbi + j*sbjb] */
+    LLVMValueRef bias, sbi, sbjb;        /* bias(i,j) = bias[i*sbi + j*sbjb]; vector tiles need
+                                            sbjb constant 0 or 1 (else scalar loops) */
     unsigned align_a, align_b, align_c, align_bias;
 } CgGemmArgs;
 void cg_gemm_block(CgKernel *k, const CgGemmArgs *g);

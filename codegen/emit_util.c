@@ -165,6 +165,22 @@ LLVMValueRef cg_ceil_div(const CgKernel *k, LLVMValueRef a, LLVMValueRef b)
     return LLVMBuildSDiv(k->b, t, b, "");
 }
 
+LLVMValueRef cg_fconv(const CgKernel *k, LLVMValueRef v, LLVMTypeRef to)
+{
+    LLVMTypeRef from = LLVMTypeOf(v);
+    if (from == to)
+        return v;
+    bool wider = LLVMGetTypeKind(to) == LLVMDoubleTypeKind;
+    return wider ? LLVMBuildFPExt(k->b, v, to, "") : LLVMBuildFPTrunc(k->b, v, to, "");
+}
+
+LLVMValueRef cg_iext(const CgKernel *k, LLVMValueRef v, LLVMTypeRef to, bool is_unsigned)
+{
+    if (LLVMTypeOf(v) == to)
+        return v;
+    return is_unsigned ? LLVMBuildZExt(k->b, v, to, "") : LLVMBuildSExt(k->b, v, to, "");
+}
+
 /* ---- memory ------------------------------------------------------------------------------------- */
 
 LLVMValueRef cg_gep(const CgKernel *k, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef idx)
@@ -656,6 +672,12 @@ int cg_known_ints(const IrValue *v, IrDim *out, int max)
         out[i] = ir_dim_const(x);
     }
     return count;
+}
+
+LLVMValueRef cg_grain(const CgKernel *k, LLVMValueRef per_item, int64_t work)
+{
+    LLVMValueRef q = LLVMBuildSDiv(k->b, cg_i64c(k, work), cg_max64(k, per_item, cg_i64c(k, 1)), "");
+    return cg_add(k, q, cg_i64c(k, 1));
 }
 
 int cg_lanes(const CgKernel *k, LLVMTypeRef elem)

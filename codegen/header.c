@@ -106,13 +106,69 @@ static void put_type(Text *t, const IrValue *v)
     put(t, "]");
 }
 
+/* Argument i of the entry points: graph inputs, graph outputs, then training inputs. */
+static const IrValue *arg_value(const IrGraph *g, int i)
+{
+    if (i < g->ninputs)
+        return g->values[g->inputs[i]];
+    i -= g->ninputs;
+    if (i < g->noutputs)
+        return g->values[g->outputs[i]];
+    return g->values[g->training->inputs[i - g->noutputs]];
+}
+
+/* The training entry points (models with a training section). ids: the arguments' C names. */
+static void put_training(Text *t, const IrGraph *g, char (*ids)[128])
+{
+    const char *nm = g->name;
+    int nin = g->ninputs, ntr = g->training->ninputs, first_tr = g->ninputs + g->noutputs;
+    const char *loss = "loss";
+    for (int i = 0; i < nin + ntr; i++)
+        if (!strcmp(ids[i < nin ? i : first_tr + i - nin], "loss"))
+            loss = "loss_value";
+    put(t, "/* Training (the model's training section). train_step = forward + loss + backward + optimizer\n");
+    put(t, " * update on a batch of n samples; grad = the first three only, leaving every trained param's\n");
+    put(t, " * gradient in one flat float buffer (%s_grads) that may be changed (e.g. summed across\n", nm);
+    put(t, " * processes) before apply runs the optimizer update from it. grad followed by apply equals\n");
+    put(t, " * train_step bit for bit. *%s (if not NULL) receives the loss before the update.\n", loss);
+    for (int i = 0; i < nin + ntr; i++) {
+        int a = i < nin ? i : first_tr + i - nin;
+        const IrValue *v = arg_value(g, a);
+        put(t, " *   %-12s %s ", ids[a], i < nin ? "in " : "in (training)");
+        put_type(t, v);
+        if (strcmp(ids[a], v->name)) {
+            put(t, "  \"");
+            put_comment_text(t, v->name);
+            put(t, "\"");
+        }
+        put(t, "\n");
+    }
+    put(t, " * Params, optimizer state and the step counter live in the context: %s_save writes\n", nm);
+    put(t, " * them all, %s_load restores them (a file with params only restarts the optimizer). */\n", nm);
+    for (int k = 0; k < 2; k++) {
+        put(t, "int %s_%s(%s *m, int64_t n", nm, k ? "grad" : "train_step", nm);
+        for (int i = 0; i < nin + ntr; i++) {
+            int a = i < nin ? i : first_tr + i - nin;
+            put(t, ", const %s *%s", c_type(arg_value(g, a)->dtype), ids[a]);
+        }
+        put(t, ", float *%s);\n", loss);
+    }
+    put(t, "int %s_apply(%s *m);\n", nm, nm);
+    put(t, "/* The gradient buffer: *count floats, each trained param's gradient in declaration order. */\n");
+    put(t, "float *%s_grads(%s *m, size_t *count);\n", nm, nm);
+    put(t, "/* The learning rate of the following steps (finite, >= 0). */\n");
+    put(t, "int %s_set_lr(%s *m, float lr);\n", nm, nm);
+    put(t, "/* Optimizer steps taken (saved and loaded with the weights); -1 for a bad context. */\n");
+    put(t, "int64_t %s_get_step(const %s *m);\n\n", nm, nm);
+}
+
 char *cg_header_text(const IrGraph *g, IrDiag *d)
 {
-    int nargs = g->ninputs + g->noutputs;
+    int nargs = g->ninputs + g->noutputs + (g->training ? g->training->ninputs : 0);
     char(*ids)[128] = calloc((size_t)nargs + 1, sizeof *ids);
     IR_ASSERT(ids);
     for (int i = 0; i < nargs; i++) {
-        const IrValue *v = g->values[i < g->ninputs ? g->inputs[i] : g->outputs[i - g->ninputs]];
+        const IrValue *v = arg_value(g, i);
         if (!c_type(v->dtype)) {
             ir_diag_error(d, v->name, "%s tensors cannot be passed through the C interface", srt_dtype_name(v->dtype));
             free(ids);
@@ -186,8 +242,9 @@ char *cg_header_text(const IrGraph *g, IrDiag *d)
 
     put(&t, "/* Inference on a batch of n >= 1 samples (N = n below). Tensors are dense and row-major;\n");
     put(&t, " * inputs and outputs must not overlap.\n");
-    for (int i = 0; i < nargs; i++) {
-        const IrValue *v = g->values[i < g->ninputs ? g->inputs[i] : g->outputs[i - g->ninputs]];
+    int nio = g->ninputs + g->noutputs;
+    for (int i = 0; i < nio; i++) {
+        const IrValue *v = arg_value(g, i);
         put(&t, " *   %-12s %s ", ids[i], i < g->ninputs ? "in " : "out");
         put_type(&t, v);
         if (strcmp(ids[i], v->name)) {
@@ -199,11 +256,13 @@ char *cg_header_text(const IrGraph *g, IrDiag *d)
     }
     put(&t, " * Returns SINTER_OK, or an error code with a message from %s_error. */\n", nm);
     put(&t, "int %s_infer(%s *m, int64_t n", nm, nm);
-    for (int i = 0; i < nargs; i++) {
-        const IrValue *v = g->values[i < g->ninputs ? g->inputs[i] : g->outputs[i - g->ninputs]];
+    for (int i = 0; i < nio; i++) {
+        const IrValue *v = arg_value(g, i);
         put(&t, ", %s%s *%s", i < g->ninputs ? "const " : "", c_type(v->dtype), ids[i]);
     }
     put(&t, ");\n\n");
+    if (g->training)
+        put_training(&t, g, ids);
     put(&t, "/* Threads used by this context's calls (default: SINTER_NUM_THREADS, else all cores). */\n");
     put(&t, "int %s_set_num_threads(%s *m, int threads);\n\n", nm, nm);
     put(&t, "/* The message of the context's last failure (\"\" if none); with NULL, of the calling\n");

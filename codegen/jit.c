@@ -26,6 +26,8 @@ static const RtSymbol runtime_symbols[] = {
     RT(srt_model_create), RT(srt_model_destroy), RT(srt_model_load), RT(srt_model_save),
     RT(srt_model_set_num_threads), RT(srt_model_error), RT(srt_model_begin), RT(srt_model_params),
     RT(srt_parallel_for), RT(srt_set_current_threads), RT(srt_current_threads),
+    RT(srt_model_begin_train), RT(srt_model_begin_apply), RT(srt_model_check_labels), RT(srt_model_grads),
+    RT(srt_model_set_lr), RT(srt_model_get_step),
 };
 #undef RT
 
@@ -61,7 +63,7 @@ static int define_runtime(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd, IrDiag *d,
     return 0;
 }
 
-int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
+static int jit_compile(IrGraph *g, const CgOptions *o, bool training, CgJit **out, IrDiag *d)
 {
     *out = NULL;
     CgOptions defaults = {2, NULL, NULL, NULL, false};
@@ -84,7 +86,7 @@ int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
         return -1;
     }
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, LLVMOrcThreadSafeContextGetContext(tsc), d);
+    LLVMModuleRef mod = cg_build_optimized(g, o, &m, training, LLVMOrcThreadSafeContextGetContext(tsc), d);
     cg_machine_dispose(&m);
     if (!mod) {
         LLVMOrcDisposeThreadSafeContext(tsc);
@@ -129,6 +131,16 @@ int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
     j->info = (const SinterModelInfo *)(uintptr_t)addr;
     *out = j;
     return 0;
+}
+
+int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
+{
+    return jit_compile(g, o, true, out, d);
+}
+
+int cg_jit_compile_inference(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
+{
+    return jit_compile(g, o, false, out, d);
 }
 
 const SinterModelInfo *cg_jit_info(const CgJit *j)

@@ -21,6 +21,8 @@ bool cg_is_view(const IrGraph *g, const IrNode *n)
 int cg_emit_kernel(CgKernel *k)
 {
     const IrNode *n = k->node;
+    if (ir_op_info(n->op)->flags & (IR_OPF_INTERNAL | IR_OPF_LOSS))
+        return cg_emit_grad_kernel(k);   /* training ops: codegen/kernel_grad.c */
     for (int i = 0; i < n->nin + n->nout; i++) {
         const IrValue *v = i < n->nin ? cg_kin(k, i) : cg_kout(k, i - n->nin);
         if (v && !cg_t_elem(k, v->dtype))
@@ -92,10 +94,6 @@ int cg_emit_kernel(CgKernel *k)
     case IR_OP_AVGPOOL:
     case IR_OP_GAP:
         rc = cg_k_pool(k);
-        break;
-    case IR_OP_SCELOSS:
-    case IR_OP_MSELOSS:
-        rc = cg_k_loss(k);
         break;
     case IR_OP_TRANSPOSE:
     case IR_OP_CONCAT:

@@ -221,7 +221,8 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
                         sel[q] = LLVMConstInt(cg_t_i1(k), pos % st == 0, 0);
                         ojl[q] = cg_i64c(k, (int64_t)v * w + pos / st);
                     }
-                    LLVMValueRef outl = LLVMBuildAdd(k->b, cg_splat(k, rc->ow0, w), LLVMConstVector(ojl, (unsigned)w), "");
+                    LLVMValueRef outl =
+                        LLVMBuildAdd(k->b, cg_splat(k, rc->ow0, w), LLVMConstVector(ojl, (unsigned)w), "");
                     oj = LLVMBuildAnd(k->b, LLVMConstVector(sel, (unsigned)w),
                                       LLVMBuildICmp(k->b, LLVMIntSLT, outl, cg_splat(k, g->out[last], w), ""), "");
                 }
@@ -244,7 +245,8 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
         for (int v = 0; v < nv; v++)
             acc[r][v] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
     LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
-    LLVMValueRef wc = cg_add(k, cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc))), cg_mul(k, c, cg_i64c(k, g->taps)));
+    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc)));
+    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, g->taps)));
     for (int64_t t = 0; t < g->taps; t++) {
         LLVMValueRef bv[4];
         LLVMValueRef src = cg_add(k, xc, cg_add(k, rc->rowoff[t], coloff[t]));
@@ -322,8 +324,7 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
         rows = cg_mul(k, rows, gm.out[i]);
     LLVMValueRef tasks = cg_mul(k, cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, group)), rows);
     LLVMValueRef work = cg_mul(k, gm.out[last], cg_i64c(k, 2 * mg * cg * gm.taps));
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, 8 * CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, work, 8 * CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, tasks, grain, 0, NULL);
     cg_geom_forward(k, x, y, &w->shape, true, &gm);
@@ -341,7 +342,8 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
     LLVMValueRef r = LLVMBuildURem(k->b, t, rows, "");
     LLVMValueRef bg = LLVMBuildUDiv(k->b, t, rows, "");   /* batch * group + g */
-    LLVMValueRef b = LLVMBuildUDiv(k->b, bg, cg_i64c(k, group), ""), gi = LLVMBuildURem(k->b, bg, cg_i64c(k, group), "");
+    LLVMValueRef b = LLVMBuildUDiv(k->b, bg, cg_i64c(k, group), "");
+    LLVMValueRef gi = LLVMBuildURem(k->b, bg, cg_i64c(k, group), "");
     rc.xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
     rc.wbase = cg_mul(k, gi, cg_i64c(k, mg * rc.kc));
     rc.ybase = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), rc.P),
@@ -434,7 +436,8 @@ int cg_k_conv(CgKernel *k)
     LLVMValueRef pcount = cg_min64(k, cg_i64c(k, pw), cg_sub(k, P, p0));
     /* x of this batch and group: [cg][isz]; y rows of this group: [mg][P] from p0 */
     LLVMValueRef xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
-    LLVMValueRef ybase = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), P), p0);
+    LLVMValueRef ychan = cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg)));
+    LLVMValueRef ybase = cg_add(k, cg_mul(k, ychan, P), p0);
     LLVMValueRef wbase = cg_mul(k, gi, cg_i64c(k, mg * kc_total));
 
     CgGemmArgs ga;
@@ -562,8 +565,7 @@ int cg_k_convt(CgKernel *k)
     unsigned al = cg_align_of(x->dtype);
     LLVMValueRef planes = cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, M));
     LLVMValueRef work = cg_mul(k, gm.osz, cg_i64c(k, gm.taps * cg * 2 + 1));
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, work, CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, planes, grain, 0, NULL);
     cg_geom_forward(k, x, y, &w->shape, true, &gm);
@@ -601,7 +603,8 @@ int cg_k_convt(CgKernel *k)
     LLVMValueRef ch = cg_add(k, cg_mul(k, gi, cg_i64c(k, cg)), c);
     LLVMValueRef xi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), ch), gm.isz), off);
     LLVMValueRef wi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, ch, cg_i64c(k, mg)), mi), cg_i64c(k, gm.taps)), t);
-    LLVMValueRef prod = LLVMBuildFMul(k->b, cg_load(k, ety, k->in[0], xi, al), cg_load_as(k, w->dtype, k->in[1], wi, ety), "");
+    LLVMValueRef wv = cg_load_as(k, w->dtype, k->in[1], wi, ety);
+    LLVMValueRef prod = LLVMBuildFMul(k->b, cg_load(k, ety, k->in[0], xi, al), wv, "");
     cg_loop_set(&lc, 0, LLVMBuildFAdd(k->b, a2, prod, ""));
     cg_loop_end(k, &lc);
     LLVMValueRef summed = lc.phi[0];

@@ -118,9 +118,7 @@ static void emit_elt(CgKernel *k, const Elt *e)
     for (int g = 0; g < last; g++)
         rows = cg_mul(k, rows, group_size(k, &gr, g));
     LLVMValueRef inner = group_size(k, &gr, last);
-    LLVMValueRef grain = LLVMBuildAdd(k->b, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK),
-                                                          cg_max64(k, inner, cg_i64c(k, 1)), ""),
-                                      cg_i64c(k, 1), "");
+    LLVMValueRef grain = cg_grain(k, inner, CG_PAR_WORK);
     cg_par_begin(k, &p, rows, grain, 0, NULL);
     /* sizes and strides, recomputed inside the body */
     LLVMValueRef size[IR_MAX_RANK], stride[ELT_MAX_IN][IR_MAX_RANK];
@@ -276,8 +274,8 @@ static LLVMValueRef int_pow(CgKernel *k, const Elt *e, LLVMValueRef a, LLVMValue
         LLVMTypeRef tys[2] = {rty, f64};
         return cg_intrinsic(k, "llvm.fptosi.sat", tys, 2, &r, 1);
     }
-    LLVMValueRef base = LLVMTypeOf(a) == i64 ? a : is_unsigned(bt) ? LLVMBuildZExt(k->b, a, i64, "") : LLVMBuildSExt(k->b, a, i64, "");
-    LLVMValueRef ex = LLVMTypeOf(b) == i64 ? b : is_unsigned(et) ? LLVMBuildZExt(k->b, b, i64, "") : LLVMBuildSExt(k->b, b, i64, "");
+    LLVMValueRef base = cg_iext(k, a, i64, is_unsigned(bt));
+    LLVMValueRef ex = cg_iext(k, b, i64, is_unsigned(et));
     /* square-and-multiply over the 63 magnitude bits (no branches) */
     CgLoop l;
     LLVMValueRef bit = cg_loop_begin(k, &l, cg_i64c(k, 0), cg_i64c(k, 63), 1);
@@ -357,16 +355,11 @@ static LLVMValueRef f_binary(CgKernel *k, const Elt *e, LLVMValueRef *x)
     case IR_OP_EQUAL:
     case IR_OP_LESS:
     case IR_OP_GREATER: {
-        LLVMValueRef c;
-        if (fp)
-            c = LLVMBuildFCmp(k->b, e->op == IR_OP_EQUAL ? LLVMRealOEQ : e->op == IR_OP_LESS ? LLVMRealOLT : LLVMRealOGT,
-                              a, b, "");
-        else
-            c = LLVMBuildICmp(k->b,
-                              e->op == IR_OP_EQUAL  ? LLVMIntEQ
-                              : e->op == IR_OP_LESS ? (u ? LLVMIntULT : LLVMIntSLT)
-                                                    : (u ? LLVMIntUGT : LLVMIntSGT),
-                              a, b, "");
+        LLVMRealPredicate fpred = e->op == IR_OP_EQUAL ? LLVMRealOEQ : e->op == IR_OP_LESS ? LLVMRealOLT : LLVMRealOGT;
+        LLVMIntPredicate ipred = e->op == IR_OP_EQUAL  ? LLVMIntEQ
+                                 : e->op == IR_OP_LESS ? (u ? LLVMIntULT : LLVMIntSLT)
+                                                       : (u ? LLVMIntUGT : LLVMIntSGT);
+        LLVMValueRef c = fp ? LLVMBuildFCmp(k->b, fpred, a, b, "") : LLVMBuildICmp(k->b, ipred, a, b, "");
         return LLVMBuildZExt(k->b, c, bty, "");
     }
     case IR_OP_WHERE: {

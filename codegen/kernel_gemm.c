@@ -166,7 +166,7 @@ static void dot_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMValue
     /* main loop, then the masked tail as a loop of at most one iteration */
     for (int pass = 0; pass < 2; pass++) {
         CgLoop l;
-        LLVMValueRef kk = pass == 0 ? cg_loop_begin(k, &l, c64(k, 0), kmain, w) : cg_loop_begin(k, &l, kmain, g->kdim, w);
+        LLVMValueRef kk = cg_loop_begin(k, &l, pass == 0 ? c64(k, 0) : kmain, pass == 0 ? kmain : g->kdim, w);
         LLVMValueRef mask = pass == 1 ? cg_lane_mask(k, w, kk, g->kdim) : NULL;
         for (int r = 0; r < mr; r++)
             for (int c = 0; c < nc; c++)
@@ -174,7 +174,8 @@ static void dot_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMValue
         LLVMValueRef av[8];
         for (int r = 0; r < mr; r++) {
             LLVMValueRef idx = cg_add(k, arow[r], kk);
-            av[r] = mask ? cg_load_vec_masked(k, vty, g->a, idx, g->align_a, mask) : cg_load_vec(k, vty, g->a, idx, g->align_a);
+            av[r] = mask ? cg_load_vec_masked(k, vty, g->a, idx, g->align_a, mask)
+                         : cg_load_vec(k, vty, g->a, idx, g->align_a);
         }
         for (int c = 0; c < nc; c++) {
             LLVMValueRef idx = cg_add(k, bcol[c], kk);
@@ -353,8 +354,7 @@ static LLVMValueRef task_grain(CgKernel *k, LLVMValueRef M, LLVMValueRef N, LLVM
 {
     LLVMValueRef work = cg_mul(k, cg_mul(k, cg_min64(k, M, c64(k, mb)), cg_min64(k, N, c64(k, nb))),
                                cg_mul(k, c64(k, 2), cg_max64(k, K, c64(k, 1))));
-    work = cg_max64(k, work, c64(k, 1));
-    return cg_add(k, LLVMBuildSDiv(k->b, c64(k, 8 * CG_PAR_WORK), work, ""), c64(k, 1));
+    return cg_grain(k, work, 8 * CG_PAR_WORK);
 }
 
 /* ---- Gemm -------------------------------------------------------------------------------------------- */

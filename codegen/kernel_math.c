@@ -170,7 +170,8 @@ LLVMValueRef cg_erf(const CgKernel *k, LLVMValueRef x)
         return cg_libm1(k, "erf", x);
     LLVMValueRef a = cg_fabs(k, x);
     LLVMValueRef small = fmul(k, x, horner(k, fmul(k, x, x), erf_small, 7));
-    LLVMValueRef big = intr2(k, "llvm.copysign", fsub(k, fc(x, 1.0), erfc_big(k, intr2(k, "llvm.maxnum", a, fc(x, 1.0)))), x);
+    LLVMValueRef e = erfc_big(k, intr2(k, "llvm.maxnum", a, fc(x, 1.0)));
+    LLVMValueRef big = intr2(k, "llvm.copysign", fsub(k, fc(x, 1.0), e), x);
     return sel(k, fcmp(k, LLVMRealOLT, a, fc(x, 1.0)), small, sel(k, fcmp(k, LLVMRealUNO, x, x), x, big));
 }
 
@@ -209,5 +210,5 @@ LLVMValueRef cg_reduce_fadd(const CgKernel *k, LLVMValueRef v)
 
 LLVMValueRef cg_reduce_fmax(const CgKernel *k, LLVMValueRef v)
 {
-    return intr1(k, "llvm.vector.reduce.fmax", v);
+    return intr1(k, "llvm.vector.reduce.fmaximum", v);
 }

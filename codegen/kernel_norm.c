@@ -13,8 +13,9 @@ static bool is_fp(IrDtype t)
  * Training mode: mean and population variance over N and the spatial axes, and the running
  * statistics outputs momentum*running + (1-momentum)*batch. Parallel over channels. */
 
+/* Map context: the row's (or channel's) mean, a scalar. */
 typedef struct Shift {
-    LLVMValueRef mu, a, sh;       /* scalars */
+    LLVMValueRef mu;
 } Shift;
 
 static LLVMValueRef map_square_dev(CgKernel *k, void *ctx, LLVMValueRef v)
@@ -40,8 +41,7 @@ static int batchnorm(CgKernel *k)
     int rank = x->shape.rank;
     LLVMValueRef C = cg_dim(k, x->shape.d[1]);
     LLVMValueRef work = cg_mul(k, cg_dim(k, x->shape.d[0]), cg_dims_prod(k, x->shape.d, 2, rank));
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, work, CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, C, grain, 0, NULL);
     LLVMValueRef batch = cg_dim(k, x->shape.d[0]);
@@ -61,7 +61,7 @@ static int batchnorm(CgKernel *k)
                                                                   NULL, NULL, NULL), ""));
         cg_loop_end(k, &l1);
         mu = LLVMBuildFDiv(k->b, l1.phi[0], cnt, "");
-        Shift sh = {mu, NULL, NULL};
+        Shift sh = {mu};
         CgLoop l2;
         nb = cg_loop_begin(k, &l2, cg_i64c(k, 0), batch, 1);
         s = cg_loop_carry(k, &l2, cg_fconst(ety, 0));
@@ -78,9 +78,7 @@ static int batchnorm(CgKernel *k)
                 continue;
             LLVMTypeRef oty = cg_t_elem(k, om[q]->dtype);
             LLVMValueRef old = cg_load_as(k, cg_kin(k, 3 + q)->dtype, k->in[3 + q], c, oty);
-            LLVMValueRef bt = ov[q];
-            if (LLVMTypeOf(bt) != oty)
-                bt = oty == cg_t_f64(k) ? LLVMBuildFPExt(k->b, bt, oty, "") : LLVMBuildFPTrunc(k->b, bt, oty, "");
+            LLVMValueRef bt = cg_fconv(k, ov[q], oty);
             LLVMValueRef v = LLVMBuildFAdd(k->b, LLVMBuildFMul(k->b, old, cg_fconst(oty, mom), ""),
                                            LLVMBuildFMul(k->b, bt, cg_fconst(oty, 1 - mom), ""), "");
             cg_store(k, v, k->out[1 + q], c, cg_align_of(om[q]->dtype));
@@ -112,6 +110,12 @@ static int batchnorm(CgKernel *k)
  * Rows of the normalized axes [axis, rank) are contiguous: per row the mean, the variance
  * around it (two passes), then y = (x-mean)*inv*scale + bias with scale/bias indexed within
  * the row (their shapes cover the normalized axes; a size-1 scale broadcasts). */
+
+/* v (double) rounded to float type sty and back. */
+static LLVMValueRef round_to(CgKernel *k, LLVMValueRef v, LLVMTypeRef sty)
+{
+    return cg_fconv(k, cg_fconv(k, v, sty), LLVMTypeOf(v));
+}
 
 /* Index step of a scale/bias tensor along the row: 1 if it has one element per row element,
  * 0 if it has one element; -1 otherwise (broadcast inside the row). */
@@ -150,8 +154,7 @@ static int layernorm(CgKernel *k)
     unsigned al = cg_align_of(x->dtype);
     LLVMValueRef outer = cg_dims_prod(k, x->shape.d, 0, ax);
     LLVMValueRef inner = cg_dim(k, innerd);
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK / 4), cg_max64(k, inner, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, inner, CG_PAR_WORK / 4);
     CgPar p;
     cg_par_begin(k, &p, outer, grain, 0, NULL);
     inner = cg_dim(k, innerd);
@@ -165,14 +168,14 @@ static int layernorm(CgKernel *k)
         CgLoop l1;
         LLVMValueRef j = cg_loop_begin(k, &l1, cg_i64c(k, 0), inner, 1);
         LLVMValueRef s = cg_loop_carry(k, &l1, cg_fconst(ety, 0));
-        LLVMValueRef v = LLVMBuildFPExt(k->b, LLVMBuildFPTrunc(k->b, cg_load(k, ety, k->in[0], cg_add(k, base, j), al), sty, ""), ety, "");
+        LLVMValueRef v = round_to(k, cg_load(k, ety, k->in[0], cg_add(k, base, j), al), sty);
         cg_loop_set(&l1, 0, LLVMBuildFAdd(k->b, s, v, ""));
         cg_loop_end(k, &l1);
         mean = LLVMBuildFDiv(k->b, l1.phi[0], cnt, "");
         CgLoop l2;
         j = cg_loop_begin(k, &l2, cg_i64c(k, 0), inner, 1);
         s = cg_loop_carry(k, &l2, cg_fconst(ety, 0));
-        v = LLVMBuildFPExt(k->b, LLVMBuildFPTrunc(k->b, cg_load(k, ety, k->in[0], cg_add(k, base, j), al), sty, ""), ety, "");
+        v = round_to(k, cg_load(k, ety, k->in[0], cg_add(k, base, j), al), sty);
         LLVMValueRef dv = LLVMBuildFSub(k->b, v, mean, "");
         cg_loop_set(&l2, 0, cg_fma(k, dv, dv, s));
         cg_loop_end(k, &l2);
@@ -180,29 +183,26 @@ static int layernorm(CgKernel *k)
     } else {
         mean = LLVMBuildFDiv(k->b, cg_row_reduce(k, ety, k->in[0], base, inner, al, CG_RED_SUM, NULL, NULL, NULL, NULL),
                              cnt, "");
-        Shift sh = {mean, NULL, NULL};
+        Shift sh = {mean};
         var = LLVMBuildFDiv(k->b, cg_row_reduce(k, ety, k->in[0], base, inner, al, CG_RED_SUM, map_square_dev, &sh,
                                                 NULL, NULL),
                             cnt, "");
     }
-    LLVMValueRef inv = LLVMBuildFDiv(k->b, cg_fconst(ety, 1.0), cg_sqrt(k, LLVMBuildFAdd(k->b, var, cg_fconst(ety, eps), "")), "");
+    LLVMValueRef sd = cg_sqrt(k, LLVMBuildFAdd(k->b, var, cg_fconst(ety, eps), ""));
+    LLVMValueRef inv = LLVMBuildFDiv(k->b, cg_fconst(ety, 1.0), sd, "");
     if (om)
-        cg_store(k, LLVMGetTypeKind(cg_t_elem(k, om->dtype)) == LLVMGetTypeKind(ety) ? mean
-                    : (om->dtype == SRT_F32 ? LLVMBuildFPTrunc(k->b, mean, cg_t_f32(k), "") : LLVMBuildFPExt(k->b, mean, cg_t_f64(k), "")),
-                 k->out[1], r, cg_align_of(om->dtype));
+        cg_store(k, cg_fconv(k, mean, cg_t_elem(k, om->dtype)), k->out[1], r, cg_align_of(om->dtype));
     if (oi)
-        cg_store(k, LLVMGetTypeKind(cg_t_elem(k, oi->dtype)) == LLVMGetTypeKind(ety) ? inv
-                    : (oi->dtype == SRT_F32 ? LLVMBuildFPTrunc(k->b, inv, cg_t_f32(k), "") : LLVMBuildFPExt(k->b, inv, cg_t_f64(k), "")),
-                 k->out[2], r, cg_align_of(oi->dtype));
+        cg_store(k, cg_fconv(k, inv, cg_t_elem(k, oi->dtype)), k->out[2], r, cg_align_of(oi->dtype));
     CgLoop lj;
     LLVMValueRef j = cg_loop_begin(k, &lj, cg_i64c(k, 0), inner, 1);
     LLVMValueRef idx = cg_add(k, base, j);
     LLVMValueRef xv = cg_load(k, ety, k->in[0], idx, al);
     if (stash32)
-        xv = LLVMBuildFPExt(k->b, LLVMBuildFPTrunc(k->b, xv, sty, ""), ety, "");
+        xv = round_to(k, xv, sty);
     LLVMValueRef nv = LLVMBuildFMul(k->b, LLVMBuildFSub(k->b, xv, mean, ""), inv, "");
     if (stash32)
-        nv = LLVMBuildFPExt(k->b, LLVMBuildFPTrunc(k->b, nv, sty, ""), ety, "");
+        nv = round_to(k, nv, sty);
     LLVMValueRef s = cg_load_as(k, sc->dtype, k->in[1], ss ? j : cg_i64c(k, 0), ety);
     LLVMValueRef v;
     if (bi)

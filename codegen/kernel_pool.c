@@ -92,8 +92,7 @@ static int pool(CgKernel *k)
         return cg_unsupported(k, "%s with this kernel", ir_op_name(n->op));
     LLVMValueRef planes = cg_dims_prod(k, x->shape.d, 0, 2);
     LLVMValueRef work = cg_mul(k, p.g.osz, cg_i64c(k, p.g.taps * 2 + 1));
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, work, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, work, CG_PAR_WORK);
     CgPar par;
     cg_par_begin(k, &par, planes, grain, 0, NULL);
     cg_geom_forward(k, x, y, NULL, n->op == IR_OP_MAXPOOL, &p.g);
@@ -184,8 +183,7 @@ static int global_avg(CgKernel *k)
     LLVMTypeRef ety = cg_t_elem(k, x->dtype);
     LLVMValueRef planes = cg_dims_prod(k, x->shape.d, 0, 2);
     LLVMValueRef isz = cg_dims_prod(k, x->shape.d, 2, rank);
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, isz, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, isz, CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, planes, grain, 0, NULL);
     isz = cg_dims_prod(k, x->shape.d, 2, rank);

@@ -52,10 +52,7 @@ LLVMValueRef cg_row_reduce(CgKernel *k, LLVMTypeRef ety, LLVMValueRef ptr, LLVMV
     cg_loop_set(&t, 0, red_op(k, op, t.phi[0], v));
     cg_loop_end(k, &t);
     LLVMValueRef acc = red_op(k, op, t.phi[0], acc1);
-    if (op == CG_RED_SUM)
-        return cg_reduce_fadd(k, acc);
-    LLVMTypeRef vt = LLVMTypeOf(acc);
-    return cg_intrinsic(k, "llvm.vector.reduce.fmaximum", &vt, 1, &acc, 1);
+    return op == CG_RED_SUM ? cg_reduce_fadd(k, acc) : cg_reduce_fmax(k, acc);
 }
 
 LLVMValueRef cg_load_as(CgKernel *k, IrDtype dt, LLVMValueRef ptr, LLVMValueRef idx, LLVMTypeRef fty)
@@ -65,7 +62,7 @@ LLVMValueRef cg_load_as(CgKernel *k, IrDtype dt, LLVMValueRef ptr, LLVMValueRef 
     if (ety == fty)
         return v;
     if (dt == SRT_F32 || dt == SRT_F64)
-        return LLVMGetTypeKind(fty) == LLVMDoubleTypeKind ? LLVMBuildFPExt(k->b, v, fty, "") : LLVMBuildFPTrunc(k->b, v, fty, "");
+        return cg_fconv(k, v, fty);
     if (dt == SRT_U8 || dt == SRT_BOOL)
         return LLVMBuildUIToFP(k->b, v, fty, "");
     return LLVMBuildSIToFP(k->b, v, fty, "");
@@ -109,7 +106,7 @@ static LLVMValueRef load_acc(CgKernel *k, const Red *r, LLVMValueRef idx)
     LLVMValueRef v = cg_load(k, r->ety, k->in[0], idx, cg_align_of(r->dt));
     if (r->fp || r->ety == r->aty)
         return v;
-    return (r->dt == SRT_U8 || r->dt == SRT_BOOL) ? LLVMBuildZExt(k->b, v, r->aty, "") : LLVMBuildSExt(k->b, v, r->aty, "");
+    return cg_iext(k, v, r->aty, r->dt == SRT_U8 || r->dt == SRT_BOOL);
 }
 
 /* acc combined with every element of the reduced groups level.. at offset base. */
@@ -166,7 +163,8 @@ int cg_k_reduce(CgKernel *k)
             return cg_unsupported(k, "%s with axes entry %d out of range", ir_op_name(n->op), i);
         reduced[ax] = true;
     }
-    /* merge dims into groups of equal flag (dims of size 1 drop out) */
+    /* merge dims into groups of equal flag; dims of size 1 drop out (a group's size is the
+     * product of its dims, size-1 dims between them included) */
     int ng = 0;
     bool gred[IR_MAX_RANK];
     int gfirst[IR_MAX_RANK], glast[IR_MAX_RANK];
@@ -174,11 +172,6 @@ int cg_k_reduce(CgKernel *k)
         IrDim dd = x->shape.d[r];
         if (dd.a == 0 && dd.b == 1)
             continue;
-        if (ng > 0 && gred[ng - 1] == reduced[r] && glast[ng - 1] == r - 1) {
-            glast[ng - 1] = r;
-            continue;
-        }
-        /* a skipped size-1 dim between two dims of one flag keeps them mergeable */
         if (ng > 0 && gred[ng - 1] == reduced[r]) {
             glast[ng - 1] = r;
             continue;
@@ -204,8 +197,7 @@ int cg_k_reduce(CgKernel *k)
         else
             nouts = cg_mul(k, nouts, s);
     }
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, count, cg_i64c(k, 1)), ""),
-                                cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, count, CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, nouts, grain, 0, NULL);
     /* group sizes and input strides, inside the body */
@@ -227,23 +219,20 @@ int cg_k_reduce(CgKernel *k)
         cnt = cg_mul(k, cnt, rd.rsize[i]);
     CgLoop lo;
     LLVMValueRef o = cg_loop_begin(k, &lo, p.begin, p.end, 1);
+    /* the output index o runs over the kept groups: their input offset */
     LLVMValueRef base = cg_i64c(k, 0), rem = o;
-    int last_kept = -1;
-    for (int g = 0; g < ng; g++)
+    int first_kept = ng;
+    for (int g = ng - 1; g >= 0; g--)
         if (!gred[g])
-            last_kept = g;
+            first_kept = g;
     for (int g = ng - 1; g >= 0; g--) {
         if (gred[g])
             continue;
-        bool outermost = true;
-        for (int h = 0; h < g; h++)
-            outermost = outermost && gred[h];
-        LLVMValueRef idx = outermost ? rem : LLVMBuildURem(k->b, rem, gsize[g], "");
-        if (!outermost)
+        LLVMValueRef idx = g == first_kept ? rem : LLVMBuildURem(k->b, rem, gsize[g], "");
+        if (g != first_kept)
             rem = LLVMBuildUDiv(k->b, rem, gsize[g], "");
         base = cg_add(k, base, cg_mul(k, idx, gstride[g]));
     }
-    (void)last_kept;
     LLVMValueRef init = rd.fp ? cg_fconst(rd.ety, n->op == IR_OP_REDUCEMAX ? -INFINITY : 0.0)
                               : cg_iconst(rd.aty, n->op == IR_OP_REDUCEMAX ? int_min_of(rd.dt) : 0);
     LLVMValueRef acc = reduce_level(k, &rd, 0, base, init);
@@ -281,7 +270,7 @@ static LLVMValueRef map_exp_shift(CgKernel *k, void *ctx, LLVMValueRef x)
 int cg_k_softmax(CgKernel *k)
 {
     const IrNode *n = k->node;
-    const IrValue *x = cg_kin(k, 0), *y = cg_kout(k, 0);
+    const IrValue *x = cg_kin(k, 0);
     if (x->dtype != SRT_F32 && x->dtype != SRT_F64)
         return cg_unsupported(k, "%s on %s", ir_op_name(n->op), srt_dtype_name(x->dtype));
     bool logf = n->op == IR_OP_LOGSOFTMAX;
@@ -297,7 +286,7 @@ int cg_k_softmax(CgKernel *k)
     LLVMValueRef outer = cg_dims_prod(k, x->shape.d, 0, ax);
     LLVMValueRef inner = cg_dims_prod(k, x->shape.d, ax + 1, rank);
     LLVMValueRef per = cg_mul(k, cg_max64(k, len, cg_i64c(k, 1)), cg_i64c(k, 16));   /* ~work per row */
-    LLVMValueRef grain = cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), per, ""), cg_i64c(k, 1));
+    LLVMValueRef grain = cg_grain(k, per, CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, cg_mul(k, outer, inner), grain, 0, NULL);
     len = cg_dim(k, x->shape.d[ax]);
@@ -356,6 +345,5 @@ int cg_k_softmax(CgKernel *k)
     }
     cg_loop_end(k, &lr);
     cg_par_end(k, &p);
-    (void)y;
     return 0;
 }

@@ -6,7 +6,7 @@
 /* Rows of `inner` elements per parallel chunk: enough bytes to pay for a thread. */
 static LLVMValueRef row_grain(CgKernel *k, LLVMValueRef inner)
 {
-    return cg_add(k, LLVMBuildSDiv(k->b, cg_i64c(k, CG_PAR_WORK), cg_max64(k, inner, cg_i64c(k, 1)), ""), cg_i64c(k, 1));
+    return cg_grain(k, inner, CG_PAR_WORK);
 }
 
 /* ---- strided copies -------------------------------------------------------------------------------------
@@ -259,7 +259,7 @@ static int concat_split(CgKernel *k, bool split)
 static int gather(CgKernel *k)
 {
     const IrNode *n = k->node;
-    const IrValue *x = cg_kin(k, 0), *ind = cg_kin(k, 1), *y = cg_kout(k, 0);
+    const IrValue *x = cg_kin(k, 0), *ind = cg_kin(k, 1);
     int r = x->shape.rank, axis;
     if (!ir_norm_axis(ir_attr_int(n, "axis"), r, &axis))
         return cg_unsupported(k, "Gather with this axis");
@@ -292,7 +292,6 @@ static int gather(CgKernel *k)
     cg_if_end(k, &c);
     cg_loop_end(k, &l);
     cg_par_end(k, &p);
-    (void)y;
     return 0;
 }
 

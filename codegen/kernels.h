@@ -38,6 +38,10 @@ typedef struct CgKernel {
  * (e.g. an op or dtype codegen does not support yet). */
 int cg_emit_kernel(CgKernel *k);
 
+/* The kernels of the training graph's internal ops (IR_OPF_INTERNAL) and of the losses
+ * (codegen/kernel_grad.c); same contract as cg_emit_kernel, which routes them there. */
+int cg_emit_grad_kernel(CgKernel *k);
+
 /* True if the node needs no kernel because its output is a view of its input (same bytes,
  * other shape): Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout in inference. */
 bool cg_is_view(const IrGraph *g, const IrNode *n);

@@ -61,7 +61,35 @@ static int check_graph(const IrGraph *g, IrDiag *d)
     return 0;
 }
 
+/* Values whose bytes have a fixed home outside scratch (gradients, update sources planned in
+ * place): their producer runs as a kernel even when it could be a view. */
+static bool pinned(const CgPart *part, int v)
+{
+    return (part->grad_offset && part->grad_offset[v] >= 0) || (part->inplace && part->inplace[v] >= 0);
+}
+
+static int *copy_ids(const int *ids, int count)
+{
+    int *r = malloc(((size_t)count + 1) * sizeof *r);
+    IR_ASSERT(r);
+    if (count)
+        memcpy(r, ids, (size_t)count * sizeof *r);
+    return r;
+}
+
 int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
+{
+    CgPart part;
+    memset(&part, 0, sizeof part);
+    part.what = "inference";
+    part.nin = g->ninputs;
+    part.in = g->inputs;
+    part.nout = g->noutputs;
+    part.out = g->outputs;
+    return cg_lower_part(g, &part, out, d);
+}
+
+int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag *d)
 {
     *out = NULL;
     if (check_graph(g, d) != 0)
@@ -71,23 +99,35 @@ int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
     CgProgram *p = calloc(1, sizeof *p);
     IR_ASSERT(kind && needed && p);
     p->g = g;
+    p->what = part->what;
+    p->nin = part->nin;
+    p->in = copy_ids(part->in, part->nin);
+    p->nout = part->nout;
+    p->out = copy_ids(part->out, part->nout);
 
-    /* Which nodes run, walking back from the graph outputs. A view needs only its data input;
-     * a node with compile-time outputs needs nothing (the entry computes them from n). */
-    for (int j = 0; j < g->noutputs; j++)
-        needed[g->outputs[j]] = true;
+    /* Which nodes run, walking back from what the program computes. A view needs only its
+     * data input; a node with compile-time outputs needs nothing (the entry computes them
+     * from n); a node of another program runs there. */
+    for (int j = 0; j < part->nout; j++)
+        needed[part->out[j]] = true;
+    for (int j = 0; j < part->nroots; j++)
+        needed[part->roots[j]] = true;
+    for (int j = 0; j < part->nupdates; j++)
+        needed[part->update_src[j]] = true;
     for (int i = g->nnodes - 1; i >= 0; i--) {
         const IrNode *n = g->nodes[i];
-        bool live = false;
-        for (int k = 0; k < n->nout; k++)
+        bool live = false, fixed = false;
+        for (int k = 0; k < n->nout; k++) {
             live |= n->out[k] >= 0 && needed[n->out[k]];
-        if (!live) {
+            fixed |= n->out[k] >= 0 && pinned(part, n->out[k]);
+        }
+        if (!live || (part->allowed && !part->allowed[i])) {
             kind[i] = CG_NODE_DEAD;
             continue;
         }
         if (all_outputs_symbolic(g, n)) {
             kind[i] = CG_NODE_SYMBOLIC;
-        } else if (n->nout >= 1 && n->out[0] >= 0 && n->nin >= 1 && n->in[0] >= 0 && cg_is_view(g, n)) {
+        } else if (!fixed && n->nout >= 1 && n->out[0] >= 0 && n->nin >= 1 && n->in[0] >= 0 && cg_is_view(g, n)) {
             kind[i] = CG_NODE_VIEW;
             needed[n->in[0]] = true;
         } else {
@@ -99,11 +139,11 @@ int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
     }
 
     /* Kernels in graph order (one node each; a fusion pass would group them here), then
-     * copies into graph outputs that are not written by a kernel. */
+     * copies into entry outputs that are not written by a kernel, then the update copies. */
     int nkern = 0;
     for (int i = 0; i < g->nnodes; i++)
         nkern += kind[i] == CG_NODE_KERNEL;
-    p->steps = calloc((size_t)nkern + (size_t)g->noutputs + 1, sizeof *p->steps);
+    p->steps = calloc((size_t)nkern + (size_t)part->nout + (size_t)part->nupdates + 1, sizeof *p->steps);
     IR_ASSERT(p->steps);
     for (int i = 0; i < g->nnodes; i++) {
         if (kind[i] != CG_NODE_KERNEL)
@@ -114,14 +154,14 @@ int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
         s->nodes = malloc(sizeof(int));
         IR_ASSERT(s->nodes);
         s->nodes[0] = g->nodes[i]->id;
-        s->src = -1;
+        s->src = s->dst = -1;
         s->out_index = -1;
     }
-    for (int j = 0; j < g->noutputs; j++) {
-        const IrValue *v = g->values[g->outputs[j]];
+    for (int j = 0; j < part->nout; j++) {
+        const IrValue *v = g->values[part->out[j]];
         bool first = true;
         for (int k = 0; k < j; k++)
-            first &= g->outputs[k] != v->id;
+            first &= part->out[k] != v->id;
         bool written = v->role == IR_ROLE_ACT &&
                        (kind[v->producer] == CG_NODE_KERNEL || kind[v->producer] == CG_NODE_SYMBOLIC);
         if (first && written)
@@ -130,10 +170,18 @@ int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
         s->kind = CG_STEP_COPY;
         s->src = v->id;
         s->out_index = j;
+        s->dst = -1;
+    }
+    for (int j = 0; j < part->nupdates; j++) {
+        CgStep *s = &p->steps[p->nsteps++];
+        s->kind = CG_STEP_UPDATE;
+        s->src = part->update_src[j];
+        s->dst = part->update_dst[j];
+        s->out_index = -1;
     }
     free(needed);
 
-    int rc = cg_plan(p, kind, d);
+    int rc = cg_plan(p, kind, part, d);
     free(kind);
     if (rc != 0) {
         cg_program_free(p);
@@ -151,6 +199,8 @@ void cg_program_free(CgProgram *p)
         free(p->steps[i].nodes);
     free(p->steps);
     free(p->buf);
+    free(p->in);
+    free(p->out);
     free(p);
 }
 
@@ -228,6 +278,9 @@ static void print_buffer(const CgProgram *p, const IrValue *v, FILE *f)
         fprintf(f, "symbolic scratch offset %s size %s", dim_str(b->offset, o, sizeof o),
                 dim_str(b->size, s, sizeof s));
         break;
+    case CG_STORE_GRAD:
+        fprintf(f, "gradient offset %s size %s", dim_str(b->offset, o, sizeof o), dim_str(b->size, s, sizeof s));
+        break;
     }
     if (v->sym && (b->storage == CG_STORE_SYMBOLIC || b->storage == CG_STORE_OUTPUT)) {
         IrDim numel;
@@ -248,8 +301,10 @@ void cg_print_program(const CgProgram *p, FILE *f)
     int nk = 0;
     for (int i = 0; i < p->nsteps; i++)
         nk += p->steps[i].kind == CG_STEP_KERNEL;
-    fprintf(f, "program %s: %d kernels, %d steps, params %" PRId64 " bytes, scratch %s bytes\n", g->name, nk,
-            p->nsteps, p->param_bytes, dim_str(p->scratch_bytes, s, sizeof s));
+    bool infer = !p->what || !strcmp(p->what, "inference");
+    fprintf(f, "program %s%s%s%s: %d kernels, %d steps, params %" PRId64 " bytes, scratch %s bytes\n", g->name,
+            infer ? "" : " (", infer ? "" : p->what, infer ? "" : ")", nk, p->nsteps, p->param_bytes,
+            dim_str(p->scratch_bytes, s, sizeof s));
     for (int i = 0; i < p->nsteps; i++) {
         const CgStep *st = &p->steps[i];
         fprintf(f, "  s%d: ", i);
@@ -257,7 +312,15 @@ void cg_print_program(const CgProgram *p, FILE *f)
             fputs("copy ", f);
             print_name(f, g->values[st->src]->name);
             fprintf(f, " -> output %d ", st->out_index);
-            print_name(f, g->values[g->outputs[st->out_index]]->name);
+            print_name(f, g->values[p->out[st->out_index]]->name);
+            fputc('\n', f);
+            continue;
+        }
+        if (st->kind == CG_STEP_UPDATE) {
+            fputs("update ", f);
+            print_name(f, g->values[st->dst]->name);
+            fputs(" <- ", f);
+            print_name(f, g->values[st->src]->name);
             fputc('\n', f);
             continue;
         }

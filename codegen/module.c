@@ -20,23 +20,36 @@
  *       copies into graph outputs that no kernel writes
  *       returns 0
  *   sinter_model_info: exported alias of the descriptor (SinterModelInfo, runtime/sinter_model.h).
+ * With a training section (codegen/train.c):
+ *   NAME__grad_run(m, n, args, loss, fn): srt_model_begin_train (bufs[2] = gradient buffer), label
+ *       checks of the caller's labels, the gradient program's kernels NAME__t<id>_<Op>, update copies
+ *   NAME__apply_run(m, fn): srt_model_begin_apply, the optimizer program's kernels, update copies
+ *   NAME__train_v(m, n, args, loss) = grad_run then apply_run; NAME__grad_v, NAME__apply_v:
+ *       the descriptor's train_step/grad/apply; NAME__init_state(params): initial optimizer state
+ *   NAME_train_step/grad(m, n, in..., training in..., loss), NAME_apply(m), NAME_grads,
+ *       NAME_set_lr, NAME_get_step: exported wrappers (the last three call srt_model_*)
  * Internal definitions plus exported aliases keep the library's own references from being
  * interposed by another library that exports the same names. */
 
 typedef struct Emit {
-    const CgProgram *p;
+    const CgProgram *p;             /* inference */
+    const CgTrainPlan *tp;          /* training, or NULL */
     const CgMachine *mach;
     const CgOptions *opt;
     IrDiag *d;
     LLVMContextRef ctx;
     LLVMModuleRef mod;
-    LLVMTypeRef i8, i32, i64, ptr, vd;
+    LLVMTypeRef i8, i32, i64, f32, ptr, vd;
     LLVMTypeRef tinfo_ty;           /* SinterTensorInfo */
     LLVMTypeRef info_ty;            /* SinterModelInfo */
     LLVMValueRef info;              /* the descriptor (internal) */
-    LLVMValueRef *consts;           /* by value id: global of a CONST buffer */
+    LLVMValueRef *consts;           /* by value id of the inference graph: global of a CONST buffer */
+    LLVMValueRef *tconsts;          /* by value id of the training graph (created on first use) */
     LLVMValueRef infer_v;
     LLVMTypeRef infer_v_ty;
+    /* training entries (NULL without a training section) */
+    LLVMValueRef grad_run, apply_run, train_v, grad_v, apply_v, init_state;
+    LLVMTypeRef grad_run_ty, apply_run_ty, train_v_ty, apply_v_ty;
 } Emit;
 
 static LLVMValueRef c64(Emit *e, int64_t v)
@@ -104,6 +117,7 @@ static void make_types(Emit *e)
     e->i8 = LLVMInt8TypeInContext(e->ctx);
     e->i32 = LLVMInt32TypeInContext(e->ctx);
     e->i64 = LLVMInt64TypeInContext(e->ctx);
+    e->f32 = LLVMFloatTypeInContext(e->ctx);
     e->ptr = LLVMPointerTypeInContext(e->ctx, 0);
     e->vd = LLVMVoidTypeInContext(e->ctx);
     /* name, dtype, rank, dims[8] as 16 i64, bytes.a, bytes.b, offset */
@@ -112,10 +126,16 @@ static void make_types(Emit *e)
     LLVMStructSetBody(e->tinfo_ty, tf, sizeof tf / sizeof *tf, 0);
     /* version, size, name, target, flags, ninputs, noutputs, nparams, inputs, outputs, params,
      * param_bytes, weights, scratch.a, scratch.b, max_n, create, destroy, load, save, infer,
-     * set_num_threads, error */
+     * set_num_threads, error; version 2: ntraining_inputs, training_inputs, nstate, state,
+     * state_bytes, ngrad_params, grad_params, grad_count, train_scratch.a, train_scratch.b,
+     * apply_scratch_bytes, train_max_n, step_offset, lr_offset, lr_dtype, init_state,
+     * train_step, grad, apply, grads, set_lr, get_step */
     LLVMTypeRef mf[] = {e->i64, e->i64, e->ptr, e->ptr, e->i64, e->i64, e->i64, e->i64,
                         e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64, e->i64,
-                        e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr};
+                        e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr,
+                        e->i64, e->ptr, e->i64, e->ptr, e->i64, e->i64, e->ptr, e->i64,
+                        e->i64, e->i64, e->i64, e->i64, e->i64, e->i64, e->i64, e->ptr,
+                        e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr};
     e->info_ty = LLVMStructCreateNamed(e->ctx, "SinterModelInfo");
     LLVMStructSetBody(e->info_ty, mf, sizeof mf / sizeof *mf, 0);
 }
@@ -136,16 +156,16 @@ static LLVMValueRef tensor_info(Emit *e, const IrValue *v, int64_t offset)
     return LLVMConstNamedStruct(e->tinfo_ty, f, sizeof f / sizeof *f);
 }
 
-static LLVMValueRef tensor_array(Emit *e, const char *name, int count, const int *ids)
+/* Tensor infos of values ids[] of graph g; offsets[i] (NULL: 0 each). */
+static LLVMValueRef tensor_array(Emit *e, const IrGraph *g, const char *name, int count, const int *ids,
+                                 const int64_t *offsets)
 {
     if (count == 0)
         return LLVMConstPointerNull(e->ptr);
     LLVMValueRef *el = malloc((size_t)count * sizeof *el);
     IR_ASSERT(el);
-    for (int i = 0; i < count; i++) {
-        const CgBuffer *b = &e->p->buf[ids[i]];
-        el[i] = tensor_info(e, e->p->g->values[ids[i]], b->storage == CG_STORE_PARAM ? b->offset.b : 0);
-    }
+    for (int i = 0; i < count; i++)
+        el[i] = tensor_info(e, g->values[ids[i]], offsets ? offsets[i] : 0);
     LLVMValueRef init = LLVMConstArray2(e->tinfo_ty, el, (uint64_t)count);
     free(el);
     LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
@@ -189,6 +209,7 @@ static LLVMValueRef weights_global(Emit *e)
 
 typedef struct Wrappers {
     LLVMValueRef create, destroy, load, save, threads, error;
+    LLVMValueRef grads, set_lr, get_step;      /* training */
 } Wrappers;
 
 /* An internal function named NAME__impl_SUFFIX exported as NAME_SUFFIX. */
@@ -228,26 +249,18 @@ static LLVMValueRef forward(Emit *e, LLVMBuilderRef b, const char *suffix, const
     return fn;
 }
 
-static void emit_wrappers(Emit *e, LLVMBuilderRef b, Wrappers *w)
+/* NAME_SUFFIX(m, n, p0, ..., pk[, loss]) -> target(m, n, {p0, ..., pk}[, loss]) */
+static void packing_wrapper(Emit *e, LLVMBuilderRef b, const char *suffix, int nargs, bool loss, LLVMValueRef target,
+                            LLVMTypeRef target_ty)
 {
-    LLVMTypeRef p1[] = {e->ptr}, p2[] = {e->ptr, e->ptr}, pt[] = {e->ptr, e->i32};
-    w->create = forward(e, b, "create", "srt_model_create", e->ptr, NULL, 0);
-    w->destroy = forward(e, b, "destroy", "srt_model_destroy", e->vd, p1, 1);
-    w->load = forward(e, b, "load", "srt_model_load", e->i32, p2, 2);
-    w->save = forward(e, b, "save", "srt_model_save", e->i32, p2, 2);
-    w->threads = forward(e, b, "set_num_threads", "srt_model_set_num_threads", e->i32, pt, 2);
-    w->error = forward(e, b, "error", "srt_model_error", e->ptr, p1, 1);
-
-    /* NAME_infer(m, n, p0, ..., pk) -> infer_v(m, n, {p0, ..., pk}) */
-    const IrGraph *g = e->p->g;
-    int nargs = g->ninputs + g->noutputs;
-    LLVMTypeRef *ps = malloc((size_t)(nargs + 2) * sizeof *ps);
+    int np = nargs + 2 + (loss ? 1 : 0);
+    LLVMTypeRef *ps = malloc((size_t)np * sizeof *ps);
     IR_ASSERT(ps);
     ps[0] = e->ptr;
     ps[1] = e->i64;
-    for (int i = 0; i < nargs; i++)
-        ps[i + 2] = e->ptr;
-    LLVMValueRef fn = exported(e, b, "infer", LLVMFunctionType(e->i32, ps, (unsigned)nargs + 2, 0));
+    for (int i = 2; i < np; i++)
+        ps[i] = e->ptr;
+    LLVMValueRef fn = exported(e, b, suffix, LLVMFunctionType(e->i32, ps, (unsigned)np, 0));
     free(ps);
     LLVMValueRef arr = LLVMBuildAlloca(b, LLVMArrayType2(e->ptr, (uint64_t)(nargs ? nargs : 1)), "args");
     for (int i = 0; i < nargs; i++) {
@@ -255,11 +268,42 @@ static void emit_wrappers(Emit *e, LLVMBuilderRef b, Wrappers *w)
         LLVMValueRef slot = LLVMBuildGEP2(b, e->ptr, arr, &idx, 1, "");
         LLVMBuildStore(b, LLVMGetParam(fn, (unsigned)i + 2), slot);
     }
-    LLVMValueRef cargs[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), arr};
-    LLVMBuildRet(b, LLVMBuildCall2(b, e->infer_v_ty, e->infer_v, cargs, 3, ""));
+    LLVMValueRef cargs[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), arr, loss ? LLVMGetParam(fn, (unsigned)np - 1)
+                                                                               : NULL};
+    LLVMBuildRet(b, LLVMBuildCall2(b, target_ty, target, cargs, loss ? 4 : 3, ""));
+}
+
+static void emit_wrappers(Emit *e, LLVMBuilderRef b, Wrappers *w)
+{
+    LLVMTypeRef p1[] = {e->ptr}, p2[] = {e->ptr, e->ptr}, pt[] = {e->ptr, e->i32}, pl[] = {e->ptr, e->f32};
+    w->create = forward(e, b, "create", "srt_model_create", e->ptr, NULL, 0);
+    w->destroy = forward(e, b, "destroy", "srt_model_destroy", e->vd, p1, 1);
+    w->load = forward(e, b, "load", "srt_model_load", e->i32, p2, 2);
+    w->save = forward(e, b, "save", "srt_model_save", e->i32, p2, 2);
+    w->threads = forward(e, b, "set_num_threads", "srt_model_set_num_threads", e->i32, pt, 2);
+    w->error = forward(e, b, "error", "srt_model_error", e->ptr, p1, 1);
+    const IrGraph *g = e->p->g;
+    packing_wrapper(e, b, "infer", g->ninputs + g->noutputs, false, e->infer_v, e->infer_v_ty);
+    w->grads = w->set_lr = w->get_step = NULL;
+    if (!e->tp)
+        return;
+    int nargs = g->ninputs + g->training->ninputs;
+    packing_wrapper(e, b, "train_step", nargs, true, e->train_v, e->train_v_ty);
+    packing_wrapper(e, b, "grad", nargs, true, e->grad_v, e->train_v_ty);
+    LLVMValueRef fn = exported(e, b, "apply", e->apply_v_ty);
+    LLVMValueRef m = LLVMGetParam(fn, 0);
+    LLVMBuildRet(b, LLVMBuildCall2(b, e->apply_v_ty, e->apply_v, &m, 1, ""));
+    w->grads = forward(e, b, "grads", "srt_model_grads", e->ptr, p2, 2);
+    w->set_lr = forward(e, b, "set_lr", "srt_model_set_lr", e->i32, pl, 2);
+    w->get_step = forward(e, b, "get_step", "srt_model_get_step", e->i64, p1, 1);
 }
 
 /* ---- the descriptor --------------------------------------------------------------------- */
+
+static LLVMValueRef null_ptr(Emit *e)
+{
+    return LLVMConstPointerNull(e->ptr);
+}
 
 static int emit_descriptor(Emit *e, const Wrappers *w)
 {
@@ -268,28 +312,71 @@ static int emit_descriptor(Emit *e, const Wrappers *w)
     char name[300];
     int nparams = 0;
     int *pids = malloc(((size_t)g->nvalues + 1) * sizeof *pids);
-    IR_ASSERT(pids);
+    int64_t *poff = malloc(((size_t)g->nvalues + 1) * sizeof *poff);
+    IR_ASSERT(pids && poff);
     for (int id = 0; id < g->nvalues; id++)
-        if (p->buf[id].storage == CG_STORE_PARAM)
+        if (p->buf[id].storage == CG_STORE_PARAM) {
+            poff[nparams] = p->buf[id].offset.b;
             pids[nparams++] = id;
+        }
     LLVMValueRef weights = weights_global(e);
     if (!weights) {
         free(pids);
+        free(poff);
         return -1;
     }
     snprintf(name, sizeof name, "%s__inputs", g->name);
-    LLVMValueRef ins = tensor_array(e, name, g->ninputs, g->inputs);
+    LLVMValueRef ins = tensor_array(e, g, name, g->ninputs, g->inputs, NULL);
     snprintf(name, sizeof name, "%s__outputs", g->name);
-    LLVMValueRef outs = tensor_array(e, name, g->noutputs, g->outputs);
+    LLVMValueRef outs = tensor_array(e, g, name, g->noutputs, g->outputs, NULL);
     snprintf(name, sizeof name, "%s__params", g->name);
-    LLVMValueRef prm = tensor_array(e, name, nparams, pids);
+    LLVMValueRef prm = tensor_array(e, g, name, nparams, pids, poff);
     free(pids);
+    free(poff);
+
+    /* training fields */
+    const CgTrainPlan *t = e->tp;
+    LLVMValueRef tins = null_ptr(e), st = null_ptr(e), gps = null_ptr(e);
+    int64_t flags = e->opt->external_weights ? SINTER_MODEL_EXTERNAL_WEIGHTS : 0;
+    int64_t ntin = 0, nstate = 0, ngrad = 0;
+    if (t) {
+        const IrGraph *tg = t->tg;
+        flags |= SINTER_MODEL_TRAINING;
+        ntin = g->training->ninputs;
+        snprintf(name, sizeof name, "%s__training_inputs", g->name);
+        tins = tensor_array(e, g, name, (int)ntin, g->training->inputs, NULL);
+        nstate = t->nstate;
+        int64_t *off = malloc(((size_t)t->nstate + (size_t)t->ngrads + 1) * sizeof *off);
+        IR_ASSERT(off);
+        for (int i = 0; i < t->nstate; i++)
+            off[i] = t->offset[t->state[i]];
+        snprintf(name, sizeof name, "%s__state", g->name);
+        st = tensor_array(e, tg, name, t->nstate, t->state, off);
+        ngrad = t->ngrads;
+        for (int i = 0; i < t->ngrads; i++)
+            off[i] = t->grad_offset[tg->training->grad_value[i]];
+        snprintf(name, sizeof name, "%s__grad_params", g->name);
+        gps = tensor_array(e, tg, name, t->ngrads, tg->training->grad_param, off);
+        free(off);
+    }
+    IrDim tsc = t ? t->grad->scratch_bytes : ir_dim_const(0);
+    int64_t tmax = t ? (t->grad->max_n < t->apply->max_n ? t->grad->max_n : t->apply->max_n) : 0;
     LLVMValueRef f[] = {c64(e, SINTER_MODEL_INFO_VERSION), c64(e, (int64_t)sizeof(SinterModelInfo)), cstring(e, g->name),
-                        cstring(e, e->mach->triple), c64(e, e->opt->external_weights ? 1 : 0),
+                        cstring(e, e->mach->triple), c64(e, flags),
                         c64(e, g->ninputs), c64(e, g->noutputs), c64(e, nparams), ins, outs, prm,
                         c64(e, p->param_bytes), weights, c64(e, p->scratch_bytes.a), c64(e, p->scratch_bytes.b),
                         c64(e, p->max_n), w->create, w->destroy, w->load, w->save, e->infer_v, w->threads,
-                        w->error};
+                        w->error,
+                        c64(e, ntin), tins, c64(e, nstate), st, c64(e, t ? t->state_bytes : 0), c64(e, ngrad), gps,
+                        c64(e, t ? t->grad_count : 0), c64(e, tsc.a), c64(e, tsc.b),
+                        c64(e, t ? t->apply->scratch_bytes.b : 0), c64(e, tmax),
+                        c64(e, t && t->step >= 0 ? t->offset[t->step] : -1),
+                        c64(e, t && t->lr >= 0 ? t->offset[t->lr] : -1),
+                        c64(e, t && t->lr >= 0 ? t->tg->values[t->lr]->dtype : SRT_F32),
+                        t ? e->init_state : null_ptr(e), t ? e->train_v : null_ptr(e), t ? e->grad_v : null_ptr(e),
+                        t ? e->apply_v : null_ptr(e), t ? w->grads : null_ptr(e), t ? w->set_lr : null_ptr(e),
+                        t ? w->get_step : null_ptr(e)};
+    _Static_assert(sizeof f / sizeof *f == sizeof(SinterModelInfo) / 8, "descriptor fields");
     LLVMSetInitializer(e->info, LLVMConstNamedStruct(e->info_ty, f, sizeof f / sizeof *f));
     LLVMValueRef al = LLVMAddAlias2(e->mod, e->info_ty, 0, e->info, "sinter_model_info");
     LLVMSetLinkage(al, LLVMExternalLinkage);
@@ -297,23 +384,36 @@ static int emit_descriptor(Emit *e, const Wrappers *w)
     return 0;
 }
 
-/* ---- kernels and the inference entry ------------------------------------------------------ */
+/* ---- kernels and program bodies ---------------------------------------------------------- */
 
-/* Alignment the kernel may assume for value v's buffer: the plan aligns its own buffers;
- * the caller's (inputs, outputs) only to the element size. */
-static unsigned buffer_align(const CgProgram *p, int v)
+/* The buffer behind value v (views resolved). */
+static const CgBuffer *root_buffer(const CgProgram *p, int v)
 {
     const CgBuffer *b = &p->buf[v];
-    if (b->storage == CG_STORE_VIEW)
-        b = &p->buf[b->view_of];
-    if (b->storage == CG_STORE_INPUT || b->storage == CG_STORE_OUTPUT)
+    return b->storage == CG_STORE_VIEW ? &p->buf[b->view_of] : b;
+}
+
+/* Alignment the kernel may assume for value v's buffer: the plan aligns its own buffers;
+ * the caller's (inputs, outputs) and the packed gradient buffer only to the element size. */
+static unsigned buffer_align(const CgProgram *p, int v)
+{
+    const CgBuffer *b = root_buffer(p, v);
+    if (b->storage == CG_STORE_INPUT || b->storage == CG_STORE_OUTPUT || b->storage == CG_STORE_GRAD)
         return (unsigned)srt_dtype_size(p->g->values[v]->dtype);
     return CG_ALIGN;
 }
 
-static LLVMValueRef kernel_function(Emit *e, const IrNode *n)
+/* Do kernel arguments a and b (value ids) share a param slot (an update planned in place)? */
+static bool same_param_slot(const CgProgram *p, int a, int b)
 {
-    const CgProgram *p = e->p;
+    const CgBuffer *x = root_buffer(p, a), *y = root_buffer(p, b);
+    return x->storage == CG_STORE_PARAM && y->storage == CG_STORE_PARAM && ir_dim_eq(x->offset, y->offset);
+}
+
+/* void NAME__<prefix><id>_<Op>(i64 n, ptr in..., ptr out...); noalias on every present
+ * pointer except where an output shares its bytes with another argument (in place). */
+static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const IrNode *n, const char *prefix)
+{
     int np = 1 + n->nin + n->nout;
     LLVMTypeRef *ps = malloc((size_t)np * sizeof *ps);
     IR_ASSERT(ps);
@@ -321,22 +421,29 @@ static LLVMValueRef kernel_function(Emit *e, const IrNode *n)
     for (int i = 1; i < np; i++)
         ps[i] = e->ptr;
     char name[300];
-    snprintf(name, sizeof name, "%s__k%d_%s", p->g->name, n->id, ir_op_name(n->op));
+    snprintf(name, sizeof name, "%s__%s%d_%s", p->g->name, prefix, n->id, ir_op_name(n->op));
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, ps, (unsigned)np, 0));
     free(ps);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     add_enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
-    for (int i = 0; i < n->nin + n->nout; i++) {
+    int na = n->nin + n->nout;
+    for (int i = 0; i < na; i++) {
         int v = i < n->nin ? n->in[i] : n->out[i - n->nin];
         if (v < 0)
             continue;
-        add_enum_attr(e, fn, (LLVMAttributeIndex)(i + 2), "noalias", 0);
+        bool alias = false;
+        for (int j = 0; j < na && !alias; j++) {
+            int u = j < n->nin ? n->in[j] : n->out[j - n->nin];
+            alias = j != i && u >= 0 && (i >= n->nin || j >= n->nin) && same_param_slot(p, u, v);
+        }
+        if (!alias)
+            add_enum_attr(e, fn, (LLVMAttributeIndex)(i + 2), "noalias", 0);
         add_enum_attr(e, fn, (LLVMAttributeIndex)(i + 2), "align", buffer_align(p, v));
     }
     return fn;
 }
 
-static int emit_kernel(Emit *e, const IrNode *n, LLVMValueRef fn)
+static int emit_kernel(Emit *e, const CgProgram *p, const IrNode *n, LLVMValueRef fn)
 {
     LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
@@ -347,12 +454,28 @@ static int emit_kernel(Emit *e, const IrNode *n, LLVMValueRef fn)
         in[i] = n->in[i] >= 0 ? LLVMGetParam(fn, (unsigned)(1 + i)) : NULL;
     for (int i = 0; i < n->nout; i++)
         out[i] = n->out[i] >= 0 ? LLVMGetParam(fn, (unsigned)(1 + n->nin + i)) : NULL;
-    CgKernel k = {e->ctx, e->mod, b, fn, LLVMGetParam(fn, 0), in, out, e->p->g, n, &e->mach->target, e->d};
+    CgKernel k = {e->ctx, e->mod, b, fn, LLVMGetParam(fn, 0), in, out, p->g, n, &e->mach->target, e->d};
     int rc = cg_emit_kernel(&k);
     free(in);
     free(out);
     LLVMDisposeBuilder(b);
     return rc;
+}
+
+/* The kernel functions of p's steps (kfn[s]; NULL for other steps). */
+static int emit_kernels(Emit *e, const CgProgram *p, const char *prefix, LLVMValueRef *kfn)
+{
+    for (int s = 0; s < p->nsteps; s++) {
+        const CgStep *st = &p->steps[s];
+        if (st->kind != CG_STEP_KERNEL)
+            continue;
+        IR_ASSERT(st->nnodes == 1);
+        const IrNode *n = p->g->nodes[st->nodes[0]];
+        kfn[s] = kernel_function(e, p, n, prefix);
+        if (emit_kernel(e, p, n, kfn[s]) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* a*n + b as an i64 value. */
@@ -365,14 +488,27 @@ static LLVMValueRef dim_value(Emit *e, LLVMBuilderRef b, LLVMValueRef n, IrDim x
 }
 
 typedef struct Entry {
-    LLVMValueRef n, params, scratch;
-    LLVMValueRef *args;             /* inputs then outputs */
+    LLVMValueRef n, params, scratch, grads;
+    LLVMValueRef *args;             /* the program's inputs then outputs */
 } Entry;
 
-/* Pointer to value v's bytes inside the entry. */
-static LLVMValueRef buffer_ptr(Emit *e, LLVMBuilderRef b, const Entry *en, int v)
+/* The read-only global of constant v of p's graph (made on first use). */
+static LLVMValueRef const_global(Emit *e, const CgProgram *p, int v)
 {
-    const CgProgram *p = e->p;
+    LLVMValueRef *tab = p->g == e->p->g ? e->consts : e->tconsts;
+    if (!tab[v]) {
+        static const char zero[1];
+        char name[300];
+        snprintf(name, sizeof name, "%s__%s%d", e->p->g->name, p->g == e->p->g ? "c" : "tc", v);
+        const CgBuffer *b = &p->buf[v];
+        tab[v] = bytes_global(e, name, b->size.b ? p->g->values[v]->data : zero, (size_t)b->size.b, false, CG_ALIGN);
+    }
+    return tab[v];
+}
+
+/* Pointer to value v's bytes inside the entry. */
+static LLVMValueRef buffer_ptr(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, int v)
+{
     const CgBuffer *buf = &p->buf[v];
     if (buf->storage == CG_STORE_VIEW) {
         v = buf->view_of;
@@ -383,12 +519,15 @@ static LLVMValueRef buffer_ptr(Emit *e, LLVMBuilderRef b, const Entry *en, int v
     case CG_STORE_INPUT:
         return en->args[buf->arg];
     case CG_STORE_OUTPUT:
-        return en->args[p->g->ninputs + buf->arg];
+        return en->args[p->nin + buf->arg];
     case CG_STORE_CONST:
-        return e->consts[v];
+        return const_global(e, p, v);
     case CG_STORE_PARAM:
         off = c64(e, buf->offset.b);
         return LLVMBuildInBoundsGEP2(b, e->i8, en->params, &off, 1, "");
+    case CG_STORE_GRAD:
+        off = c64(e, buf->offset.b);
+        return LLVMBuildInBoundsGEP2(b, e->i8, en->grads, &off, 1, "");
     case CG_STORE_SCRATCH:
     case CG_STORE_SYMBOLIC:
         off = dim_value(e, b, en->n, buf->offset);
@@ -400,11 +539,11 @@ static LLVMValueRef buffer_ptr(Emit *e, LLVMBuilderRef b, const Entry *en, int v
 }
 
 /* Store the compile-time content of v (IrValue.sym at this n) into its buffer. */
-static void store_symbolic(Emit *e, LLVMBuilderRef b, const Entry *en, const IrValue *v)
+static void store_symbolic(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, const IrValue *v)
 {
     IrDim numel;
     IR_ASSERT(ir_shape_numel(&v->shape, &numel) && numel.a == 0);
-    LLVMValueRef base = buffer_ptr(e, b, en, v->id);
+    LLVMValueRef base = buffer_ptr(e, p, b, en, v->id);
     LLVMTypeRef ty = v->dtype == SRT_I64 ? e->i64 : e->i32;
     for (int64_t i = 0; i < numel.b; i++) {
         LLVMValueRef x = dim_value(e, b, en->n, v->sym[i]);
@@ -416,6 +555,69 @@ static void store_symbolic(Emit *e, LLVMBuilderRef b, const Entry *en, const IrV
     }
 }
 
+/* p's work at the builder's position: compile-time values, kernel calls, copies into outputs,
+ * then the update copies. */
+static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, const LLVMValueRef *kfn)
+{
+    const IrGraph *g = p->g;
+    bool *in_kernel = calloc((size_t)g->nnodes + 1, sizeof *in_kernel);
+    IR_ASSERT(in_kernel);
+    for (int s = 0; s < p->nsteps; s++)
+        if (p->steps[s].kind == CG_STEP_KERNEL)
+            in_kernel[p->steps[s].nodes[0]] = true;
+    for (int id = 0; id < g->nvalues; id++) {
+        const IrValue *v = g->values[id];
+        CgStorage sto = p->buf[id].storage;
+        if (sto == CG_STORE_SYMBOLIC || (sto == CG_STORE_OUTPUT && !in_kernel[v->producer]))
+            store_symbolic(e, p, b, en, v);
+    }
+    free(in_kernel);
+    for (int s = 0; s < p->nsteps; s++) {
+        const CgStep *cs = &p->steps[s];
+        if (cs->kind == CG_STEP_COPY || cs->kind == CG_STEP_UPDATE) {
+            /* into an entry output (caller memory), or an update into a param slot */
+            const IrValue *src = g->values[cs->src];
+            IrDim bytes;
+            IR_ASSERT(cg_value_bytes(src, &bytes, e->d));
+            bool copy = cs->kind == CG_STEP_COPY;
+            unsigned es = (unsigned)srt_dtype_size(src->dtype);
+            LLVMValueRef dst = copy ? en->args[p->nin + cs->out_index] : buffer_ptr(e, p, b, en, cs->dst);
+            unsigned dal = copy ? es : buffer_align(p, cs->dst), sal = copy ? es : buffer_align(p, src->id);
+            LLVMBuildMemCpy(b, dst, dal, buffer_ptr(e, p, b, en, src->id), sal, dim_value(e, b, en->n, bytes));
+            continue;
+        }
+        const IrNode *n = g->nodes[cs->nodes[0]];
+        int na = 1 + n->nin + n->nout;
+        LLVMValueRef *ka = malloc((size_t)na * sizeof *ka);
+        IR_ASSERT(ka);
+        ka[0] = en->n;
+        for (int i = 0; i < n->nin + n->nout; i++) {
+            int v = i < n->nin ? n->in[i] : n->out[i - n->nin];
+            ka[i + 1] = v < 0 ? LLVMConstPointerNull(e->ptr) : buffer_ptr(e, p, b, en, v);
+        }
+        LLVMBuildCall2(b, LLVMGlobalGetValueType(kfn[s]), kfn[s], ka, (unsigned)na, "");
+        free(ka);
+    }
+}
+
+/* if (status != 0) return status; the builder continues in the success block. */
+static void return_on_error(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValueRef status)
+{
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "ok");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "fail");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, status, LLVMConstInt(e->i32, 0, 0), ""), ok, bad);
+    LLVMPositionBuilderAtEnd(b, bad);
+    LLVMBuildRet(b, status);
+    LLVMPositionBuilderAtEnd(b, ok);
+}
+
+/* bufs[i] loaded from the array filled by srt_model_begin*. */
+static LLVMValueRef load_buf(Emit *e, LLVMBuilderRef b, LLVMValueRef bufs, int i, const char *name)
+{
+    LLVMValueRef idx = c64(e, i);
+    return LLVMBuildLoad2(b, e->ptr, LLVMBuildGEP2(b, e->ptr, bufs, &idx, 1, ""), name);
+}
+
 static int emit_entry(Emit *e)
 {
     const CgProgram *p = e->p;
@@ -425,19 +627,8 @@ static int emit_entry(Emit *e)
 
     /* Kernel functions first (their bodies may add helpers to the module). */
     LLVMValueRef *kfn = calloc((size_t)p->nsteps + 1, sizeof *kfn);
-    bool *in_kernel = calloc((size_t)g->nnodes + 1, sizeof *in_kernel);
-    IR_ASSERT(kfn && in_kernel);
-    int rc = 0;
-    for (int s = 0; s < p->nsteps && rc == 0; s++) {
-        const CgStep *st = &p->steps[s];
-        if (st->kind != CG_STEP_KERNEL)
-            continue;
-        IR_ASSERT(st->nnodes == 1);
-        const IrNode *n = g->nodes[st->nodes[0]];
-        in_kernel[n->id] = true;
-        kfn[s] = kernel_function(e, n);
-        rc = emit_kernel(e, n, kfn[s]);
-    }
+    IR_ASSERT(kfn);
+    int rc = emit_kernels(e, p, "k", kfn);
     if (rc != 0)
         goto out;
 
@@ -456,59 +647,183 @@ static int emit_entry(Emit *e)
     LLVMValueRef begin = declare(e, "srt_model_begin", e->i32, bps, 5, &bty);
     LLVMValueRef bufs = LLVMBuildAlloca(b, LLVMArrayType2(e->ptr, 2), "bufs");
     LLVMValueRef bargs[] = {e->info, LLVMGetParam(fn, 0), en.n, args, bufs};
-    LLVMValueRef st = LLVMBuildCall2(b, bty, begin, bargs, 5, "status");
-    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "run");
-    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "fail");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, st, LLVMConstInt(e->i32, 0, 0), ""), ok, bad);
-    LLVMPositionBuilderAtEnd(b, bad);
-    LLVMBuildRet(b, st);
-    LLVMPositionBuilderAtEnd(b, ok);
-    LLVMValueRef one = c64(e, 1);
-    en.params = LLVMBuildLoad2(b, e->ptr, bufs, "params");
-    en.scratch = LLVMBuildLoad2(b, e->ptr, LLVMBuildGEP2(b, e->ptr, bufs, &one, 1, ""), "scratch");
-    int nargs = g->ninputs + g->noutputs;
+    return_on_error(e, b, fn, LLVMBuildCall2(b, bty, begin, bargs, 5, "status"));
+    en.params = load_buf(e, b, bufs, 0, "params");
+    en.scratch = load_buf(e, b, bufs, 1, "scratch");
+    en.grads = NULL;
+    int nargs = p->nin + p->nout;
     en.args = calloc((size_t)nargs + 1, sizeof *en.args);
     IR_ASSERT(en.args);
-    for (int i = 0; i < nargs; i++) {
-        LLVMValueRef idx = c64(e, i);
-        en.args[i] = LLVMBuildLoad2(b, e->ptr, LLVMBuildGEP2(b, e->ptr, args, &idx, 1, ""), "");
-    }
-
-    /* Compile-time values the program reads or returns. */
-    for (int id = 0; id < g->nvalues; id++) {
-        const IrValue *v = g->values[id];
-        CgStorage sto = p->buf[id].storage;
-        if (sto == CG_STORE_SYMBOLIC || (sto == CG_STORE_OUTPUT && !in_kernel[v->producer]))
-            store_symbolic(e, b, &en, v);
-    }
-    for (int s = 0; s < p->nsteps; s++) {
-        const CgStep *cs = &p->steps[s];
-        if (cs->kind == CG_STEP_COPY) {
-            const IrValue *src = g->values[cs->src];
-            IrDim bytes;
-            IR_ASSERT(cg_value_bytes(src, &bytes, e->d));
-            LLVMValueRef dst = en.args[g->ninputs + cs->out_index];
-            unsigned al = (unsigned)srt_dtype_size(src->dtype);
-            LLVMBuildMemCpy(b, dst, al, buffer_ptr(e, b, &en, src->id), al, dim_value(e, b, en.n, bytes));
-            continue;
-        }
-        const IrNode *n = g->nodes[cs->nodes[0]];
-        int na = 1 + n->nin + n->nout;
-        LLVMValueRef *ka = malloc((size_t)na * sizeof *ka);
-        IR_ASSERT(ka);
-        ka[0] = en.n;
-        for (int i = 0; i < n->nin + n->nout; i++) {
-            int v = i < n->nin ? n->in[i] : n->out[i - n->nin];
-            ka[i + 1] = v < 0 ? LLVMConstPointerNull(e->ptr) : buffer_ptr(e, b, &en, v);
-        }
-        LLVMBuildCall2(b, LLVMGlobalGetValueType(kfn[s]), kfn[s], ka, (unsigned)na, "");
-        free(ka);
-    }
+    for (int i = 0; i < nargs; i++)
+        en.args[i] = load_buf(e, b, args, i, "");
+    emit_body(e, p, b, &en, kfn);
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 out:
     free(kfn);
-    free(in_kernel);
+    LLVMDisposeBuilder(b);
+    return rc;
+}
+
+/* ---- the training entries ---------------------------------------------------------------- */
+
+/* Before the gradient program: the caller's class labels of every SoftmaxCrossEntropyLoss(Grad)
+ * are checked (a kernel cannot report an error; it skips labels out of range). */
+static void emit_label_checks(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, const Entry *en, LLVMValueRef m,
+                              LLVMValueRef fname)
+{
+    const CgProgram *p = e->tp->grad;
+    const IrGraph *g = p->g;
+    bool *seen = calloc((size_t)g->nvalues + 1, sizeof *seen);
+    IR_ASSERT(seen);
+    LLVMTypeRef cty;
+    LLVMTypeRef cps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64, e->i64, e->i64};
+    LLVMValueRef check = declare(e, "srt_model_check_labels", e->i32, cps, 9, &cty);
+    for (int s = 0; s < p->nsteps; s++) {
+        const CgStep *st = &p->steps[s];
+        if (st->kind != CG_STEP_KERNEL)
+            continue;
+        const IrNode *n = g->nodes[st->nodes[0]];
+        if ((n->op != IR_OP_SCELOSS && n->op != IR_OP_SCELOSSGRAD) || n->nin < 2 || n->in[1] < 0)
+            continue;
+        int lab = p->buf[n->in[1]].storage == CG_STORE_VIEW ? p->buf[n->in[1]].view_of : n->in[1];
+        if (seen[lab] || p->buf[lab].storage != CG_STORE_INPUT)
+            continue;
+        seen[lab] = true;
+        const IrAttr *ig = ir_attr_get(n, "ignore_index");
+        bool has_ig = ig && ig->kind == IR_ATTR_INT;
+        LLVMValueRef args[] = {e->info, m, fname, c64(e, p->buf[lab].arg), en->args[p->buf[lab].arg], en->n,
+                               dim_value(e, b, en->n, g->values[n->in[0]]->shape.d[1]), c64(e, has_ig ? ig->i : 0),
+                               c64(e, has_ig)};
+        return_on_error(e, b, fn, LLVMBuildCall2(b, cty, check, args, 9, "labels"));
+    }
+    free(seen);
+}
+
+/* NAME__init_state(ptr params): the optimizer state as autodiff made it (zeros, step 0, lr). */
+static void emit_init_state(Emit *e, LLVMBuilderRef b)
+{
+    const CgTrainPlan *t = e->tp;
+    char name[300];
+    snprintf(name, sizeof name, "%s__init_state", e->p->g->name);
+    LLVMTypeRef ps[] = {e->ptr};
+    e->init_state = define(e, b, name, LLVMFunctionType(e->vd, ps, 1, 0));
+    add_enum_attr(e, e->init_state, LLVMAttributeFunctionIndex, "nounwind", 0);
+    LLVMValueRef params = LLVMGetParam(e->init_state, 0);
+    for (int i = 0; i < t->nstate; i++) {
+        const IrValue *v = t->tg->values[t->state[i]];
+        IrDim numel;
+        IR_ASSERT(ir_shape_numel(&v->shape, &numel) && numel.a == 0);
+        size_t bytes = (size_t)numel.b * srt_dtype_size(v->dtype);
+        LLVMValueRef off = c64(e, t->offset[v->id]);
+        LLVMValueRef dst = LLVMBuildInBoundsGEP2(b, e->i8, params, &off, 1, "");
+        bool zero = true;
+        for (size_t k = 0; v->data && k < bytes && zero; k++)
+            zero = ((const unsigned char *)v->data)[k] == 0;
+        if (zero) {
+            LLVMBuildMemSet(b, dst, LLVMConstInt(e->i8, 0, 0), c64(e, (int64_t)bytes), CG_ALIGN);
+        } else {
+            snprintf(name, sizeof name, "%s__state%d", e->p->g->name, i);
+            LLVMValueRef src = bytes_global(e, name, v->data, bytes, false, CG_ALIGN);
+            LLVMBuildMemCpy(b, dst, CG_ALIGN, src, CG_ALIGN, c64(e, (int64_t)bytes));
+        }
+    }
+    LLVMBuildRetVoid(b);
+}
+
+static int emit_training(Emit *e)
+{
+    const CgTrainPlan *t = e->tp;
+    const IrGraph *g = e->p->g;
+    const CgProgram *gp = t->grad, *ap = t->apply;
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
+    char name[300];
+    int rc = -1;
+    LLVMValueRef *gk = calloc((size_t)gp->nsteps + 1, sizeof *gk), *ak = calloc((size_t)ap->nsteps + 1, sizeof *ak);
+    e->tconsts = calloc((size_t)t->tg->nvalues + 1, sizeof *e->tconsts);
+    IR_ASSERT(gk && ak && e->tconsts);
+    if (emit_kernels(e, gp, "t", gk) != 0 || emit_kernels(e, ap, "t", ak) != 0)
+        goto out;
+
+    /* i32 grad_run(ptr m, i64 n, ptr args, ptr loss, ptr fn) */
+    LLVMTypeRef gps[] = {e->ptr, e->i64, e->ptr, e->ptr, e->ptr};
+    e->grad_run_ty = LLVMFunctionType(e->i32, gps, 5, 0);
+    snprintf(name, sizeof name, "%s__grad_run", g->name);
+    LLVMValueRef fn = e->grad_run = define(e, b, name, e->grad_run_ty);
+    add_enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+    LLVMValueRef m = LLVMGetParam(fn, 0), args = LLVMGetParam(fn, 2), loss = LLVMGetParam(fn, 3);
+    LLVMValueRef fname = LLVMGetParam(fn, 4);
+    Entry en;
+    en.n = LLVMGetParam(fn, 1);
+    LLVMValueRef dummy = LLVMBuildAlloca(b, e->f32, "loss.unused");
+    LLVMValueRef bufs = LLVMBuildAlloca(b, LLVMArrayType2(e->ptr, 3), "bufs");
+    LLVMTypeRef bty;
+    LLVMTypeRef bps[] = {e->ptr, e->ptr, e->i64, e->ptr, e->ptr, e->ptr};
+    LLVMValueRef begin = declare(e, "srt_model_begin_train", e->i32, bps, 6, &bty);
+    LLVMValueRef bargs[] = {e->info, m, en.n, args, bufs, fname};
+    return_on_error(e, b, fn, LLVMBuildCall2(b, bty, begin, bargs, 6, "status"));
+    en.params = load_buf(e, b, bufs, 0, "params");
+    en.scratch = load_buf(e, b, bufs, 1, "scratch");
+    en.grads = load_buf(e, b, bufs, 2, "grads");
+    en.args = calloc((size_t)gp->nin + 2, sizeof *en.args);
+    IR_ASSERT(en.args && gp->nout == 1);
+    for (int i = 0; i < gp->nin; i++)
+        en.args[i] = load_buf(e, b, args, i, "");
+    en.args[gp->nin] = LLVMBuildSelect(b, LLVMBuildIsNull(b, loss, ""), dummy, loss, "loss");
+    emit_label_checks(e, b, fn, &en, m, fname);
+    emit_body(e, gp, b, &en, gk);
+    LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
+    free(en.args);
+
+    /* i32 apply_run(ptr m, ptr fn) */
+    LLVMTypeRef aps[] = {e->ptr, e->ptr};
+    e->apply_run_ty = LLVMFunctionType(e->i32, aps, 2, 0);
+    snprintf(name, sizeof name, "%s__apply_run", g->name);
+    fn = e->apply_run = define(e, b, name, e->apply_run_ty);
+    add_enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+    bufs = LLVMBuildAlloca(b, LLVMArrayType2(e->ptr, 3), "bufs");
+    LLVMTypeRef aps2[] = {e->ptr, e->ptr, e->ptr, e->ptr};
+    begin = declare(e, "srt_model_begin_apply", e->i32, aps2, 4, &bty);
+    LLVMValueRef aargs[] = {e->info, LLVMGetParam(fn, 0), bufs, LLVMGetParam(fn, 1)};
+    return_on_error(e, b, fn, LLVMBuildCall2(b, bty, begin, aargs, 4, "status"));
+    en.n = c64(e, 1);
+    en.params = load_buf(e, b, bufs, 0, "params");
+    en.scratch = load_buf(e, b, bufs, 1, "scratch");
+    en.grads = load_buf(e, b, bufs, 2, "grads");
+    en.args = NULL;
+    emit_body(e, ap, b, &en, ak);
+    LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
+
+    /* the descriptor's entries: train_v / grad_v (m, n, args, loss), apply_v (m) */
+    LLVMTypeRef tps[] = {e->ptr, e->i64, e->ptr, e->ptr};
+    e->train_v_ty = LLVMFunctionType(e->i32, tps, 4, 0);
+    e->apply_v_ty = LLVMFunctionType(e->i32, tps, 1, 0);
+    snprintf(name, sizeof name, "%s__train_v", g->name);
+    fn = e->train_v = define(e, b, name, e->train_v_ty);
+    LLVMValueRef fstep = cstring(e, "train_step");
+    LLVMValueRef cargs[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), fstep};
+    return_on_error(e, b, fn, LLVMBuildCall2(b, e->grad_run_ty, e->grad_run, cargs, 5, ""));
+    LLVMValueRef a2[] = {LLVMGetParam(fn, 0), fstep};
+    LLVMBuildRet(b, LLVMBuildCall2(b, e->apply_run_ty, e->apply_run, a2, 2, ""));
+
+    snprintf(name, sizeof name, "%s__grad_v", g->name);
+    fn = e->grad_v = define(e, b, name, e->train_v_ty);
+    LLVMValueRef gargs[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3),
+                            cstring(e, "grad")};
+    LLVMBuildRet(b, LLVMBuildCall2(b, e->grad_run_ty, e->grad_run, gargs, 5, ""));
+
+    snprintf(name, sizeof name, "%s__apply_v", g->name);
+    fn = e->apply_v = define(e, b, name, e->apply_v_ty);
+    LLVMValueRef a3[] = {LLVMGetParam(fn, 0), cstring(e, "apply")};
+    LLVMBuildRet(b, LLVMBuildCall2(b, e->apply_run_ty, e->apply_run, a3, 2, ""));
+    for (LLVMValueRef f = e->train_v; f; f = f == e->train_v ? e->grad_v : f == e->grad_v ? e->apply_v : NULL)
+        add_enum_attr(e, f, LLVMAttributeFunctionIndex, "nounwind", 0);
+
+    emit_init_state(e, b);
+    rc = 0;
+out:
+    free(gk);
+    free(ak);
     LLVMDisposeBuilder(b);
     return rc;
 }
@@ -530,13 +845,14 @@ static void add_target_attrs(Emit *e)
     }
 }
 
-LLVMModuleRef cg_build_module(const CgProgram *p, const CgMachine *m, const CgOptions *o, LLVMContextRef ctx,
-                              IrDiag *d)
+LLVMModuleRef cg_build_module(const CgProgram *p, const CgTrainPlan *tp, const CgMachine *m, const CgOptions *o,
+                              LLVMContextRef ctx, IrDiag *d)
 {
     const IrGraph *g = p->g;
     Emit e;
     memset(&e, 0, sizeof e);
     e.p = p;
+    e.tp = tp;
     e.mach = m;
     e.opt = o;
     e.d = d;
@@ -559,25 +875,18 @@ LLVMModuleRef cg_build_module(const CgProgram *p, const CgMachine *m, const CgOp
 
     e.consts = calloc((size_t)g->nvalues + 1, sizeof *e.consts);
     IR_ASSERT(e.consts);
-    for (int id = 0; id < g->nvalues; id++) {
-        const CgBuffer *b = &p->buf[id];
-        if (b->storage != CG_STORE_CONST)
-            continue;
-        static const char zero[1];
-        snprintf(name, sizeof name, "%s__c%d", g->name, id);
-        e.consts[id] = bytes_global(&e, name, b->size.b ? g->values[id]->data : zero, (size_t)b->size.b, false,
-                                    CG_ALIGN);
-    }
-
     LLVMBuilderRef bld = LLVMCreateBuilderInContext(ctx);
     Wrappers w;
     int rc = emit_entry(&e);
+    if (rc == 0 && tp)
+        rc = emit_training(&e);
     if (rc == 0) {
         emit_wrappers(&e, bld, &w);
         rc = emit_descriptor(&e, &w);
     }
     LLVMDisposeBuilder(bld);
     free(e.consts);
+    free(e.tconsts);
     if (rc == 0) {
         add_target_attrs(&e);
         char *msg = NULL;

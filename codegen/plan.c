@@ -162,7 +162,7 @@ static int64_t limit_n(IrDim size, int64_t cur)
     return lim < cur ? lim : cur;
 }
 
-int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
+int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
 {
     const IrGraph *g = p->g;
     p->buf = calloc((size_t)g->nvalues + 1, sizeof *p->buf);
@@ -182,7 +182,8 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
 
     int rc = -1;
     /* Params: one block, declaration order, each 64-aligned. Every param has a slot (load and
-     * save see them all), used or not. */
+     * save see them all), used or not. A training program gets the offsets of the library's
+     * block (inference params, then the optimizer state). */
     int64_t poff = 0;
     for (int id = 0; id < g->nvalues; id++) {
         const IrValue *v = g->values[id];
@@ -195,25 +196,45 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
             ir_diag_error(d, v->name, "a param's shape cannot depend on N");
             goto out;
         }
+        if (part->param_offset && part->param_offset[id] < 0)
+            continue;   /* not in the block: the program must not read it */
         b->storage = CG_STORE_PARAM;
-        b->offset = ir_dim_const(poff);
-        poff += align_dim(b->size).b;
+        b->offset = ir_dim_const(part->param_offset ? part->param_offset[id] : poff);
+        if (b->offset.b + align_dim(b->size).b > poff)
+            poff = b->offset.b + align_dim(b->size).b;
     }
     p->param_bytes = poff;
 
-    for (int i = 0; i < g->ninputs; i++) {
-        CgBuffer *b = &p->buf[g->inputs[i]];
+    for (int i = 0; i < part->nin; i++) {
+        CgBuffer *b = &p->buf[part->in[i]];
         b->storage = CG_STORE_INPUT;
         b->arg = i;
     }
-    for (int j = 0; j < g->noutputs; j++) {
-        const IrValue *v = g->values[g->outputs[j]];
+    for (int j = 0; j < part->nout; j++) {
+        const IrValue *v = g->values[part->out[j]];
         CgBuffer *b = &p->buf[v->id];
         if (v->role != IR_ROLE_ACT || b->storage == CG_STORE_OUTPUT)
             continue;
         if (kind[v->producer] == CG_NODE_KERNEL || kind[v->producer] == CG_NODE_SYMBOLIC) {
             b->storage = CG_STORE_OUTPUT;
             b->arg = j;
+        }
+    }
+    /* Training: gradients live in the flat gradient buffer (written by this program or read
+     * from it); update sources planned in place take their destination's slot. */
+    for (int id = 0; id < g->nvalues; id++) {
+        CgBuffer *b = &p->buf[id];
+        if (part->grad_offset && part->grad_offset[id] >= 0) {
+            b->storage = CG_STORE_GRAD;
+            b->offset = ir_dim_const(part->grad_offset[id]);
+        } else if (part->inplace && part->inplace[id] >= 0) {
+            const CgBuffer *dst = &p->buf[part->inplace[id]];
+            IR_ASSERT(dst->storage == CG_STORE_PARAM);
+            if (!cg_value_bytes(g->values[id], &b->size, d))
+                goto out;
+            IR_ASSERT(ir_dim_eq(b->size, dst->size));
+            b->storage = CG_STORE_PARAM;
+            b->offset = dst->offset;
         }
     }
     /* Activations in node order, so a view's source is classified before the view. */
@@ -223,7 +244,7 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
             if (n->out[k] < 0)
                 continue;
             CgBuffer *b = &p->buf[n->out[k]];
-            if (b->storage == CG_STORE_OUTPUT)
+            if (b->storage == CG_STORE_OUTPUT || b->storage == CG_STORE_GRAD || b->storage == CG_STORE_PARAM)
                 continue;
             switch (kind[i]) {
             case CG_NODE_DEAD:
@@ -253,7 +274,7 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
     /* What the steps read (through views: the root). */
     for (int s = 0; s < p->nsteps; s++) {
         const CgStep *st = &p->steps[s];
-        if (st->kind == CG_STEP_COPY) {
+        if (st->kind == CG_STEP_COPY || st->kind == CG_STEP_UPDATE) {
             used[root_of(p, st->src)] = true;
             continue;
         }
@@ -272,8 +293,12 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
             continue;
         }
         if (used[id] && b->storage == CG_STORE_NONE) {
-            ir_diag_error(d, v->name, "inference reads this value but it is not available at run time%s",
-                          v->training_input ? " (it is a training input)" : "");
+            if (!p->what || !strcmp(p->what, "inference"))
+                ir_diag_error(d, v->name, "inference reads this value but it is not available at run time%s",
+                              v->training_input ? " (it is a training input)" : "");
+            else
+                ir_diag_error(d, v->name, "internal error: the %s program reads this value but it is not available "
+                              "at run time", p->what);
             goto out;
         }
         if (b->storage != CG_STORE_NONE && b->storage != CG_STORE_PARAM && b->storage != CG_STORE_VIEW &&
@@ -297,7 +322,7 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, IrDiag *d)
     }
     for (int s = 0; s < p->nsteps; s++) {
         const CgStep *st = &p->steps[s];
-        if (st->kind == CG_STEP_COPY) {
+        if (st->kind == CG_STEP_COPY || st->kind == CG_STEP_UPDATE) {
             CgBuffer *r = &p->buf[root_of(p, st->src)];
             if (r->storage == CG_STORE_SCRATCH && r->last < s)
                 r->last = s;

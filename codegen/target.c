@@ -332,13 +332,19 @@ static int write_text(const char *path, const char *text, IrDiag *d)
     return 0;
 }
 
-LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, LLVMContextRef ctx,
-                                 IrDiag *d)
+LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, bool training,
+                                 LLVMContextRef ctx, IrDiag *d)
 {
     CgProgram *p;
     if (cg_lower(g, &p, d) != 0)
         return NULL;
-    LLVMModuleRef mod = cg_build_module(p, m, o, ctx, d);
+    CgTrainPlan *tp = NULL;
+    if (training && cg_train_plan(g, p, &tp, d) != 0) {
+        cg_program_free(p);
+        return NULL;
+    }
+    LLVMModuleRef mod = cg_build_module(p, tp, m, o, ctx, d);
+    cg_train_plan_free(tp);
     cg_program_free(p);
     if (mod && optimize(mod, m, o->opt_level, d, g->name) != 0) {
         LLVMDisposeModule(mod);
@@ -387,7 +393,7 @@ LLVMModuleRef cg_compile_module(IrGraph *g, const CgOptions *o, LLVMContextRef c
     CgMachine m;
     if (cg_machine_init(&m, o, d) != 0)
         return NULL;
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, ctx, d);
+    LLVMModuleRef mod = cg_build_optimized(g, o, &m, true, ctx, d);
     cg_machine_dispose(&m);
     return mod;
 }
@@ -438,7 +444,7 @@ int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char 
     }
     int rc = -1;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, ctx, d);
+    LLVMModuleRef mod = cg_build_optimized(g, o, &m, true, ctx, d);
     char *tmp = NULL, *hdr = NULL, *hdr_tmp = NULL, *text = NULL;
     char tmpdir[4096] = "", obj[4200] = "", log[4200] = "";
     if (!mod)

@@ -1,4 +1,4 @@
-/* Compiled kernels vs the reference interpreter: every conformance model compiled to a shared library and run at several batch sizes; the runtime's parallel-for. */
+/* Compiled op kernels vs the reference interpreter on random inputs, and the runtime's parallel-for. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -9,6 +9,7 @@
 
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 #include "runtime/sinter_model.h"
 #include "runtime/sinter_parallel.h"
 #include "tests/util/testutil.h"
@@ -177,10 +178,13 @@ static const Tol tols[] = {
     {IR_OP_REDUCEMAX, 0, 0, "selection"},
     {IR_OP_SOFTMAX, 1e-5, 1e-7, "polynomial exp and a reassociated sum"},
     {IR_OP_LOGSOFTMAX, 1e-5, 1e-6, "log of a reassociated sum"},
-    {IR_OP_GEMM, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
-    {IR_OP_MATMUL, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
-    {IR_OP_CONV, 1e-4, 1e-5, "reassociated dot products (fma, vector lanes)"},
-    {IR_OP_CONVT, 1e-4, 1e-5, "reassociated sums"},
+    /* reassociated dot products (fma, vector lanes, k blocks): the absolute error grows with
+       the reduction length K times the products' size (inputs up to 3, K up to a few hundred:
+       ~2e-5 on outputs that cancel to near 0) */
+    {IR_OP_GEMM, 1e-4, 1e-4, "reassociated dot products"},
+    {IR_OP_MATMUL, 1e-4, 1e-4, "reassociated dot products"},
+    {IR_OP_CONV, 1e-4, 1e-4, "reassociated dot products"},
+    {IR_OP_CONVT, 1e-4, 1e-4, "reassociated sums"},
     {IR_OP_AVGPOOL, 1e-5, 1e-6, "float sums of a window"},
     {IR_OP_GAP, 1e-5, 1e-6, "reassociated sum"},
     {IR_OP_BATCHNORM, 1e-5, 1e-5, "float instead of double for (x-mean)*scale/sqrt(var+eps)"},
@@ -478,10 +482,10 @@ static bool graph_tolerance(const IrGraph *g, double *rtol, double *atol)
 }
 
 /* Compile g with options o into a library and compare with the interpreter: on the case's own
- * inputs when dir has them, then on random inputs at n = 1, 3, 64 (2 threads at 64; once when
- * the interface does not depend on N); quick: at n = 3 only. */
-static void check_graph_opts(const char *label, const char *dir, IrGraph *g, const CgOptions *o, bool quick,
-                             double rtol, double atol)
+ * inputs when dir has them, then on random inputs at each n of ns (the last with 2 threads;
+ * only the first when the interface does not depend on N). */
+static void check_graph_opts(const char *label, const char *dir, IrGraph *g, const CgOptions *o, const int64_t *ns,
+                             int nns, double rtol, double atol)
 {
     IrDiag d;
     ir_diag_init(&d, NULL);
@@ -507,10 +511,9 @@ static void check_graph_opts(const char *label, const char *dir, IrGraph *g, con
         free(files);
         free(given);
     }
-    static const int64_t ns[3] = {1, 3, 64};
-    int runs = uses_n(g) ? 3 : 1;
-    for (int r = quick ? 1 : 0; r < (quick ? 2 : runs); r++) {
-        if (ns[r] == 64)
+    int runs = uses_n(g) ? nns : 1;
+    for (int r = 0; r < runs; r++) {
+        if (r == nns - 1 && nns > 1)
             ck_assert_int_eq(info->set_num_threads(m, 2), 0);
         run_and_compare(label, g, info, m, ns[r], NULL, rtol, atol);
     }
@@ -524,10 +527,13 @@ static void check_graph_opts(const char *label, const char *dir, IrGraph *g, con
     ir_diag_free(&d);
 }
 
+/* Batch sizes of the op sweep: 1, an odd one, and one that fills whole register tiles. */
+static const int64_t sweep_ns[3] = {1, 3, 64};
+
 static void check_graph(const char *label, const char *dir, IrGraph *g, int opt_level, double rtol, double atol)
 {
     CgOptions o = {opt_level, NULL, NULL, NULL, false};
-    check_graph_opts(label, dir, g, &o, false, rtol, atol);
+    check_graph_opts(label, dir, g, &o, sweep_ns, 3, rtol, atol);
 }
 
 /* One conformance model (skipped and counted when an op has no kernel). */
@@ -621,12 +627,15 @@ static const Extra extras[] = {
            NODE("MatMul", "[\"x\",\"z\"]", "[\"y\"]", "{}"))},
     {"MaxPool with an unrolled-too-large window (looped taps) and Indices",
      MODEL("x_maxpool9", INP("x", "[\"N\",3,20,20]"), "[\"y\",\"i\"]", "",
-           NODE("MaxPool", "[\"x\"]", "[\"y\",\"i\"]", "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"strides\":[2,2]}"))},
+           NODE("MaxPool", "[\"x\"]", "[\"y\",\"i\"]",
+                "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"strides\":[2,2]}"))},
     {"AveragePool with a large window, counting the padding",
      MODEL("x_avgpool9", INP("x", "[\"N\",3,20,20]"), "[\"y\"]", "",
-           NODE("AveragePool", "[\"x\"]", "[\"y\"]", "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"count_include_pad\":1}"))},
+           NODE("AveragePool", "[\"x\"]", "[\"y\"]",
+                "{\"kernel_shape\":[9,9],\"pads\":[4,4,4,4],\"count_include_pad\":1}"))},
     {"Softmax along a middle axis (strided)",
-     MODEL("x_softmax_mid", INP("x", "[\"N\",37,5]"), "[\"y\"]", "", NODE("Softmax", "[\"x\"]", "[\"y\"]", "{\"axis\":1}"))},
+     MODEL("x_softmax_mid", INP("x", "[\"N\",37,5]"), "[\"y\"]", "",
+           NODE("Softmax", "[\"x\"]", "[\"y\"]", "{\"axis\":1}"))},
     {"LogSoftmax along long rows (vector main loop and tail)",
      MODEL("x_logsoftmax", INP("x", "[\"N\",1003]"), "[\"y\"]", "", NODE("LogSoftmax", "[\"x\"]", "[\"y\"]", "{}"))},
     {"LayerNormalization of 300 features with Mean/InvStdDev",
@@ -634,10 +643,12 @@ static const Extra extras[] = {
            NODE("LayerNormalization", "[\"x\",\"s\",\"b\"]", "[\"y\",\"m\",\"v\"]", "{}"))},
     {"ReduceMean over a middle axis and ReduceMax over two",
      MODEL("x_reduce", INP("x", "[\"N\",13,17]"), "[\"y\",\"z\"]", "",
-           NODE("ReduceMean", "[\"x\"]", "[\"y\"]", "{\"axes\":[1]}") "," NODE("ReduceMax", "[\"x\"]", "[\"z\"]", "{\"axes\":[0,2],\"keepdims\":0}"))},
+           NODE("ReduceMean", "[\"x\"]", "[\"y\"]", "{\"axes\":[1]}") ","
+           NODE("ReduceMax", "[\"x\"]", "[\"z\"]", "{\"axes\":[0,2],\"keepdims\":0}"))},
     {"Transpose of a 4-D tensor (merged and strided axes)",
      MODEL("x_transpose", INP("x", "[\"N\",5,7,9]"), "[\"y\",\"z\"]", "",
-           NODE("Transpose", "[\"x\"]", "[\"y\"]", "{\"perm\":[0,3,1,2]}") "," NODE("Transpose", "[\"x\"]", "[\"z\"]", "{\"perm\":[3,2,1,0]}"))},
+           NODE("Transpose", "[\"x\"]", "[\"y\"]", "{\"perm\":[0,3,1,2]}") ","
+           NODE("Transpose", "[\"x\"]", "[\"z\"]", "{\"perm\":[3,2,1,0]}"))},
     {"broadcast Add and Gelu on larger tensors",
      MODEL("x_eltwise", INP("x", "[\"N\",33,65]") "," INP("z", "[33,1]"), "[\"y\"]", "",
            NODE("Add", "[\"x\",\"z\"]", "[\"s\"]", "{}") "," NODE("Gelu", "[\"s\"]", "[\"y\"]", "{}"))},
@@ -676,7 +687,8 @@ START_TEST(test_extra_targets)
         CgOptions o = {2, NULL, cpus[c], NULL, false};
         char label[300];
         snprintf(label, sizeof label, "%s (%s)", e->what, cpus[c]);
-        check_graph_opts(label, NULL, g, &o, true, rtol, atol);
+        static const int64_t n3[1] = {3};
+        check_graph_opts(label, NULL, g, &o, n3, 1, rtol, atol);
     }
     CgOptions arm = {2, "aarch64-linux-gnu", NULL, NULL, false};
     char obj[4200];
@@ -689,11 +701,43 @@ START_TEST(test_extra_targets)
 }
 END_TEST
 
+/* ---- whole example models ------------------------------------------------------------------------- */
+
+static const char *const examples[] = {"fmnist_mlp", "lenet5", "resnet_small", "transformer_encoder"};
+
+/* Each example model's inference after the default pass pipeline (as `sinter compile` builds
+ * it), at -O3, against the interpreter at n = 1, 2, 5. Tolerance: rtol 1e-4, atol 1e-4 for every model,
+ * because the per-op float32 differences (reassociated sums, polynomial exp/erf) compound over
+ * a dozen layers. */
+START_TEST(test_example_models)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", tu_src("examples"));
+    snprintf(path + strlen(path), sizeof path - strlen(path), "/%s.json", examples[_i]);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_load_model(path, &d);
+    ck_assert_msg(g != NULL, "%s: %s", path, ir_diag_first(&d) ? ir_diag_first(&d) : "load failed");
+    PassContext pc;
+    pass_context_init(&pc, &d);
+    pc.verify = true;
+    ck_assert_msg(pass_run_pipeline(g, &pc) == 0, "%s: %s", path, ir_diag_first(&d) ? ir_diag_first(&d) : "passes");
+    /* inference only: the training step's kernels are tested in test_codegen_train */
+    g->training = NULL;
+    static const int64_t ns[3] = {1, 2, 5};
+    CgOptions o = {3, NULL, NULL, NULL, false};
+    check_graph_opts(examples[_i], NULL, g, &o, ns, 3, 1e-4, 1e-4);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
 /* Unsupported cases get a clear diagnostic naming the node, never wrong code. */
 START_TEST(test_unsupported_diag)
 {
-    const char *model = "{\"sinter\":1,\"name\":\"m\",\"inputs\":[{\"name\":\"x\",\"dtype\":\"float32\",\"shape\":[2]}],"
-                        "\"outputs\":[\"y\"],\"nodes\":[{\"name\":\"e\",\"op\":\"Exp\",\"inputs\":[\"x\"],\"outputs\":[\"y\"]}]}";
+    const char *model = "{\"sinter\":1,\"name\":\"m\","
+                        "\"inputs\":[{\"name\":\"x\",\"dtype\":\"float32\",\"shape\":[2]}],\"outputs\":[\"y\"],"
+                        "\"nodes\":[{\"name\":\"e\",\"op\":\"Exp\",\"inputs\":[\"x\"],\"outputs\":[\"y\"]}]}";
     IrDiag d;
     ir_diag_init(&d, NULL);
     IrGraph *g = fe_parse_model(model, strlen(model), "m.json", NULL, &d);
@@ -732,9 +776,12 @@ int main(void)
     const char *only = getenv("SINTER_TEST_CASE");   /* substring filter for debugging */
     if (only && *only) {
         int k = 0;
-        for (int i = 0; i < ncases; i++)
+        for (int i = 0; i < ncases; i++) {
             if (strstr(cases[i], only))
                 cases[k++] = cases[i];
+            else
+                free(cases[i]);
+        }
         ncases = k;
     }
     Suite *s = suite_create("codegen_ops");
@@ -753,10 +800,13 @@ int main(void)
         tcase_add_loop_test(tc, test_conformance_o3, 0, ncases / 5);
     tcase_add_loop_test(tc, test_extra_models, 0, (int)(sizeof extras / sizeof extras[0]));
     tcase_add_loop_test(tc, test_extra_targets, 0, (int)(sizeof extras / sizeof extras[0]));
+    tcase_add_loop_test(tc, test_example_models, 0, (int)(sizeof examples / sizeof examples[0]));
     tcase_add_test(tc, test_unsupported_diag);
     tcase_add_test(tc, test_summary);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);
     rmdir(workdir);
+    for (int i = 0; i < ncases; i++)
+        free(cases[i]);
     return rc;
 }

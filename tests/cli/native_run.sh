@@ -189,8 +189,8 @@ if command -v "$CC" >/dev/null; then
     "$CC" -shared -fPIC -o "$TMP/libv99.so" "$TMP/v99.c"
     run "$SINTER" run "$TMP/libv99.so" --random
     expect_rc "run a library of another descriptor version" 1
-    expect_eq "run a library of another descriptor version: message" "$ERR" "$TMP/libv99.so: the library's descriptor has version 99, this sinter reads version 1; recompile the model with this sinter"
-    printf '#include <stdint.h>\nconst int64_t sinter_model_info[40] = {1, 16};\n' >"$TMP/bad1.c"
+    expect_eq "run a library of another descriptor version: message" "$ERR" "$TMP/libv99.so: the library's descriptor has version 99, this sinter reads version 2; recompile the model with this sinter"
+    printf '#include <stdint.h>\nconst int64_t sinter_model_info[64] = {2, 16};\n' >"$TMP/bad1.c"
     "$CC" -shared -fPIC -o "$TMP/libbad1.so" "$TMP/bad1.c"
     run "$SINTER" run "$TMP/libbad1.so" --random
     expect_rc "run a library with a malformed descriptor" 1
