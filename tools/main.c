@@ -26,9 +26,7 @@ static void print_usage(FILE *f)
             "'sinter VERB --help' describes a verb's options. Tensors on the command line are\n"
             ".npy files; weights are .safetensors. Exit status: 0 success, 1 bad input (the\n"
             "diagnostics name the file and the place in it), 2 bad usage or a feature this\n"
-            "build does not have yet.\n"
-            "This build: check, dump, compile, run and bench work; train (the compiled training\n"
-            "step) is not in this build yet.\n");
+            "build does not have yet.\n");
 }
 
 static const CliVerb *find_verb(const char *name)
@@ -70,7 +68,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(verb, "--version")) {
-        printf("sinter " SINTER_VERSION " (check, dump, compile, run, bench; no training yet)\n");
+        printf("sinter " SINTER_VERSION " (check, dump, compile, run, train, bench)\n");
         return CLI_OK;
     }
     const CliVerb *v = find_verb(verb);

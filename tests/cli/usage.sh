@@ -29,10 +29,6 @@ for v in check dump run compile train bench; do
     run "$SINTER" $v "$MLP" --bogus --help
     expect_rc "sinter $v ... --help wins over other arguments" 0
 done
-for v in train; do
-    run "$SINTER" $v --help
-    expect_contains "sinter $v --help says it is not in this build" "$OUT" "Not in this build yet"
-done
 
 # no arguments: usage on stderr, status 2
 run "$SINTER"
@@ -86,12 +82,6 @@ run "$SINTER" run "$MLP" --input x="$TMP/x.npy"
 expect_rc "run a .json without --interp reads its inputs" 1
 expect_eq "run a .json without --interp: message" "$ERR" "$TMP/x.npy: cannot open: No such file or directory"
 
-# train answers honestly
-for v in train; do
-    run "$SINTER" $v "$MLP" -o /dev/null
-    expect_rc "sinter $v" 2
-    expect_contains "sinter $v says it is not in this build" "$ERR" "sinter $v: native code generation is not in this build yet; "
-    expect_eq "sinter $v: nothing on stdout" "$OUT" ""
-done
+# train's own usage errors: tests/cli/train.sh
 
 finish
