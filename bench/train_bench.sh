@@ -13,6 +13,8 @@
 #   LIMIT=K            only the first K training and test images (a quick look; not for the report)
 #   OUT=docs/training-results.md   PYTHON=/usr/bin/python3
 #   SINTER_FMNIST_DIR  the IDX files (default /usr/share/datasets/fashion-mnist)
+#   RUNS=DIR           keep every run's output in DIR (default: a temporary folder, removed)
+#   REPORT_ONLY=1      only rewrite the report from the outputs kept in RUNS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -38,15 +40,28 @@ SINTER=$(cd "$BUILD" && pwd)/sinter
     exit 1
 }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sinter-train-bench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+if [ -n "${RUNS:-}" ]; then
+    mkdir -p "$RUNS"
+    TMP=$(cd "$RUNS" && pwd)
+else
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/sinter-train-bench.XXXXXX")
+    trap 'rm -rf "$TMP"' EXIT
+fi
 limit_args=()
 [ -n "${LIMIT:-}" ] && limit_args=(--limit "$LIMIT")
 common=(--epochs "$EPOCHS" --batch "$BATCH" --threads "$THREADS" ${limit_args[@]+"${limit_args[@]}"})
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 say() { echo "== $*" >&2; }
 
-for m in $MODELS; do
+if [ "${REPORT_ONLY:-0}" = 1 ]; then
+    [ -n "${RUNS:-}" ] || { echo "train_bench: REPORT_ONLY=1 needs RUNS=DIR" >&2; exit 2; }
+    MODELS_RUN=""
+    load_start=$(cat "$TMP/load_start" 2>/dev/null || echo "?")
+else
+    MODELS_RUN=$MODELS
+    echo "$load_start" >"$TMP/load_start"
+fi
+for m in $MODELS_RUN; do
     case $m in
     fmnist_mlp) key=mlp ;;
     lenet5) key=lenet5 ;;
@@ -85,7 +100,13 @@ for m in $MODELS; do
             --limit "$STEP_IMAGES" >"$TMP/$m.t$t.torch.json" 2>/dev/null || true
     done
 done
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "${REPORT_ONLY:-0}" = 1 ]; then
+    load_end=$(cat "$TMP/load_end" 2>/dev/null || echo "?")
+else
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    echo "$load_end" >"$TMP/load_end"
+    date -u '+%Y-%m-%d %H:%M UTC' >"$TMP/date"
+fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain 2>/dev/null | head -1)" ]; then commit="$commit + uncommitted changes"; fi
@@ -95,5 +116,5 @@ version=$("$SINTER" --version 2>/dev/null || echo sinter)
 
 "$PYTHON" bench/train_report.py --tmp "$TMP" --out "$OUT" --models "$MODELS" --seeds "$SEEDS" \
     --threads "$THREADS" --step-threads "$STEP_THREADS" --step-images "$STEP_IMAGES" --epochs "$EPOCHS" --batch "$BATCH" --limit "${LIMIT:-}" --cpu "$cpu" --cores "$(nproc)" \
-    --commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --load "$load_start" --load "$load_end" \
+    --commit "$commit" --date "$(cat "$TMP/date")" --load "$load_start" --load "$load_end" \
     --sinter "$version" --blas "$blas"

@@ -71,10 +71,10 @@ fi
 
 step "summary"
 cat <<EOF
-- sinter compiled examples/fmnist_mlp.json${lenet_seconds:+ and examples/lenet5.json} to self-contained shared
-  libraries with C headers ($OUT/lib*.so, $OUT/*.h), trained them on Fashion-MNIST with their
-  compiled training steps (forward, loss, backward and Adam update in one native call) and saved
-  params, optimizer state and step counter to $OUT/*.safetensors.
+- sinter compiled examples/fmnist_mlp.json${lenet_seconds:+ and examples/lenet5.json} to a self-contained
+  shared library each, with a C header ($OUT/lib*.so, $OUT/*.h), trained on Fashion-MNIST with
+  the compiled training step (forward, loss, backward and Adam update in one native call) and
+  saved params, optimizer state and step counter to $OUT/*.safetensors.
 - The trained weights were loaded into fresh libraries: the accuracies above are on the 10,000
   test images, and 'sinter bench' timed the inference entry point.
 - The MLP part took ${mlp_seconds} s${lenet_seconds:+; LeNet-5 took ${lenet_seconds} s}.

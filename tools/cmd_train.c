@@ -621,7 +621,8 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
         ts[i] = &info->inputs[i];
     for (int i = 0; i < e.ntrain_inputs; i++)
         ts[nin + i] = &e.train_inputs[i];
-    rc = cli_data_bind(train_ds, ts, nslots, nin, info->name, "--data", col_of, &d);
+    bool training = o->epochs > 0;   /* else only evaluate: the training data is not read */
+    rc = training ? cli_data_bind(train_ds, ts, nslots, nin, info->name, "--data", col_of, &d) : 0;
     if (rc == 0 && have_eval)
         rc = cli_data_bind(eval_ds, ts, nslots, nin, info->name, "--eval-data", eval_col_of, &d);
     free(ts);
@@ -630,10 +631,10 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     Eval ev = choose_eval(info, &e, g);
     const char *out_name = info->noutputs ? info->outputs[ev.out].name : "";
     if (ev.kind == EVAL_CLASSES &&   /* then the labels are the one training input, slot nin */
-        (check_labels(&ev, &train_ds->cols[col_of[nin]], info->name, out_name, &d) != 0 ||
+        ((training && check_labels(&ev, &train_ds->cols[col_of[nin]], info->name, out_name, &d) != 0) ||
          (have_eval && check_labels(&ev, &eval_ds->cols[eval_col_of[nin]], info->name, out_name, &d) != 0)))
         goto fail;
-    if (train_ds->count == 0) {
+    if (training && train_ds->count == 0) {
         ir_diag_error(&d, train_ds->cols[0].file, "holds no examples");
         goto fail;
     }
@@ -655,8 +656,10 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     int64_t step0 = e.get_step(x.m);
     if (o->load)
         printf("loaded %s (step %lld)\n", o->load, (long long)step0);
-    describe_files(train_ds, buf, sizeof buf);
-    printf("training data: %s examples (%s)\n", cli_fmt_count(count, cnt, sizeof cnt), buf);
+    if (training) {
+        describe_files(train_ds, buf, sizeof buf);
+        printf("training data: %s examples (%s)\n", cli_fmt_count(count, cnt, sizeof cnt), buf);
+    }
     if (have_eval) {
         describe_files(eval_ds, buf, sizeof buf);
         printf("test data: %s examples (%s)\n", cli_fmt_count(eval_ds->count, cnt, sizeof cnt), buf);
@@ -680,6 +683,8 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     if (eval_n > info->max_n)
         eval_n = info->max_n;
     bool evaluating = have_eval && ev.kind != EVAL_NONE && eval_ds->count > 0;
+    if (!have_eval && !o->no_eval)
+        printf("no test data: the epochs are not evaluated (--eval-data gives test data)\n");
     if (have_eval && ev.kind == EVAL_NONE)
         printf("no evaluation: the model is neither a classifier (an output [N,C] and integer labels [N]) nor a "
                "regression (a float target shaped like an output)\n");
@@ -692,16 +697,18 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     }
 
     /* train */
-    order = malloc((size_t)count * sizeof *order + 1);
-    args = calloc((size_t)nslots + 1, sizeof *args);
-    step_times = malloc((size_t)steps * sizeof *step_times + 1);
-    if (!order || !args || !step_times || batch_alloc(&b, train_ds, col_of, nslots, batch, &d) != 0) {
-        if (d.count == 0)
-            ir_diag_error(&d, NULL, "out of memory");
-        goto fail;
+    if (training) {
+        order = malloc((size_t)count * sizeof *order);
+        args = calloc((size_t)nslots + 1, sizeof *args);
+        step_times = malloc((size_t)steps * sizeof *step_times);
+        if (!order || !args || !step_times || batch_alloc(&b, train_ds, col_of, nslots, batch, &d) != 0) {
+            if (d.count == 0)
+                ir_diag_error(&d, NULL, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < nslots; i++)
+            args[i] = b.buf[i];
     }
-    for (int i = 0; i < nslots; i++)
-        args[i] = b.buf[i];
     Progress p;
     memset(&p, 0, sizeof p);
     p.tty = isatty(2);
@@ -806,7 +813,7 @@ static int run_train(int argc, char **argv)
     memset(&eval_ds, 0, sizeof eval_ds);
     IrDiag d;
     ir_diag_init(&d, NULL);
-    if (cli_data_load(&o.data, CLI_DATA_TRAIN, o.limit, &train_ds, &d) != 0 ||
+    if ((o.epochs > 0 && cli_data_load(&o.data, CLI_DATA_TRAIN, o.limit, &train_ds, &d) != 0) ||
         (have_eval && cli_data_load(eval_spec, CLI_DATA_TEST, o.limit, &eval_ds, &d) != 0))
         status = cli_report(&d);
     else
@@ -860,7 +867,8 @@ const CliVerb cli_verb_train = {
     "                     --save, which resumes exactly (optimizer state, step counter, and the\n"
     "                     shuffle continues with the next epoch)\n"
     "  --threads T        threads (default: SINTER_NUM_THREADS or all cores)\n"
-    "  --seed S           seed of the shuffle (default 0); epoch e's order depends on S and e only\n"
+    "  --seed S           seed of the shuffle (default 0); the order of epoch e depends on S and\n"
+    "                     e only (e counts on from a checkpoint's step counter)\n"
     "  --limit K          use only the first K examples of the training and of the test data\n"
     "  --drop-last        leave out the last incomplete batch of every epoch (by default the\n"
     "                     last step trains on the remaining examples)\n"

@@ -39,14 +39,20 @@ int cli_data_parse_spec(const char *text, CliDataSpec *spec, char *err, size_t e
         snprintf(err, errlen, "expects fmnist, an IDX directory or FILE,FILE (or NAME=FILE,...), got \"\"");
         return -1;
     }
+    const char *dir = NULL;
     if (!strcmp(text, "fmnist")) {
         const char *env = getenv("SINTER_FMNIST_DIR");
-        spec->dir = strdup(env && *env ? env : CLI_DATA_FMNIST_DIR);
+        dir = env && *env ? env : CLI_DATA_FMNIST_DIR;
     } else if (!strchr(text, ',') && !strchr(text, '=') && is_dir(text)) {
-        spec->dir = strdup(text);
+        dir = text;
     }
-    if (spec->dir)
+    if (dir) {
+        if (!(spec->dir = strdup(dir))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         return 0;
+    }
     int named = -1;   /* unknown until the first part */
     for (const char *p = text;;) {
         size_t len = strcspn(p, ",");

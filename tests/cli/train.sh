@@ -196,9 +196,10 @@ mknpy "$TMP/y3.npy" '<i8' '(3,)' "0000000000000000010000000000000002000000000000
 mknpy "$TMP/y3bad.npy" '<i8' '(3,)' "000000000000000007000000000000000200000000000000"
 mknpy "$TMP/x3d.npy" '<f8' '(3, 1)' "000000000000f03f000000000000f03f000000000000f03f"
 mknpy "$TMP/x35.npy" '<f4' '(3, 5)' "$F1$F0$F0$F0$F0$F0$F1$F0$F0$F0$F0$F0$F1$F0$F0"
-run "$SINTER" train "$TINY" --data "y=$TMP/y3.npy,x=$TMP/x3.npy" --epochs 3 --batch 2 --lr 0.01 --seed 7 --drop-last \
+gzip -c "$TMP/x3.npy" >"$TMP/x3.npy.gz"
+run "$SINTER" train "$TINY" --data "y=$TMP/y3.npy,x=$TMP/x3.npy.gz" --epochs 3 --batch 2 --lr 0.01 --seed 7 --drop-last \
     --threads 1
-expect_rc "train on .npy by name" 0
+expect_rc "train on .npy by name (one of them gzip-compressed)" 0
 expect_contains "train on .npy: plan" "$OUT" "3 epochs of 1 steps, batch 2 (--drop-last: 1 examples left out of each epoch), lr 0.01, shuffle seed 7"
 expect_contains "train on .npy: step counter" "$OUT" " s (step 3)"
 input_error "label out of range" "$TMP/y3bad.npy: label 7 (example 1) is not a class: tiny's output \"logits\" scores 4 classes, 0 to 3" \
@@ -213,6 +214,51 @@ input_error "a tensor without data" "--data has no data for training input \"y\"
     -- "$SINTER" train "$TINY" --data "x=$TMP/x3.npy" --epochs 1 --batch 2
 input_error "too few files" "--data gives 1 file but tiny takes 2 tensors (inputs: x; training inputs: y), in this order" \
     -- "$SINTER" train "$TINY" --data "$TMP/x3.npy" --epochs 1 --batch 2
+
+# without test data the run says so; --epochs 0 with --eval-data evaluates only
+run "$SINTER" train "$TINY" --data "x=$TMP/x3.npy,y=$TMP/y3.npy" --epochs 1 --batch 3 --threads 1
+expect_rc "train without test data" 0
+expect_contains "train without test data: note" "$OUT" "no test data: the epochs are not evaluated (--eval-data gives test data)"
+run "$SINTER" train "$TINY" --data "x=$TMP/x3.npy,y=$TMP/y3.npy" --eval-data "$TMP/x3.npy,$TMP/y3.npy" --epochs 0 --threads 1
+expect_rc "evaluate .npy data" 0
+expect_contains "evaluate .npy data: accuracy of 3 examples" "$OUT" "before training: test accuracy "
+expect_contains "evaluate .npy data: 3 examples" "$OUT" "/3), test loss "
+
+# a model with a float target is scored by its mean squared error
+cat >"$TMP/reg.json" <<'EOF'
+{
+  "sinter": 1,
+  "name": "reg",
+  "inputs": [{"name": "x", "dtype": "float32", "shape": ["N", 4]}],
+  "outputs": ["y"],
+  "params": [{"name": "w", "dtype": "float32", "shape": [4], "init": {"kind": "constant", "value": 0.5}}],
+  "nodes": [{"name": "mul", "op": "Mul", "inputs": ["x", "w"], "outputs": ["y"]}],
+  "training": {
+    "inputs": [{"name": "t", "dtype": "float32", "shape": ["N", 4]}],
+    "loss": {"op": "MSELoss", "inputs": ["y", "t"]},
+    "optimizer": {"kind": "sgd", "lr": 0.5}
+  }
+}
+EOF
+run "$SINTER" train "$TMP/reg.json" --data "$TMP/x3.npy,$TMP/x3.npy" --eval-data "$TMP/x3.npy,$TMP/x3.npy" --epochs 2 \
+    --batch 3 --threads 1
+expect_rc "train a regression" 0
+expect_contains "train a regression: MSE before (w = 0.5: 3 of 12 values off by 0.5)" "$OUT" "before training: test MSE 0.0625 (3 examples)"
+expect_contains "train a regression: MSE after 2 steps" "$OUT" "epoch 2/2: train loss "
+
+# Fashion-MNIST itself, when installed: gzip IDX files feeding [N,784] and [N,1,28,28]
+FMNIST=${SINTER_FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
+if [ -r "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -r "$FMNIST/t10k-labels-idx1-ubyte.gz" ]; then
+    run "$SINTER" train "$EX/fmnist_mlp.json" --data fmnist --epochs 1 --batch 32 --limit 256 --threads 1
+    expect_rc "train the MLP on 256 Fashion-MNIST images" 0
+    expect_contains "train the MLP: data" "$OUT" "training data: 256 examples (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz)
+test data: 256 examples (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)"
+    run "$SINTER" train "$EX/lenet5.json" --data "$FMNIST" --epochs 0 --limit 100 --threads 1
+    expect_rc "evaluate LeNet-5 on 100 test images" 0
+    expect_contains "evaluate LeNet-5: images as [N,1,28,28]" "$OUT" "before training: test accuracy "
+else
+    echo "train.sh: $FMNIST has no Fashion-MNIST; those checks are skipped" >&2
+fi
 
 # a compiled library trains the same way
 run "$SINTER" compile "$TINY" -o "$TMP/libtiny.so"
