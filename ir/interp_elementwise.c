@@ -7,18 +7,6 @@
 
 /* ---- broadcasting ---------------------------------------------------------------- */
 
-/* Flat index into t of the element that broadcasts to output coordinate idx (ONNX
- * multidirectional broadcasting: t's dims aligned to the right, dims of 1 repeat). */
-static int64_t bcast_offset(const IrTensor *t, int out_rank, const int64_t *idx)
-{
-    int64_t off = 0;
-    for (int r = 0; r < t->rank; r++) {
-        int64_t i = t->dims[r] == 1 ? 0 : idx[out_rank - t->rank + r];
-        off = off * t->dims[r] + i;
-    }
-    return off;
-}
-
 /* Advance the row-major coordinate idx within out's dims. */
 static void next_index(const IrTensor *out, int64_t *idx)
 {
@@ -261,14 +249,14 @@ static int ref_nary(const IrNode *n, IrTensor *const *in, int nin, IrTensor *con
     int64_t idx[IR_MAX_RANK] = {0};
     for (int64_t i = 0; i < y->numel; i++, next_index(y, idx)) {
         if (is_float) {
-            double acc = ir_tensor_getf(in[0], bcast_offset(in[0], y->rank, idx));
+            double acc = ir_tensor_getf(in[0], ir_bcast_offset(in[0], y->rank, idx));
             for (int k = 1; k < nin; k++)
-                acc = binary_f(op, acc, ir_tensor_getf(in[k], bcast_offset(in[k], y->rank, idx)));
+                acc = binary_f(op, acc, ir_tensor_getf(in[k], ir_bcast_offset(in[k], y->rank, idx)));
             ir_tensor_setf(y, i, acc);
         } else {
-            int64_t acc = ir_tensor_geti(in[0], bcast_offset(in[0], y->rank, idx));
+            int64_t acc = ir_tensor_geti(in[0], ir_bcast_offset(in[0], y->rank, idx));
             for (int k = 1; k < nin; k++) {
-                int64_t b = ir_tensor_geti(in[k], bcast_offset(in[k], y->rank, idx));
+                int64_t b = ir_tensor_geti(in[k], ir_bcast_offset(in[k], y->rank, idx));
                 if (op == B_DIV && b == 0) {
                     ir_node_error(d, n, "integer division by zero (inputs[1] has a 0 at output element %lld)",
                                   (long long)i);
@@ -356,7 +344,7 @@ int ref_Pow(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *co
     bool int_math = !ir_dtype_is_float(a->dtype) && !ir_dtype_is_float(b->dtype);
     int64_t idx[IR_MAX_RANK] = {0};
     for (int64_t i = 0; i < y->numel; i++, next_index(y, idx)) {
-        int64_t ia = bcast_offset(a, y->rank, idx), ib = bcast_offset(b, y->rank, idx);
+        int64_t ia = ir_bcast_offset(a, y->rank, idx), ib = ir_bcast_offset(b, y->rank, idx);
         if (int_math) {
             int64_t r;
             if (!ipow(ir_tensor_geti(a, ia), ir_tensor_geti(b, ib), &r)) {
@@ -380,9 +368,9 @@ int ref_Where(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *
     size_t esize = srt_dtype_size(y->dtype);
     int64_t idx[IR_MAX_RANK] = {0};
     for (int64_t i = 0; i < y->numel; i++, next_index(y, idx)) {
-        bool c = ir_tensor_geti(in[0], bcast_offset(in[0], y->rank, idx)) != 0;
+        bool c = ir_tensor_geti(in[0], ir_bcast_offset(in[0], y->rank, idx)) != 0;
         const IrTensor *src = c ? in[1] : in[2];
-        const char *p = (const char *)src->data + (size_t)bcast_offset(src, y->rank, idx) * esize;
+        const char *p = (const char *)src->data + (size_t)ir_bcast_offset(src, y->rank, idx) * esize;
         memcpy((char *)y->data + (size_t)i * esize, p, esize);
     }
     return 0;

@@ -16,33 +16,6 @@ static int oom(const IrNode *n, IrDiag *d)
     return -1;
 }
 
-static int64_t prod(const int64_t *dims, int from, int to)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= dims[i];
-    return p;
-}
-
-static void unravel(int64_t i, int rank, const int64_t *dims, int64_t *idx)
-{
-    for (int k = rank - 1; k >= 0; k--) {
-        idx[k] = dims[k] ? i % dims[k] : 0;
-        i = dims[k] ? i / dims[k] : 0;
-    }
-}
-
-/* Offset into t (broadcast right-aligned to a tensor of rank `rank`) of the element at idx. */
-static int64_t bcast_offset(const IrTensor *t, int rank, const int64_t *idx)
-{
-    int64_t off = 0;
-    for (int k = 0; k < t->rank; k++) {
-        int64_t dim = t->dims[k];
-        off = off * dim + (dim == 1 ? 0 : idx[rank - t->rank + k]);
-    }
-    return off;
-}
-
 /* A zeroed double buffer of count entries (at least one). */
 static double *zeros(int64_t count)
 {
@@ -107,12 +80,12 @@ static int win_init(const IrNode *n, int nsp, const int64_t *kernel, const int64
             w->pe[i] = pads[nsp + i];
         }
     }
-    w->ktotal = prod(w->k, 0, nsp);
+    w->ktotal = ir_dims_prod(w->k, 0, nsp);
     w->taps = malloc((size_t)(w->ktotal * nsp + 1) * sizeof(int64_t));
     if (!w->taps)
         return -1;
     for (int64_t t = 0; t < w->ktotal; t++)
-        unravel(t, nsp, w->k, w->taps + t * nsp);
+        ir_unravel(t, nsp, w->k, w->taps + t * nsp);
     return 0;
 }
 
@@ -173,7 +146,7 @@ int ref_ConvGradWeight(const IrGraph *g, const IrNode *n, IrTensor *const *in, I
         return oom(n, d);
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = dy->dims[1], cg = c_ / group, mg = m_ / group;
-    int64_t isz = prod(x->dims, 2, x->rank), osz = prod(dy->dims, 2, dy->rank), kt = w.ktotal;
+    int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank), kt = w.ktotal;
     int64_t *offs = malloc((size_t)(osz * kt + 1) * sizeof(int64_t));
     double *acc = zeros(dw->numel);
     if (!offs || !acc) {
@@ -184,7 +157,7 @@ int ref_ConvGradWeight(const IrGraph *g, const IrNode *n, IrTensor *const *in, I
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, dy->dims + 2, oidx);
+        ir_unravel(o, nsp, dy->dims + 2, oidx);
         win_offsets(&w, x->dims + 2, oidx, offs + o * kt);
     }
     for (int64_t m = 0; m < m_; m++) {
@@ -223,7 +196,7 @@ int ref_MaxPoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     Win w;
     if (win_init(n, nsp, NULL, x->dims + 2, &w))
         return oom(n, d);
-    int64_t planes = x->dims[0] * x->dims[1], isz = prod(x->dims, 2, x->rank), osz = prod(dy->dims, 2, dy->rank);
+    int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
     int64_t *offs = malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
     double *acc = zeros(dx->numel);
     if (!offs || !acc) {
@@ -234,7 +207,7 @@ int ref_MaxPoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, dy->dims + 2, oidx);
+        ir_unravel(o, nsp, dy->dims + 2, oidx);
         win_offsets(&w, x->dims + 2, oidx, offs);
         for (int64_t p = 0; p < planes; p++) {
             double best = 0;
@@ -271,7 +244,7 @@ int ref_AveragePoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, 
     if (win_init(n, nsp, NULL, x->dims + 2, &w))
         return oom(n, d);
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
-    int64_t planes = x->dims[0] * x->dims[1], isz = prod(x->dims, 2, x->rank), osz = prod(dy->dims, 2, dy->rank);
+    int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
     int64_t *offs = malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
     double *acc = zeros(dx->numel);
     if (!offs || !acc) {
@@ -282,7 +255,7 @@ int ref_AveragePoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, 
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, dy->dims + 2, oidx);
+        ir_unravel(o, nsp, dy->dims + 2, oidx);
         win_offsets(&w, x->dims + 2, oidx, offs);
         int64_t count = 0;
         for (int64_t t = 0; t < w.ktotal; t++) {
@@ -319,7 +292,7 @@ int ref_BatchNormGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     const IrTensor *dy = in[0], *x = in[1], *scale = in[2];
     IrTensor *dx = out[0], *dscale = out[1], *dbias = out[2];
     double eps = ir_attr_float(n, "epsilon");
-    int64_t batch = x->dims[0], c_ = x->dims[1], sp = prod(x->dims, 2, x->rank);
+    int64_t batch = x->dims[0], c_ = x->dims[1], sp = ir_dims_prod(x->dims, 2, x->rank);
     double m = (double)(batch * sp);
     for (int64_t c = 0; c < c_; c++) {
         double sum = 0, sq = 0, gsum = 0, gx = 0;
@@ -365,7 +338,7 @@ int ref_LayerNormGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     int ax;
     ir_norm_axis(ir_attr_int(n, "axis"), x->rank, &ax);
     double eps = ir_attr_float(n, "epsilon");
-    int64_t outer = prod(x->dims, 0, ax), len = prod(x->dims, ax, x->rank);
+    int64_t outer = ir_dims_prod(x->dims, 0, ax), len = ir_dims_prod(x->dims, ax, x->rank);
     double *xhat = zeros(len), *gh = zeros(len);
     double *as = zeros(dscale ? dscale->numel : 1), *ab = zeros(dbias ? dbias->numel : 1);
     if (!xhat || !gh || !as || !ab) {
@@ -388,16 +361,16 @@ int ref_LayerNormGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
         double inv = 1 / sqrt(sq / (double)len + eps), mg = 0, mgx = 0;
         for (int64_t j = 0; j < len; j++) {
             int64_t e = r * len + j;
-            unravel(e, x->rank, x->dims, idx);
+            ir_unravel(e, x->rank, x->dims, idx);
             double gy = ir_tensor_getf(dy, e);
             xhat[j] = (ir_tensor_getf(x, e) - mean) * inv;
-            gh[j] = gy * ir_tensor_getf(scale, bcast_offset(scale, x->rank, idx));
+            gh[j] = gy * ir_tensor_getf(scale, ir_bcast_offset(scale, x->rank, idx));
             mg += gh[j];
             mgx += gh[j] * xhat[j];
             if (dscale)
-                as[bcast_offset(dscale, x->rank, idx)] += gy * xhat[j];
+                as[ir_bcast_offset(dscale, x->rank, idx)] += gy * xhat[j];
             if (dbias)
-                ab[bcast_offset(dbias, x->rank, idx)] += gy;
+                ab[ir_bcast_offset(dbias, x->rank, idx)] += gy;
         }
         mg /= (double)len;
         mgx /= (double)len;
@@ -420,7 +393,7 @@ static int softmax_grad(const IrNode *n, const IrTensor *dy, const IrTensor *y, 
 {
     int ax;
     ir_norm_axis(ir_attr_int(n, "axis"), y->rank, &ax);
-    int64_t outer = prod(y->dims, 0, ax), len = y->dims[ax], inner = prod(y->dims, ax + 1, y->rank);
+    int64_t outer = ir_dims_prod(y->dims, 0, ax), len = y->dims[ax], inner = ir_dims_prod(y->dims, ax + 1, y->rank);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * len * inner + i;
@@ -458,7 +431,7 @@ int ref_SCELossGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     IrTensor *dx = out[0];
     const IrAttr *ig = ir_attr_get(n, "ignore_index");
     bool mean = !strcmp(ir_attr_str(n, "reduction"), "mean");
-    int64_t batch = x->dims[0], c_ = x->dims[1], sp = prod(x->dims, 2, x->rank);
+    int64_t batch = x->dims[0], c_ = x->dims[1], sp = ir_dims_prod(x->dims, 2, x->rank);
     double wsum = 0;
     for (int64_t i = 0; i < batch * sp; i++) {
         int64_t label = ir_tensor_geti(lab, i);
@@ -504,7 +477,7 @@ int ref_GatherGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTen
     int axis;
     ir_norm_axis(ir_attr_int(n, "axis"), dx->rank, &axis);
     int64_t s = dx->dims[axis];
-    int64_t outer = prod(dx->dims, 0, axis), inner = prod(dx->dims, axis + 1, dx->rank);
+    int64_t outer = ir_dims_prod(dx->dims, 0, axis), inner = ir_dims_prod(dx->dims, axis + 1, dx->rank);
     double *acc = zeros(dx->numel);
     if (!acc)
         return oom(n, d);

@@ -18,36 +18,6 @@ static IrTensor *opt_out(const IrNode *n, IrTensor *const *out, int i)
     return i < n->nout ? out[i] : NULL;
 }
 
-/* Product of dims[from..to). */
-static int64_t prod(const int64_t *dims, int from, int to)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= dims[i];
-    return p;
-}
-
-/* Row-major multi-index idx[0..rank) of flat index i over dims. */
-static void unravel(int64_t i, int rank, const int64_t *dims, int64_t *idx)
-{
-    for (int k = rank - 1; k >= 0; k--) {
-        idx[k] = dims[k] ? i % dims[k] : 0;
-        i = dims[k] ? i / dims[k] : 0;
-    }
-}
-
-/* Flat offset into t of the element at idx (a full index of rank `rank`) when t broadcasts
- * (right-aligned, dims of 1 repeat) to that shape. */
-static int64_t bcast_offset(const IrTensor *t, int rank, const int64_t *idx)
-{
-    int64_t off = 0;
-    for (int k = 0; k < t->rank; k++) {
-        int64_t dim = t->dims[k];
-        off = off * dim + (dim == 1 ? 0 : idx[rank - t->rank + k]);
-    }
-    return off;
-}
-
 static int oom(const IrNode *n, IrDiag *d)
 {
     ir_node_error(d, n, "out of memory in the reference kernel");
@@ -76,7 +46,7 @@ int ref_Gemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     for (int64_t i = 0; i < m_; i++) {
         for (int64_t j = 0; j < n_; j++) {
             int64_t ij[2] = {i, j};
-            int64_t coff = c ? bcast_offset(c, 2, ij) : 0;
+            int64_t coff = c ? ir_bcast_offset(c, 2, ij) : 0;
             if (is_float) {
                 double acc = 0;
                 for (int64_t k = 0; k < k_; k++)
@@ -124,11 +94,11 @@ int ref_MatMul(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor 
     int64_t m_ = ra >= 2 ? a->dims[ra - 2] : 1;
     int64_t n_ = rb >= 2 ? b->dims[rb - 1] : 1;
     int br = y->rank - (ra >= 2) - (rb >= 2);
-    int64_t nbatch = prod(y->dims, 0, br);
+    int64_t nbatch = ir_dims_prod(y->dims, 0, br);
     bool is_float = ir_dtype_is_float(y->dtype);
     int64_t bidx[IR_MAX_RANK];
     for (int64_t bi = 0; bi < nbatch; bi++) {
-        unravel(bi, br, y->dims, bidx);
+        ir_unravel(bi, br, y->dims, bidx);
         int64_t ao = batch_offset(a, br, bidx, m_ * k_), bo = batch_offset(b, br, bidx, k_ * n_);
         for (int64_t i = 0; i < m_; i++) {
             for (int64_t j = 0; j < n_; j++) {
@@ -180,12 +150,12 @@ static int geom_init(const IrNode *n, int nsp, const int64_t *kernel, bool use_d
     else
         for (int i = 0; i < nsp; i++)
             gm->dil[i] = 1;
-    gm->ktotal = prod(gm->k, 0, nsp);
+    gm->ktotal = ir_dims_prod(gm->k, 0, nsp);
     gm->taps = malloc((size_t)(gm->ktotal * nsp + 1) * sizeof(int64_t));
     if (!gm->taps)
         return -1;
     for (int64_t t = 0; t < gm->ktotal; t++)
-        unravel(t, nsp, gm->k, gm->taps + t * nsp);
+        ir_unravel(t, nsp, gm->k, gm->taps + t * nsp);
     return 0;
 }
 
@@ -249,7 +219,7 @@ int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     geom_forward_pads(n, x, &gm);
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = y->dims[1], cg = c_ / group, mg = m_ / group;
-    int64_t isz = prod(x->dims, 2, x->rank), osz = prod(y->dims, 2, y->rank), ksz = gm.ktotal;
+    int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank), ksz = gm.ktotal;
     int64_t *offs = malloc((size_t)(ksz + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
@@ -257,7 +227,7 @@ int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, y->dims + 2, oidx);
+        ir_unravel(o, nsp, y->dims + 2, oidx);
         window_offsets(&gm, x->dims + 2, oidx, offs);
         for (int64_t nb = 0; nb < batch; nb++) {
             for (int64_t m = 0; m < m_; m++) {
@@ -307,7 +277,7 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     }
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = y->dims[1], cg = c_ / group, mg = m_ / group;
-    int64_t isz = prod(x->dims, 2, x->rank), osz = prod(y->dims, 2, y->rank), ksz = gm.ktotal;
+    int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank), ksz = gm.ktotal;
     double *acc = calloc((size_t)y->numel + 1, sizeof(double));
     int64_t *offs = malloc((size_t)(ksz + 1) * sizeof(int64_t));
     if (!acc || !offs) {
@@ -319,7 +289,7 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     int64_t iidx[IR_MAX_RANK];
     /* scatter: input position i through tap t lands on output i*stride + t*dilation - pad_begin */
     for (int64_t i = 0; i < isz; i++) {
-        unravel(i, nsp, x->dims + 2, iidx);
+        ir_unravel(i, nsp, x->dims + 2, iidx);
         for (int64_t t = 0; t < ksz; t++) {
             int64_t off = 0;
             for (int a = 0; a < nsp; a++) {
@@ -359,7 +329,7 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
 static int64_t col_major(int64_t off, int nsp, const int64_t *dims)
 {
     int64_t idx[IR_MAX_RANK], r = 0;
-    unravel(off, nsp, dims, idx);
+    ir_unravel(off, nsp, dims, idx);
     for (int i = nsp - 1; i >= 0; i--)
         r = r * dims[i] + idx[i];
     return r;
@@ -377,7 +347,7 @@ int ref_MaxPool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
     bool col = ir_attr_int(n, "storage_order") == 1;
     bool is_float = ir_dtype_is_float(y->dtype);
     int64_t planes = x->dims[0] * x->dims[1];
-    int64_t isz = prod(x->dims, 2, x->rank), osz = prod(y->dims, 2, y->rank);
+    int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank);
     int64_t *offs = malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
@@ -385,7 +355,7 @@ int ref_MaxPool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, y->dims + 2, oidx);
+        ir_unravel(o, nsp, y->dims + 2, oidx);
         window_offsets(&gm, x->dims + 2, oidx, offs);
         for (int64_t p = 0; p < planes; p++) {
             /* first maximum in tap order; a NaN wins over numbers (the first NaN) */
@@ -422,7 +392,7 @@ int ref_AveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     geom_forward_pads(n, x, &gm);
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
     int64_t planes = x->dims[0] * x->dims[1];
-    int64_t isz = prod(x->dims, 2, x->rank), osz = prod(y->dims, 2, y->rank);
+    int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank);
     int64_t *offs = malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
@@ -430,7 +400,7 @@ int ref_AveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     }
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
-        unravel(o, nsp, y->dims + 2, oidx);
+        ir_unravel(o, nsp, y->dims + 2, oidx);
         window_offsets(&gm, x->dims + 2, oidx, offs);
         /* Divisor: taps inside the input, or with count_include_pad the taps inside the padded
          * input [-pad_begin, in + pad_end) (a ceil_mode window's overhang beyond it never counts). */
@@ -460,7 +430,7 @@ int ref_GlobalAveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in
 {
     const IrTensor *x = in[0];
     IrTensor *y = out[0];
-    int64_t planes = x->dims[0] * x->dims[1], isz = prod(x->dims, 2, x->rank);
+    int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank);
     for (int64_t p = 0; p < planes; p++) {
         double sum = 0;
         for (int64_t i = 0; i < isz; i++)
@@ -478,7 +448,7 @@ int ref_BatchNormalization(const IrGraph *g, const IrNode *n, IrTensor *const *i
     IrTensor *y = out[0], *rmean = opt_out(n, out, 1), *rvar = opt_out(n, out, 2);
     bool training = ir_attr_int(n, "training_mode") == 1;
     double eps = ir_attr_float(n, "epsilon"), mom = ir_attr_float(n, "momentum");
-    int64_t batch = x->dims[0], c_ = x->dims[1], sp = prod(x->dims, 2, x->rank);
+    int64_t batch = x->dims[0], c_ = x->dims[1], sp = ir_dims_prod(x->dims, 2, x->rank);
     double count = (double)(batch * sp);
     for (int64_t c = 0; c < c_; c++) {
         double mu, v;
@@ -523,7 +493,7 @@ int ref_LayerNormalization(const IrGraph *g, const IrNode *n, IrTensor *const *i
     /* stash_type 1: stage one (standardization) in float32 precision: inputs and results are
      * rounded to float; the math in between runs in double. */
     bool f32 = ir_attr_int(n, "stash_type") == 1;
-    int64_t outer = prod(x->dims, 0, ax), inner = prod(x->dims, ax, x->rank);
+    int64_t outer = ir_dims_prod(x->dims, 0, ax), inner = ir_dims_prod(x->dims, ax, x->rank);
     int64_t idx[IR_MAX_RANK];
     for (int64_t r = 0; r < outer; r++) {
         double sum = 0, sq = 0;
@@ -548,10 +518,10 @@ int ref_LayerNormalization(const IrGraph *g, const IrNode *n, IrTensor *const *i
             double norm = ((f32 ? (float)v : v) - mean) * inv;
             if (f32)
                 norm = (float)norm;
-            unravel(e, x->rank, x->dims, idx);
-            double res = norm * ir_tensor_getf(scale, bcast_offset(scale, x->rank, idx));
+            ir_unravel(e, x->rank, x->dims, idx);
+            double res = norm * ir_tensor_getf(scale, ir_bcast_offset(scale, x->rank, idx));
             if (bias)
-                res += ir_tensor_getf(bias, bcast_offset(bias, x->rank, idx));
+                res += ir_tensor_getf(bias, ir_bcast_offset(bias, x->rank, idx));
             ir_tensor_setf(y, e, res);
         }
     }
@@ -563,7 +533,7 @@ static int softmax(const IrNode *n, const IrTensor *x, IrTensor *y, bool log_for
 {
     int ax;
     ir_norm_axis(ir_attr_int(n, "axis"), x->rank, &ax);
-    int64_t outer = prod(x->dims, 0, ax), len = x->dims[ax], inner = prod(x->dims, ax + 1, x->rank);
+    int64_t outer = ir_dims_prod(x->dims, 0, ax), len = x->dims[ax], inner = ir_dims_prod(x->dims, ax + 1, x->rank);
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * len * inner + i;
@@ -620,7 +590,7 @@ int ref_SoftmaxCrossEntropyLoss(const IrGraph *g, const IrNode *n, IrTensor *con
     IrTensor *y = out[0], *lp = opt_out(n, out, 1);
     const IrAttr *ig = ir_attr_get(n, "ignore_index");
     const char *red = ir_attr_str(n, "reduction");
-    int64_t batch = x->dims[0], c_ = x->dims[1], sp = prod(x->dims, 2, x->rank);
+    int64_t batch = x->dims[0], c_ = x->dims[1], sp = ir_dims_prod(x->dims, 2, x->rank);
     double total = 0, wsum = 0;
     for (int64_t nb = 0; nb < batch; nb++) {
         for (int64_t s = 0; s < sp; s++) {
