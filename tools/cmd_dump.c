@@ -150,7 +150,7 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
         PassContext ctx;
         pass_context_init(&ctx, &d);
         ctx.verify = true;
-        if (o->passes) {
+        if (o->passes || (o->after && !strcmp(o->after, "autodiff"))) {
             ctx.pipeline = names;
             ctx.npipeline = npasses;
         }
@@ -209,6 +209,9 @@ static int run_dump(int argc, char **argv)
         npasses = pass_default_pipeline(&def);
         for (int i = 0; i < npasses && i < MAX_PIPELINE; i++)
             names[i] = def[i];
+        /* the training graph: autodiff runs after the inference pipeline, as in sinter compile */
+        if (o.after && !strcmp(o.after, "autodiff") && npasses < MAX_PIPELINE)
+            names[npasses++] = "autodiff";
     }
     r = check_pipeline(&o, names, npasses);
     if (r == CLI_OK) {
@@ -245,7 +248,9 @@ const CliVerb cli_verb_dump = {
     "PASS. With --after all: the text IR after every pass of the pipeline, each headed by\n"
     "a '; after PASS' line. With --after plan: after the whole pipeline, the lowered\n"
     "program: kernels in execution order and every buffer's storage, offset and size\n"
-    "(a*N+b bytes). The graph is verified after every pass.\n"
+    "(a*N+b bytes). With --after autodiff: the training graph (forward, loss, backward and\n"
+    "optimizer update nodes) built after the default pipeline. The graph is verified after\n"
+    "every pass.\n"
     "\n"
     "  --after PASS|all|plan  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
     "  --passes LIST     run this comma-separated pipeline instead of the default one\n"

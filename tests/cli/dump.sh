@@ -85,4 +85,11 @@ expect_rc "dump an unsupported version" 1
 expect_contains "dump an unsupported version names the file" "$ERR" "$TMP/v2.json: "
 expect_eq "dump an unsupported version: nothing on stdout" "$OUT" ""
 
+# --after autodiff: the training graph after the default pipeline
+run "$SINTER" dump "$EX/fmnist_mlp.json" --after autodiff
+expect_rc "dump --after autodiff" 0
+expect_contains "dump --after autodiff: the weight gradient" "$OUT" '%"grad/fc1.weight" = Gemm(%"grad/h1", '
+expect_contains "dump --after autodiff: the Adam update" "$OUT" '= AdamUpdate(%fc2.bias, %"grad/fc2.bias", %optim.lr, %optim.step, '
+expect_contains "dump --after autodiff: update pairs" "$OUT" 'training update %fc1.weight <- %"next/fc1.weight"'
+
 finish
