@@ -518,9 +518,13 @@ int cg_k_conv(CgKernel *k)
 }
 
 /* ---- ConvTranspose ------------------------------------------------------------------------------------
- * Gather form: y[b, m, o] = bias[m] + sum over the group's input channels c and taps t with
- * (o + pb - t*d) divisible by s and i = (o + pb - t*d)/s inside the input of x[b, c, i] *
- * w[c, m mod mg, t]. Scalar loops, parallel over output planes. */
+ * Scatter form through the Gemm micro-kernel (col2im): per (batch, group), y is first set to the
+ * bias (or 0); then for each panel of PW input positions and block of RB rows (output channel m,
+ * kernel tap t) the Gemm writes col[(m,t), p] = sum over the group's input channels c of
+ * w[c, m, t] * x[b, c, p] into a stack panel, and every col element is added to
+ * y[b, m, p*s - pb + t*d] when that lies inside the output (runs along the last input axis,
+ * the valid range computed, not tested per element). Any stride, dilation, group, padding and
+ * output_padding / output_shape work the same way. */
 
 /* Begin pads of ConvTranspose: derived from output_shape / SAME_* (total padding
  * s*(in-1) + output_padding + extent - out, the odd unit at the end for SAME_UPPER and at the
@@ -548,6 +552,58 @@ static void convt_pads(CgKernel *k, CgGeom *g)
     }
 }
 
+/* y[ybase + m*osz + out(p, t)] += panel[kk*pw + p - p0] for the panel row kk (channel m, tap
+ * coordinates tc) and input positions p in [p0, p0 + count). */
+static void convt_scatter_row(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, unsigned aly, LLVMValueRef ym,
+                              const LLVMValueRef *tc, LLVMValueRef p0, LLVMValueRef count, LLVMValueRef panel,
+                              LLVMValueRef pbase)
+{
+    int last = g->nsp - 1;
+    unsigned al = LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 8 : 4;
+    LLVMValueRef W = g->in[last];
+    LLVMValueRef p1 = cg_add(k, p0, count);
+    LLVMValueRef r0 = LLVMBuildUDiv(k->b, p0, W, "");
+    LLVMValueRef r1 = cg_ceil_div(k, p1, W);
+    int64_t s = g->s[last];
+    LLVMValueRef offw = cg_sub(k, cg_mul(k, tc[last], cg_i64c(k, g->d[last])), g->pb[last]);
+    CgLoop lr;
+    LLVMValueRef r = cg_loop_begin(k, &lr, r0, r1, 1);
+    LLVMValueRef seg0 = cg_max64(k, p0, cg_mul(k, r, W));
+    LLVMValueRef seg1 = cg_min64(k, p1, cg_mul(k, cg_add(k, r, cg_i64c(k, 1)), W));
+    LLVMValueRef len = cg_sub(k, seg1, seg0);
+    LLVMValueRef iw0 = cg_sub(k, seg0, cg_mul(k, r, W));
+    LLVMValueRef src0 = cg_add(k, pbase, cg_sub(k, seg0, p0));
+    /* the leading spatial axes: one output row (or none, outside the output) */
+    LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), rowoff = cg_i64c(k, 0), rem = r;
+    LLVMValueRef ic[IR_MAX_RANK];
+    for (int i = last - 1; i >= 0; i--) {
+        ic[i] = i > 0 ? LLVMBuildURem(k->b, rem, g->in[i], "") : rem;
+        if (i > 0)
+            rem = LLVMBuildUDiv(k->b, rem, g->in[i], "");
+    }
+    for (int i = 0; i < last; i++) {
+        LLVMValueRef oc = cg_add(k, cg_sub(k, cg_mul(k, ic[i], cg_i64c(k, g->s[i])), g->pb[i]),
+                                 cg_mul(k, tc[i], cg_i64c(k, g->d[i])));
+        ok = LLVMBuildAnd(k->b, ok, LLVMBuildICmp(k->b, LLVMIntULT, oc, g->out[i], ""), "");
+        rowoff = cg_add(k, cg_mul(k, rowoff, g->out[i]), oc);
+    }
+    rowoff = cg_mul(k, rowoff, g->out[last]);
+    /* valid j: 0 <= (iw0 + j)*s + offw < out_w */
+    LLVMValueRef jlo = cg_sub(k, floor_div(k, cg_add(k, LLVMBuildNeg(k->b, offw, ""), cg_i64c(k, s - 1)), s), iw0);
+    LLVMValueRef jhi = cg_sub(k, floor_div(k, cg_add(k, cg_sub(k, g->out[last], offw), cg_i64c(k, s - 1)), s), iw0);
+    jlo = cg_min64(k, cg_max64(k, jlo, cg_i64c(k, 0)), len);
+    jhi = cg_min64(k, cg_max64(k, jhi, jlo), len);
+    jhi = LLVMBuildSelect(k->b, ok, jhi, jlo, "");
+    LLVMValueRef dst = cg_add(k, cg_add(k, ym, rowoff), cg_add(k, cg_mul(k, iw0, cg_i64c(k, s)), offw));
+    CgLoop lj;
+    LLVMValueRef j = cg_loop_begin(k, &lj, jlo, jhi, 1);
+    LLVMValueRef di = cg_add(k, dst, cg_mul(k, j, cg_i64c(k, s)));
+    LLVMValueRef v = cg_load(k, ety, panel, cg_add(k, src0, j), al);
+    cg_store(k, LLVMBuildFAdd(k->b, cg_load(k, ety, k->out[0], di, aly), v, ""), k->out[0], di, aly);
+    cg_loop_end(k, &lj);
+    cg_loop_end(k, &lr);
+}
+
 int cg_k_convt(CgKernel *k)
 {
     const IrNode *n = k->node;
@@ -561,65 +617,98 @@ int cg_k_convt(CgKernel *k)
         return cg_unsupported(k, "ConvTranspose with a kernel size that depends on N");
     int64_t group = ir_attr_int(n, "group");
     int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
+    int64_t rows_total = mg * gm.taps;
     LLVMTypeRef ety = cg_t_elem(k, x->dtype);
-    unsigned al = cg_align_of(x->dtype);
-    LLVMValueRef planes = cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, M));
-    LLVMValueRef work = cg_mul(k, gm.osz, cg_i64c(k, gm.taps * cg * 2 + 1));
+    size_t esz = srt_dtype_size(x->dtype);
+    unsigned aly = cg_align_of(y->dtype);
+    /* panel: PW input positions (the whole input plane when small) x RB rows, <= ~64 KB */
+    int64_t nr = (int64_t)(k->target->num_vector_regs >= 32 ? 3 : 2) * cg_lanes(k, ety);
+    int64_t pw = nr * 4;
+    if (LLVMIsAConstantInt(gm.isz)) {
+        int64_t isz = LLVMConstIntGetSExtValue(gm.isz);
+        if (isz > 0 && isz <= 8 * nr)
+            pw = isz;
+    }
+    int64_t rb = (int64_t)(65536 / esz) / pw;
+    if (rb < 8)
+        rb = 8;
+    if (rb > rows_total)
+        rb = rows_total > 0 ? rows_total : 1;
+
+    LLVMValueRef tasks = cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, group));
+    LLVMValueRef work = cg_mul(k, gm.isz, cg_i64c(k, 2 * rows_total * cg + rows_total));
     LLVMValueRef grain = cg_grain(k, work, CG_PAR_WORK);
     CgPar p;
-    cg_par_begin(k, &p, planes, grain, 0, NULL);
+    cg_par_begin(k, &p, tasks, grain, 0, NULL);
     cg_geom_forward(k, x, y, &w->shape, true, &gm);
     convt_pads(k, &gm);
-    CgLoop lp;
-    LLVMValueRef pl = cg_loop_begin(k, &lp, p.begin, p.end, 1);
-    LLVMValueRef b = LLVMBuildUDiv(k->b, pl, cg_i64c(k, M), ""), m = LLVMBuildURem(k->b, pl, cg_i64c(k, M), "");
-    LLVMValueRef gi = LLVMBuildUDiv(k->b, m, cg_i64c(k, mg), ""), mi = LLVMBuildURem(k->b, m, cg_i64c(k, mg), "");
-    LLVMValueRef bv = bias ? cg_load_as(k, bias->dtype, k->in[2], m, ety) : cg_fconst(ety, 0);
+    LLVMValueRef panel = cg_alloca(k, ety, rb * pw);
+    CgLoop lt;
+    LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
+    LLVMValueRef b = LLVMBuildUDiv(k->b, t, cg_i64c(k, group), "");
+    LLVMValueRef gi = LLVMBuildURem(k->b, t, cg_i64c(k, group), "");
+    LLVMValueRef xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
+    LLVMValueRef mbase = cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg)));
+    LLVMValueRef ybase = cg_mul(k, mbase, gm.osz);
+    /* y of this (batch, group) = bias or 0 */
+    CgLoop lm;
+    LLVMValueRef mi = cg_loop_begin(k, &lm, cg_i64c(k, 0), cg_i64c(k, mg), 1);
+    LLVMValueRef bv = bias ? cg_load_as(k, bias->dtype, k->in[2], cg_add(k, cg_mul(k, gi, cg_i64c(k, mg)), mi), ety)
+                           : cg_fconst(ety, 0);
+    LLVMValueRef yrow = cg_add(k, ybase, cg_mul(k, mi, gm.osz));
     CgLoop lo;
     LLVMValueRef o = cg_loop_begin(k, &lo, cg_i64c(k, 0), gm.osz, 1);
-    LLVMValueRef oc[IR_MAX_RANK], kdims[IR_MAX_RANK] = {0}, tc[IR_MAX_RANK];
-    unravel(k, o, gm.nsp, gm.out, oc);
+    cg_store(k, bv, k->out[0], cg_add(k, yrow, o), aly);
+    cg_loop_end(k, &lo);
+    cg_loop_end(k, &lm);
+
+    CgLoop lp;
+    LLVMValueRef p0 = cg_loop_begin(k, &lp, cg_i64c(k, 0), gm.isz, pw);
+    LLVMValueRef pcount = cg_min64(k, cg_i64c(k, pw), cg_sub(k, gm.isz, p0));
+    CgLoop lr;
+    LLVMValueRef i0 = cg_loop_begin(k, &lr, cg_i64c(k, 0), cg_i64c(k, rows_total), rb);
+    LLVMValueRef rn = cg_min64(k, cg_i64c(k, rb), cg_sub(k, cg_i64c(k, rows_total), i0));
+    /* col[(m,t) - i0][j] = sum_c w[gi*cg + c, m, t] * x[b, gi*cg + c, p0 + j] */
+    CgGemmArgs ga;
+    memset(&ga, 0, sizeof ga);
+    ga.ety = ety;
+    ga.a = cg_gep(k, ety, k->in[1], cg_add(k, cg_mul(k, gi, cg_i64c(k, cg * rows_total)), i0));
+    ga.sam = cg_i64c(k, 1);
+    ga.sak = cg_i64c(k, rows_total);
+    ga.a_unit_k = rows_total == 1;
+    ga.b = cg_gep(k, ety, k->in[0], cg_add(k, xbase, p0));
+    ga.sbk = gm.isz;
+    ga.sbj = cg_i64c(k, 1);
+    ga.b_unit_j = true;
+    ga.c = panel;
+    ga.sci = cg_i64c(k, pw);
+    ga.scj = cg_i64c(k, 1);
+    ga.c_unit_j = true;
+    ga.i0 = cg_i64c(k, 0);
+    ga.i1 = rn;
+    ga.j0 = cg_i64c(k, 0);
+    ga.j1 = pcount;
+    ga.kdim = cg_i64c(k, cg);
+    ga.alpha = 1;
+    ga.align_a = cg_align_of(w->dtype);
+    ga.align_b = cg_align_of(x->dtype);
+    ga.align_c = (unsigned)esz;
+    cg_gemm_block(k, &ga);
+    /* col2im: add each row of the panel into y */
+    CgLoop lk;
+    LLVMValueRef kk = cg_loop_begin(k, &lk, cg_i64c(k, 0), rn, 1);
+    LLVMValueRef row = cg_add(k, i0, kk);
+    LLVMValueRef m = LLVMBuildUDiv(k->b, row, cg_i64c(k, gm.taps), "");
+    LLVMValueRef kdims[IR_MAX_RANK] = {0}, tc[IR_MAX_RANK];
     for (int i = 0; i < gm.nsp; i++)
         kdims[i] = cg_i64c(k, gm.k[i]);
-    CgLoop lt;
-    LLVMValueRef t = cg_loop_begin(k, &lt, cg_i64c(k, 0), cg_i64c(k, gm.taps), 1);
-    LLVMValueRef acc = cg_loop_carry(k, &lt, bv);
-    unravel(k, t, gm.nsp, kdims, tc);
-    LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), off = cg_i64c(k, 0);
-    for (int i = 0; i < gm.nsp; i++) {
-        LLVMValueRef num = cg_sub(k, cg_add(k, oc[i], gm.pb[i]), cg_mul(k, tc[i], cg_i64c(k, gm.d[i])));
-        LLVMValueRef q = LLVMBuildSDiv(k->b, num, cg_i64c(k, gm.s[i]), "");
-        LLVMValueRef exact = LLVMBuildICmp(k->b, LLVMIntEQ, LLVMBuildSRem(k->b, num, cg_i64c(k, gm.s[i]), ""),
-                                           cg_i64c(k, 0), "");
-        LLVMValueRef inside = LLVMBuildICmp(k->b, LLVMIntULT, q, gm.in[i], "");
-        ok = LLVMBuildAnd(k->b, ok, LLVMBuildAnd(k->b, exact, inside, ""), "");
-        off = cg_add(k, cg_mul(k, off, gm.in[i]), q);
-    }
-    CgIf c_ok;
-    cg_if_begin(k, &c_ok, ok);
-    CgLoop lc;
-    LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), cg_i64c(k, cg), 1);
-    LLVMValueRef a2 = cg_loop_carry(k, &lc, acc);
-    LLVMValueRef ch = cg_add(k, cg_mul(k, gi, cg_i64c(k, cg)), c);
-    LLVMValueRef xi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), ch), gm.isz), off);
-    LLVMValueRef wi = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, ch, cg_i64c(k, mg)), mi), cg_i64c(k, gm.taps)), t);
-    LLVMValueRef wv = cg_load_as(k, w->dtype, k->in[1], wi, ety);
-    LLVMValueRef prod = LLVMBuildFMul(k->b, cg_load(k, ety, k->in[0], xi, al), wv, "");
-    cg_loop_set(&lc, 0, LLVMBuildFAdd(k->b, a2, prod, ""));
-    cg_loop_end(k, &lc);
-    LLVMValueRef summed = lc.phi[0];
-    LLVMBasicBlockRef then_end = LLVMGetInsertBlock(k->b);
-    cg_if_end(k, &c_ok);
-    /* the tap contributes nothing when it misses the input */
-    LLVMValueRef phi = LLVMBuildPhi(k->b, ety, "");
-    LLVMValueRef vals[2] = {summed, acc};
-    LLVMBasicBlockRef bbs[2] = {then_end, c_ok.else_bb};
-    LLVMAddIncoming(phi, vals, bbs, 2);
-    cg_loop_set(&lt, 0, phi);
-    cg_loop_end(k, &lt);
-    cg_store(k, lt.phi[0], k->out[0], cg_add(k, cg_mul(k, pl, gm.osz), o), cg_align_of(y->dtype));
-    cg_loop_end(k, &lo);
+    unravel(k, LLVMBuildURem(k->b, row, cg_i64c(k, gm.taps), ""), gm.nsp, kdims, tc);
+    convt_scatter_row(k, &gm, ety, aly, cg_add(k, ybase, cg_mul(k, m, gm.osz)), tc, p0, pcount, panel,
+                      cg_mul(k, kk, cg_i64c(k, pw)));
+    cg_loop_end(k, &lk);
+    cg_loop_end(k, &lr);
     cg_loop_end(k, &lp);
+    cg_loop_end(k, &lt);
     cg_par_end(k, &p);
     return 0;
 }

@@ -361,48 +361,15 @@ static int k_update(CgKernel *k)
     return 0;
 }
 
-/* ---- dot products over runs ------------------------------------------------------------------ */
-
-/* acc (vector) + sum over j < len of a[ai + j] * b[bi + j*bs]; scalar *sacc for strided b. */
-typedef struct Dot {
-    LLVMTypeRef ety, vty;
-    LLVMValueRef a, b;
-} Dot;
-
-static void dot_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
-{
-    const Dot *d = ctx;
-    /* acc[1], acc[2]: the base offsets minus the loop start (i runs from 0) */
-    LLVMValueRef va = vld(k, d->vty, d->a, cg_add(k, acc[1], i), mask);
-    LLVMValueRef vb = vld(k, d->vty, d->b, cg_add(k, acc[2], i), mask);
-    acc[0] = cg_fma(k, va, vb, acc[0]);   /* masked-off lanes load 0 */
-}
-
-static LLVMValueRef dot_run(CgKernel *k, LLVMTypeRef ety, LLVMValueRef acc, LLVMValueRef *sacc, LLVMValueRef a,
-                            LLVMValueRef ai, LLVMValueRef b, LLVMValueRef bi, int64_t bs, LLVMValueRef len)
-{
-    if (bs == 1) {
-        Dot d = {ety, LLVMTypeOf(acc), a, b};
-        LLVMValueRef st[3] = {acc, ai, bi};
-        vloop(k, cg_i64c(k, 0), len, (int)LLVMGetVectorSize(LLVMTypeOf(acc)), 3, st, dot_body, &d);
-        return st[0];
-    }
-    CgLoop l;
-    LLVMValueRef j = cg_loop_begin(k, &l, cg_i64c(k, 0), len, 1);
-    LLVMValueRef s = cg_loop_carry(k, &l, *sacc);
-    LLVMValueRef x = ld(k, ety, a, cg_add(k, ai, j));
-    LLVMValueRef y = ld(k, ety, b, cg_add(k, bi, cg_mul(k, j, cg_i64c(k, bs))));
-    cg_loop_set(&l, 0, cg_fma(k, x, y, s));
-    cg_loop_end(k, &l);
-    *sacc = l.phi[0];
-    return acc;
-}
-
 /* ---- ConvGradWeight -------------------------------------------------------------------------------
  * dw[m, c, t] = sum over batch b and output positions o of
  *   x[b, group(m)*C/group + c, o*stride + t*dilation - pad] * dy[b, m, o].
- * Parallel over the rows (m, c); per tap, the output positions are walked by runs along the
- * last spatial axis whose input positions fall inside x (a contiguous dot product for stride 1). */
+ * A Gemm per (batch, panel of PW output positions): dw[m, kk] += sum_o dy[b, m, o] *
+ * col[kk][o], where col is the im2col panel of x (rows kk = (c, t)) packed on the stack (zeros
+ * in the padding); both operands run along o, so the Gemm uses its dot-product tiles. Small
+ * output planes pack several batches (and their dy rows) into one panel for longer dots.
+ * Parallel over (group, block of KCB columns kk): each task packs only its own columns and
+ * owns dw[group's m, its kk]. */
 
 /* floor(a / s) for s > 0 constant. */
 static LLVMValueRef floor_divc(CgKernel *k, LLVMValueRef a, int64_t s)
@@ -437,6 +404,63 @@ static void unravel_c(CgKernel *k, LLVMValueRef pos, int n, const LLVMValueRef *
     }
 }
 
+/* panel[dbase + p - p0] = x[xc + in(p, tc)] (0 in the padding) for output positions p in
+ * [p0, p0 + count): runs along the last output axis (a contiguous copy for stride 1). */
+static void cgw_pack(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, LLVMValueRef xc, const LLVMValueRef *tc,
+                     LLVMValueRef p0, LLVMValueRef count, LLVMValueRef panel, LLVMValueRef dbase)
+{
+    int last = g->nsp - 1;
+    LLVMValueRef W = g->out[last];
+    LLVMValueRef p1 = cg_add(k, p0, count);
+    LLVMValueRef r0 = LLVMBuildUDiv(k->b, p0, W, "");
+    LLVMValueRef r1 = cg_ceil_div(k, p1, W);
+    int64_t s = g->s[last];
+    LLVMValueRef offw = cg_sub(k, cg_mul(k, tc[last], cg_i64c(k, g->d[last])), g->pb[last]);
+    LLVMValueRef lo, hi;
+    valid_range(k, offw, s, g->in[last], W, &lo, &hi);
+    CgLoop lr;
+    LLVMValueRef r = cg_loop_begin(k, &lr, r0, r1, 1);
+    LLVMValueRef seg0 = cg_max64(k, p0, cg_mul(k, r, W));
+    LLVMValueRef seg1 = cg_min64(k, p1, cg_mul(k, cg_add(k, r, cg_i64c(k, 1)), W));
+    LLVMValueRef len = cg_sub(k, seg1, seg0);
+    LLVMValueRef ow0 = cg_sub(k, seg0, cg_mul(k, r, W));
+    LLVMValueRef out0 = cg_add(k, dbase, cg_sub(k, seg0, p0));
+    LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), rowoff = cg_i64c(k, 0), rem = r;
+    LLVMValueRef oc[IR_MAX_RANK];
+    for (int i = last - 1; i >= 0; i--) {
+        oc[i] = i > 0 ? LLVMBuildURem(k->b, rem, g->out[i], "") : rem;
+        if (i > 0)
+            rem = LLVMBuildUDiv(k->b, rem, g->out[i], "");
+    }
+    for (int i = 0; i < last; i++) {
+        LLVMValueRef ic = cg_add(k, cg_sub(k, cg_mul(k, oc[i], cg_i64c(k, g->s[i])), g->pb[i]),
+                                 cg_mul(k, tc[i], cg_i64c(k, g->d[i])));
+        ok = LLVMBuildAnd(k->b, ok, icmp(k, LLVMIntULT, ic, g->in[i]), "");
+        rowoff = cg_add(k, cg_mul(k, rowoff, g->in[i]), ic);
+    }
+    rowoff = cg_mul(k, rowoff, g->in[last]);
+    /* valid j in [jlo, jhi): ow0 + j in [lo, hi) */
+    LLVMValueRef jlo = cg_min64(k, cg_max64(k, cg_sub(k, lo, ow0), cg_i64c(k, 0)), len);
+    LLVMValueRef jhi = cg_min64(k, cg_max64(k, cg_sub(k, hi, ow0), jlo), len);
+    jhi = sel(k, ok, jhi, jlo);
+    LLVMValueRef zero = cg_fconst(ety, 0);
+    CgLoop lz;
+    LLVMValueRef j = cg_loop_begin(k, &lz, cg_i64c(k, 0), jlo, 1);
+    st(k, zero, panel, cg_add(k, out0, j));
+    cg_loop_end(k, &lz);
+    LLVMValueRef src = cg_add(k, cg_add(k, xc, rowoff), cg_add(k, cg_mul(k, ow0, cg_i64c(k, s)), offw));
+    CgLoop lc;
+    j = cg_loop_begin(k, &lc, jlo, jhi, 1);
+    LLVMValueRef v = ld(k, ety, k->in[0], cg_add(k, src, cg_mul(k, j, cg_i64c(k, s))));
+    st(k, v, panel, cg_add(k, out0, j));
+    cg_loop_end(k, &lc);
+    CgLoop lz2;
+    j = cg_loop_begin(k, &lz2, jhi, len, 1);
+    st(k, zero, panel, cg_add(k, out0, j));
+    cg_loop_end(k, &lz2);
+    cg_loop_end(k, &lr);
+}
+
 static int k_conv_grad_weight(CgKernel *k)
 {
     const IrNode *n = k->node;
@@ -448,74 +472,129 @@ static int k_conv_grad_weight(CgKernel *k)
     CgGeom geo;
     if (!cg_geom_forward(k, x, dy, &w->shape, true, &geo))
         return cg_unsupported(k, "ConvGradWeight with these dims");
-    int64_t taps = geo.taps;
+    int64_t taps = geo.taps, kc = cg * taps;
     LLVMTypeRef ety = cg_t_elem(k, x->dtype);
-    int lanes = cg_lanes(k, ety);
-    LLVMTypeRef vty = cg_t_vec(ety, lanes);
-    /* rows m*cg + c, each with taps outputs; work per row: taps * N * out positions */
-    LLVMValueRef rows = cg_i64c(k, mch * cg);
-    LLVMValueRef work = cg_mul(k, cg_i64c(k, taps), cg_mul(k, cg_dim(k, x->shape.d[0]), geo.osz));
+    size_t es = esize(ety);
+    /* x panel [KCB columns][PW positions] on the stack, ~128 KB; long rows keep the dot
+     * products long (their horizontal sums and the C updates are per Gemm call) */
+    int64_t kcb = kc < 64 ? kc : 64;
+    if (kcb < 1)
+        kcb = 1;
+    int64_t pw = (int64_t)(131072 / es) / kcb, lanes = cg_lanes(k, ety);
+    /* small planes: nb whole batches per panel, dy packed beside it ([mg][nb*P], <= 64 KB) */
+    int64_t nb = 1, P_const = 0;
+    if (LLVMIsAConstantInt(geo.osz))
+        P_const = LLVMConstIntGetSExtValue(geo.osz);
+    if (P_const > 0 && 2 * P_const <= pw) {
+        nb = pw / P_const;
+        int64_t nd = (int64_t)(65536 / es) / (mg * P_const);
+        if (nd < nb)
+            nb = nd;
+        if (nb < 2)
+            nb = 1;
+    }
+    if (nb > 1) {
+        pw = nb * P_const;
+    } else if (P_const > 0) {   /* equal panels over the plane, whole vectors */
+        int64_t np = (P_const + pw - 1) / pw;
+        int64_t eq = ((P_const + np - 1) / np + lanes - 1) / lanes * lanes;
+        if (eq < pw)
+            pw = eq;
+    }
+    if (pw < 8)
+        pw = 8;
+    int64_t ncb = (kc + kcb - 1) / kcb;
+    LLVMValueRef tasks = cg_i64c(k, group * ncb);
+    LLVMValueRef work = cg_mul(k, cg_i64c(k, 2 * mg * kcb), cg_mul(k, cg_dim(k, x->shape.d[0]), geo.osz));
     LLVMValueRef grain = cg_grain(k, work, CG_PAR_WORK);
     CgPar p;
-    cg_par_begin(k, &p, rows, grain, 0, NULL);
+    cg_par_begin(k, &p, tasks, grain, 0, NULL);
     cg_geom_forward(k, x, dy, &w->shape, true, &geo);   /* again, inside the body */
-    int nsp = geo.nsp, last = nsp - 1;
-    LLVMValueRef batch = cg_dim(k, x->shape.d[0]), C = cg_dim(k, x->shape.d[1]), M = cg_i64c(k, mch);
-    LLVMValueRef kdims[IR_MAX_RANK], instride[IR_MAX_RANK];
+    int nsp = geo.nsp;
+    LLVMValueRef batch = cg_dim(k, x->shape.d[0]), C = cg_dim(k, x->shape.d[1]);
+    LLVMValueRef P = geo.osz;
+    LLVMValueRef kdims[IR_MAX_RANK];
     for (int i = 0; i < nsp; i++)
         kdims[i] = cg_i64c(k, geo.k[i]);
-    instride[last] = cg_i64c(k, 1);
-    for (int i = last - 1; i >= 0; i--)
-        instride[i] = cg_mul(k, instride[i + 1], geo.in[i + 1]);
-    LLVMValueRef oouter = cg_dims_prod(k, dy->shape.d, 2, 2 + last);   /* output positions but the last axis */
-    LLVMValueRef olast = geo.out[last];
+    LLVMValueRef panel = cg_alloca(k, ety, pw * kcb);
+    LLVMValueRef dpanel = nb > 1 ? cg_alloca(k, ety, mg * pw) : NULL;
 
-    CgLoop lr;
-    LLVMValueRef r = cg_loop_begin(k, &lr, p.begin, p.end, 1);
-    LLVMValueRef m = LLVMBuildUDiv(k->b, r, cg_i64c(k, cg), ""), c = LLVMBuildURem(k->b, r, cg_i64c(k, cg), "");
-    LLVMValueRef xc = cg_add(k, cg_mul(k, LLVMBuildUDiv(k->b, m, cg_i64c(k, mg), ""), cg_i64c(k, cg)), c);
     CgLoop lt;
-    LLVMValueRef t = cg_loop_begin(k, &lt, cg_i64c(k, 0), cg_i64c(k, taps), 1);
-    LLVMValueRef tc[IR_MAX_RANK], off[IR_MAX_RANK];
-    unravel_c(k, t, nsp, kdims, tc);
-    for (int i = 0; i < nsp; i++)
-        off[i] = cg_sub(k, cg_mul(k, tc[i], cg_i64c(k, geo.d[i])), geo.pb[i]);
-    LLVMValueRef lo, hi;
-    valid_range(k, off[last], geo.s[last], geo.in[last], olast, &lo, &hi);
-    LLVMValueRef len = cg_sub(k, hi, lo);
+    LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
+    LLVMValueRef gi = LLVMBuildUDiv(k->b, t, cg_i64c(k, ncb), "");
+    LLVMValueRef k0 = cg_mul(k, LLVMBuildURem(k->b, t, cg_i64c(k, ncb), ""), cg_i64c(k, kcb));
+    LLVMValueRef kn = cg_min64(k, cg_i64c(k, kcb), cg_sub(k, cg_i64c(k, kc), k0));
+    LLVMValueRef dwbase = cg_add(k, cg_mul(k, gi, cg_i64c(k, mg * kc)), k0);
+    CgLoop lz;
+    LLVMValueRef mz = cg_loop_begin(k, &lz, cg_i64c(k, 0), cg_i64c(k, mg), 1);
+    zero_fill(k, cg_gep(k, ety, k->out[0], cg_add(k, dwbase, cg_mul(k, mz, cg_i64c(k, kc)))), kn, ety);
+    cg_loop_end(k, &lz);
+    /* batch blocks [b0, b0 + bn) (nb == 1: one batch, panels of positions [p0, p0 + pcount)) */
     CgLoop lb;
-    LLVMValueRef b = cg_loop_begin(k, &lb, cg_i64c(k, 0), batch, 1);
-    LLVMValueRef vacc = cg_loop_carry(k, &lb, cg_fconst(vty, 0.0));
-    LLVMValueRef sacc = cg_loop_carry(k, &lb, cg_fconst(ety, 0.0));
-    LLVMValueRef xbase = cg_mul(k, cg_add(k, cg_mul(k, b, C), xc), geo.isz);
-    LLVMValueRef dybase = cg_mul(k, cg_add(k, cg_mul(k, b, M), m), geo.osz);
-    CgLoop lo_;
-    LLVMValueRef q = cg_loop_begin(k, &lo_, cg_i64c(k, 0), oouter, 1);
-    LLVMValueRef va = cg_loop_carry(k, &lo_, vacc), sa = cg_loop_carry(k, &lo_, sacc);
-    LLVMValueRef oc[IR_MAX_RANK];
-    unravel_c(k, q, last, geo.out, oc);
-    LLVMValueRef valid = LLVMConstInt(cg_t_i1(k), 1, 0), xoff = cg_i64c(k, 0);
-    for (int i = 0; i < last; i++) {
-        LLVMValueRef ii = cg_add(k, cg_mul(k, oc[i], cg_i64c(k, geo.s[i])), off[i]);
-        valid = LLVMBuildAnd(k->b, valid, icmp(k, LLVMIntSGE, ii, cg_i64c(k, 0)), "");
-        valid = LLVMBuildAnd(k->b, valid, icmp(k, LLVMIntSLT, ii, geo.in[i]), "");
-        xoff = cg_add(k, xoff, cg_mul(k, ii, instride[i]));
+    LLVMValueRef b0 = cg_loop_begin(k, &lb, cg_i64c(k, 0), batch, nb);
+    LLVMValueRef bn = cg_min64(k, cg_i64c(k, nb), cg_sub(k, batch, b0));
+    CgLoop lp;
+    LLVMValueRef p0 = cg_loop_begin(k, &lp, cg_i64c(k, 0), nb > 1 ? cg_i64c(k, 1) : P, nb > 1 ? 1 : pw);
+    LLVMValueRef pcount = nb > 1 ? P : cg_min64(k, cg_i64c(k, pw), cg_sub(k, P, p0));
+    CgLoop lk;
+    LLVMValueRef kk = cg_loop_begin(k, &lk, cg_i64c(k, 0), kn, 1);
+    LLVMValueRef col = cg_add(k, k0, kk);
+    LLVMValueRef c = LLVMBuildUDiv(k->b, col, cg_i64c(k, taps), "");
+    LLVMValueRef tc[IR_MAX_RANK];
+    unravel_c(k, LLVMBuildURem(k->b, col, cg_i64c(k, taps), ""), nsp, kdims, tc);
+    CgLoop lbb;
+    LLVMValueRef bb = cg_loop_begin(k, &lbb, cg_i64c(k, 0), bn, 1);
+    LLVMValueRef xb = cg_mul(k, cg_add(k, cg_mul(k, cg_add(k, b0, bb), C), cg_add(k, cg_mul(k, gi, cg_i64c(k, cg)), c)),
+                             geo.isz);
+    cgw_pack(k, &geo, ety, xb, tc, nb > 1 ? cg_i64c(k, 0) : p0, pcount, panel,
+             cg_add(k, cg_mul(k, kk, cg_i64c(k, pw)), cg_mul(k, bb, P)));
+    cg_loop_end(k, &lbb);
+    cg_loop_end(k, &lk);
+    /* dy rows of the group: dy[b, gi*mg + m, p0 ..] (direct), or packed [m][(b - b0)*P + o] */
+    LLVMValueRef dyb = cg_mul(k, cg_add(k, cg_mul(k, b0, cg_i64c(k, mch)), cg_mul(k, gi, cg_i64c(k, mg))), P);
+    CgGemmArgs ga;
+    memset(&ga, 0, sizeof ga);
+    ga.ety = ety;
+    if (nb > 1) {
+        CgLoop lm;
+        LLVMValueRef m = cg_loop_begin(k, &lm, cg_i64c(k, 0), cg_i64c(k, mg), 1);
+        CgLoop lbd;
+        LLVMValueRef bd = cg_loop_begin(k, &lbd, cg_i64c(k, 0), bn, 1);
+        LLVMValueRef src = cg_add(k, dyb, cg_mul(k, cg_add(k, cg_mul(k, bd, cg_i64c(k, mch)), m), P));
+        cg_copy(k, dpanel, cg_add(k, cg_mul(k, m, cg_i64c(k, pw)), cg_mul(k, bd, P)), k->in[1], src, P, es);
+        cg_loop_end(k, &lbd);
+        cg_loop_end(k, &lm);
+        ga.a = dpanel;
+        ga.sam = cg_i64c(k, pw);
+        ga.kdim = cg_mul(k, bn, P);
+    } else {
+        ga.a = cg_gep(k, ety, k->in[1], cg_add(k, dyb, p0));
+        ga.sam = P;
+        ga.kdim = pcount;
     }
-    LLVMValueRef run = sel(k, valid, len, cg_i64c(k, 0));
-    LLVMValueRef xi = cg_add(k, cg_add(k, xbase, xoff), cg_add(k, cg_mul(k, lo, cg_i64c(k, geo.s[last])), off[last]));
-    LLVMValueRef di = cg_add(k, cg_add(k, dybase, cg_mul(k, q, olast)), lo);
-    LLVMValueRef nsa = sa;
-    LLVMValueRef nva = dot_run(k, ety, va, &nsa, k->in[1], di, k->in[0], xi, geo.s[last], run);
-    cg_loop_set(&lo_, 0, nva);
-    cg_loop_set(&lo_, 1, nsa);
-    cg_loop_end(k, &lo_);
-    cg_loop_set(&lb, 0, lo_.phi[0]);
-    cg_loop_set(&lb, 1, lo_.phi[1]);
+    ga.sak = cg_i64c(k, 1);
+    ga.a_unit_k = true;
+    ga.b = panel;
+    ga.sbk = cg_i64c(k, 1);
+    ga.sbj = cg_i64c(k, pw);
+    ga.b_unit_k = true;
+    ga.c = cg_gep(k, ety, k->out[0], dwbase);
+    ga.sci = cg_i64c(k, kc);
+    ga.scj = cg_i64c(k, 1);
+    ga.c_unit_j = true;
+    ga.i0 = cg_i64c(k, 0);
+    ga.i1 = cg_i64c(k, mg);
+    ga.j0 = cg_i64c(k, 0);
+    ga.j1 = kn;
+    ga.accumulate = true;
+    ga.alpha = 1;
+    ga.align_a = (unsigned)es;
+    ga.align_b = (unsigned)es;
+    ga.align_c = (unsigned)es;
+    cg_gemm_block(k, &ga);
+    cg_loop_end(k, &lp);
     cg_loop_end(k, &lb);
-    LLVMValueRef sum = f_add(k, cg_reduce_fadd(k, lb.phi[0]), lb.phi[1]);
-    st(k, sum, k->out[0], cg_add(k, cg_mul(k, r, cg_i64c(k, taps)), t));
     cg_loop_end(k, &lt);
-    cg_loop_end(k, &lr);
     cg_par_end(k, &p);
     return 0;
 }
