@@ -27,8 +27,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+# Input standardization of examples/fmnist_mlp.json and examples/lenet5.json (constants pixel_mean,
+# pixel_std; nodes normalize.sub, normalize.div): Fashion-MNIST's training-set pixel mean and std.
+PIXEL_MEAN = 0.2860406
+PIXEL_STD = 0.3530242
+
+
 class FmnistMlp(nn.Module):
-    """examples/fmnist_mlp.json: Gemm 784->256, Relu, Gemm 256->10 (weights [out, in])."""
+    """examples/fmnist_mlp.json: (x - pixel_mean) / pixel_std, Gemm 784->256, Relu, Gemm 256->10
+    (weights [out, in])."""
     input_shape = (784,)
 
     def __init__(self):
@@ -37,11 +44,12 @@ class FmnistMlp(nn.Module):
         self.fc2 = nn.Linear(256, 10)
 
     def forward(self, x):
+        x = (x - PIXEL_MEAN) / PIXEL_STD
         return self.fc2(F.relu(self.fc1(x)))
 
 
 class LeNet5(nn.Module):
-    """examples/lenet5.json."""
+    """examples/lenet5.json: (x - pixel_mean) / pixel_std, then LeNet-5."""
     input_shape = (1, 28, 28)
 
     def __init__(self):
@@ -53,6 +61,7 @@ class LeNet5(nn.Module):
         self.fc3 = nn.Linear(84, 10)
 
     def forward(self, x):
+        x = (x - PIXEL_MEAN) / PIXEL_STD
         x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
         x = torch.flatten(x, 1)

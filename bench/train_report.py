@@ -88,7 +88,9 @@ def main():
     w("(`bench/train_torch.py`: `nn.Linear`/`nn.Conv2d` with PyTorch's default initialization,")
     w("`torch.optim.Adam`, `F.cross_entropy`). Both sides: Adam lr 1e-3 (betas 0.9/0.999, eps 1e-8), mean")
     w(f"cross-entropy, batch {a.batch}, {epochs} epoch{plural}, a new shuffle every epoch, the last incomplete batch of")
-    w(f"an epoch trained on, pixels scaled to [0, 1], {a.threads} thread{'' if a.threads == '1' else 's'}.")
+    w(f"an epoch trained on, pixels scaled to [0, 1], {a.threads} thread{'' if a.threads == '1' else 's'}. Both models")
+    w("standardize their input first, (x - 0.2860406) / 0.3530242 (the training set's pixel mean and std: the")
+    w("constants `pixel_mean`, `pixel_std` and nodes `normalize.sub`, `normalize.div` of the JSON models).")
     w("Inference latency of the compiled models: [benchmarks.md](benchmarks.md). The demo")
     w("(`scripts/demo.sh`) runs the same training once with `sinter train`.")
     if a.limit:

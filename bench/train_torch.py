@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains the Fashion-MNIST MLP and LeNet-5 of examples/ in PyTorch eager: the reference side of bench/train_bench.sh.
 
-Same architectures as examples/fmnist_mlp.json and examples/lenet5.json, PyTorch's default
+Same architectures as examples/fmnist_mlp.json and examples/lenet5.json (including their input
+standardization with the training set's pixel mean and std), PyTorch's default
 initialization, Adam (lr 1e-3), mean cross-entropy, the same batch size and thread count as the
 sinter run it is compared with. Data: the gzip IDX files of Fashion-MNIST, pixels scaled to
 [0, 1]; a fresh shuffle every epoch; the last incomplete batch of an epoch is trained on (as
@@ -61,8 +62,15 @@ def load_split(data_dir, prefix, limit):
     return x, torch.from_numpy(y.astype(np.int64))
 
 
+# The models' input standardization (constants pixel_mean/pixel_std, nodes normalize.sub and
+# normalize.div of examples/fmnist_mlp.json and examples/lenet5.json): the Fashion-MNIST training
+# set's pixel mean and std, so the models take raw [0, 1] pixels.
+PIXEL_MEAN = 0.2860406
+PIXEL_STD = 0.3530242
+
+
 class Mlp(nn.Module):
-    """examples/fmnist_mlp.json: 784-256-10 with ReLU."""
+    """examples/fmnist_mlp.json: (x - pixel_mean) / pixel_std, then 784-256-10 with ReLU."""
 
     def __init__(self):
         super().__init__()
@@ -70,12 +78,13 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(256, 10)
 
     def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x.reshape(x.shape[0], 784))))
+        x = (x.reshape(x.shape[0], 784) - PIXEL_MEAN) / PIXEL_STD
+        return self.fc2(F.relu(self.fc1(x)))
 
 
 class LeNet5(nn.Module):
-    """examples/lenet5.json: conv 5x5 (pad 2) 1->6, max-pool 2, conv 5x5 6->16, max-pool 2,
-    then 400-120-84-10, ReLU after every layer but the last."""
+    """examples/lenet5.json: (x - pixel_mean) / pixel_std, conv 5x5 (pad 2) 1->6, max-pool 2,
+    conv 5x5 6->16, max-pool 2, then 400-120-84-10, ReLU after every layer but the last."""
 
     def __init__(self):
         super().__init__()
@@ -86,6 +95,7 @@ class LeNet5(nn.Module):
         self.fc3 = nn.Linear(84, 10)
 
     def forward(self, x):
+        x = (x - PIXEL_MEAN) / PIXEL_STD
         x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
         x = torch.flatten(x, 1)

@@ -12,8 +12,8 @@ check_line() {
     expect_eq "check $1: summary" "$OUT" "$2"
     expect_eq "check $1: no diagnostics" "$ERR" ""
 }
-check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 3 nodes, 203,530 params (795.0 KiB), 407.1 KFLOPs per sample, 2048N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
-check_line lenet5 "lenet5: ok: 1 input, 1 output, 12 nodes, 61,706 params (241.0 KiB), 852.4 KFLOPs per sample, 37632N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 5 nodes, 203,530 params (795.0 KiB), 408.6 KFLOPs per sample, 6272N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line lenet5 "lenet5: ok: 1 input, 1 output, 14 nodes, 61,706 params (241.0 KiB), 853.9 KFLOPs per sample, 43904N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
 check_line resnet_small "resnet_small: ok: 1 input, 1 output, 22 nodes, 19,994 params (78.1 KiB, 288 frozen), 13.3 MFLOPs per sample, 150528N bytes of scratch, trains with sgd on SoftmaxCrossEntropyLoss"
 
 # the transformer: params and FLOPs are exact; the node count depends on how much of the
