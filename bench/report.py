@@ -47,6 +47,7 @@ def main():
     w("PyTorch `nn.Module`s run eagerly (`bench/torch_ref.py`), same batch, same thread count, measured")
     w("one after the other in the same run. Weights do not change the timings; each PyTorch module is")
     w("checked against sinter's reference interpreter with sinter's weights loaded (last table).")
+    w("Training (accuracy, time per epoch and per step against PyTorch): [training-results.md](training-results.md).")
     w("")
     w(f"- machine: {info.get('cpu', '?')}, {info.get('cores', '?')} cores "
       f"(ISA: {info.get('isa', '?').strip() or '?'}); load average {info.get('load_start', '?')} at the start, "
