@@ -40,6 +40,16 @@ static int check_graph(const IrGraph *g, IrDiag *d)
                 return -1;
             }
         }
+        /* inference Dropout compiles to the identity: a training_mode that is not a constant
+         * false would make it differ from the model's meaning, so refuse it */
+        if (n->op == IR_OP_DROPOUT && n->nin >= 3 && n->in[2] >= 0) {
+            const IrValue *t = g->values[n->in[2]];
+            if (!t->data || ir_tensor_geti(&(IrTensor){.dtype = t->dtype, .numel = 1, .data = t->data}, 0) != 0) {
+                ir_node_error(d, n, "inputs[2] (training_mode) \"%s\" must be a constant false for inference code; "
+                              "remove it (training uses the model's training section)", t->name);
+                return -1;
+            }
+        }
         for (int k = 0; k < n->nout; k++)
             if (n->out[k] >= 0 && !g->values[n->out[k]]->typed) {
                 ir_node_error(d, n, "outputs[%d] \"%s\" has no type: run shape inference before codegen",
