@@ -1,6 +1,5 @@
 /* Compiled op kernels vs the reference interpreter on random inputs, and the runtime's parallel-for. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
@@ -208,47 +207,6 @@ static char *cases[MAX_CASES];
 static int ncases;
 static const char *workdir;
 static int nskipped, ncompared;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void collect_cases(void)
-{
-    const char *root = tu_src("tests/conformance");
-    DIR *top = opendir(root);
-    if (!top)
-        return;
-    struct dirent *g;
-    while ((g = readdir(top))) {
-        if (g->d_name[0] == '.')
-            continue;
-        char gdir[2048];
-        if ((size_t)snprintf(gdir, sizeof gdir, "%s/%s", root, g->d_name) >= sizeof gdir)
-            continue;
-        DIR *sub = opendir(gdir);
-        if (!sub)
-            continue;
-        struct dirent *c;
-        while ((c = readdir(sub)) && ncases < MAX_CASES) {
-            if (c->d_name[0] == '.')
-                continue;
-            char path[4096];
-            if ((size_t)snprintf(path, sizeof path, "%s/%s/model.json", gdir, c->d_name) >= sizeof path)
-                continue;
-            if (access(path, R_OK) != 0)
-                continue;
-            size_t len = strlen(gdir) + strlen(c->d_name) + 2;
-            cases[ncases] = malloc(len);
-            snprintf(cases[ncases], len, "%s/%s", gdir, c->d_name);
-            ncases++;
-        }
-        closedir(sub);
-    }
-    closedir(top);
-    qsort(cases, (size_t)ncases, sizeof cases[0], cmp_str);
-}
 
 /* xorshift64*: deterministic test data */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -768,7 +726,7 @@ int main(void)
 {
     /* libgomp + fork hangs (TOOLCHAIN.md): the compiled kernels run OpenMP regions */
     setenv("CK_FORK", "no", 1);
-    collect_cases();
+    ncases = tu_conformance_cases("model.json", cases, MAX_CASES);
     static char wd[] = "/tmp/sinter-cgops-XXXXXX";   /* not tu_tmpdir: no ck_assert outside tests */
     workdir = mkdtemp(wd);
     if (!workdir)

@@ -1,7 +1,6 @@
 /* Conformance: the reference interpreter against committed NumPy/PyTorch vectors, one case per
  * directory tests/conformance/<group>/<case>/ (model.json, case.json, *.npy). */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,50 +11,6 @@
 #define MAX_CASES 4096
 static char *cases[MAX_CASES];
 static int ncases;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Collect every tests/conformance/<group>/<case> that has a case.json, sorted. */
-static void collect_cases(void)
-{
-    const char *root = tu_src("tests/conformance");
-    DIR *top = opendir(root);
-    if (!top)
-        return;
-    struct dirent *g;
-    while ((g = readdir(top))) {
-        if (g->d_name[0] == '.')
-            continue;
-        char gdir[2048];
-        if ((size_t)snprintf(gdir, sizeof gdir, "%s/%s", root, g->d_name) >= sizeof gdir)
-            continue;
-        DIR *sub = opendir(gdir);
-        if (!sub)
-            continue;
-        struct dirent *c;
-        while ((c = readdir(sub)) && ncases < MAX_CASES) {
-            if (c->d_name[0] == '.')
-                continue;
-            char path[4096];
-            if ((size_t)snprintf(path, sizeof path, "%s/%s/case.json", gdir, c->d_name) >= sizeof path)
-                continue;
-            FILE *f = fopen(path, "rb");
-            if (!f)
-                continue;
-            fclose(f);
-            size_t len = strlen(gdir) + strlen(c->d_name) + 2;
-            cases[ncases] = malloc(len);
-            snprintf(cases[ncases], len, "%s/%s", gdir, c->d_name);
-            ncases++;
-        }
-        closedir(sub);
-    }
-    closedir(top);
-    qsort(cases, (size_t)ncases, sizeof cases[0], cmp_str);
-}
 
 static char *read_text(const char *path)
 {
@@ -207,7 +162,7 @@ END_TEST
 
 int main(void)
 {
-    collect_cases();
+    ncases = tu_conformance_cases("case.json", cases, MAX_CASES);
     Suite *s = suite_create("conformance");
     TCase *tc = tcase_create("cases");
     tcase_set_timeout(tc, 60);

@@ -1,9 +1,11 @@
 /* Helpers shared by the Check test programs. */
 #include "tests/util/testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *tu_src(const char *rel)
 {
@@ -40,4 +42,49 @@ int tu_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tu_conformance_cases(const char *file, char **out, int max)
+{
+    int count = 0;
+    const char *root = tu_src("tests/conformance");
+    DIR *top = opendir(root);
+    if (!top)
+        return 0;
+    struct dirent *g;
+    while ((g = readdir(top))) {
+        if (g->d_name[0] == '.')
+            continue;
+        char gdir[2048];
+        if ((size_t)snprintf(gdir, sizeof gdir, "%s/%s", root, g->d_name) >= sizeof gdir)
+            continue;
+        DIR *sub = opendir(gdir);
+        if (!sub)
+            continue;
+        struct dirent *c;
+        while ((c = readdir(sub)) && count < max) {
+            if (c->d_name[0] == '.')
+                continue;
+            char path[4096];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", gdir, c->d_name, file) >= sizeof path)
+                continue;
+            if (access(path, R_OK) != 0)
+                continue;
+            size_t len = strlen(gdir) + strlen(c->d_name) + 2;
+            out[count] = malloc(len);   /* called before the suite runs: no ck_assert here */
+            if (!out[count])
+                break;
+            snprintf(out[count], len, "%s/%s", gdir, c->d_name);
+            count++;
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    qsort(out, (size_t)count, sizeof out[0], cmp_str);
+    return count;
 }

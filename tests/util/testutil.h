@@ -13,6 +13,10 @@ const char *tu_src(const char *rel);
 const char *tu_tmpdir(void);
 /* Write text to path; aborts the test on failure. */
 void tu_write_text(const char *path, const char *text);
+/* The conformance case folders tests/conformance/<group>/<case> that hold FILE (e.g.
+ * "case.json"), sorted, as absolute paths in out[0..max); returns the count. The strings are
+ * malloc'ed (free with free()). */
+int tu_conformance_cases(const char *file, char **out, int max);
 /* Run a suite; returns the process exit status (0 when every test passed). */
 int tu_run(Suite *s);
 
