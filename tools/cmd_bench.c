@@ -363,7 +363,7 @@ static int bench(const BenchArgs *o)
     } else {
         if (!(g = cli_load_model(o->model)))
             goto done;
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, &d) != 0)
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
             goto fail;
     }
     const SinterModelInfo *info = x.info;

@@ -643,7 +643,7 @@ static int run_model(RunArgs *o)
         goto fail;
     if (native) {
         d.file = o->model;
-        if (!o->lib && cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, &d) != 0)
+        if (!o->lib && cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
             goto fail;
         if (run_native(&x, g, o, &r, outs, &d) != 0)
             goto fail;

@@ -571,7 +571,7 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
             goto fail;
         }
         d.file = o->model;
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, &d) != 0)
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, true, &d) != 0)
             goto fail;
         d.file = NULL;
     }
