@@ -28,84 +28,6 @@ static void store(IrTensor *t, const double *acc)
         ir_tensor_setf(t, i, acc[i]);
 }
 
-static void ints_or(const IrNode *n, const char *name, int count, int64_t def, int64_t *out)
-{
-    const int64_t *v;
-    int c = ir_attr_ints(n, name, &v);
-    for (int i = 0; i < count; i++)
-        out[i] = c == count ? v[i] : def;
-}
-
-/* ---- window geometry (Conv, pools), resolved as the forward kernels do ------------------ */
-
-typedef struct Win {
-    int nsp;
-    int64_t k[IR_MAX_RANK], s[IR_MAX_RANK], dil[IR_MAX_RANK];
-    int64_t pb[IR_MAX_RANK], pe[IR_MAX_RANK];   /* begin/end padding */
-    int64_t ktotal;
-    int64_t *taps;                              /* ktotal * nsp kernel coordinates, row-major */
-} Win;
-
-/* kernel NULL: from kernel_shape. in: the spatial dims of the forward input. */
-static int win_init(const IrNode *n, int nsp, const int64_t *kernel, const int64_t *in, Win *w)
-{
-    memset(w, 0, sizeof *w);
-    w->nsp = nsp;
-    if (kernel)
-        memcpy(w->k, kernel, (size_t)nsp * sizeof(int64_t));
-    else
-        ints_or(n, "kernel_shape", nsp, 1, w->k);
-    ints_or(n, "strides", nsp, 1, w->s);
-    if (ir_op_attr_spec(n->op, "dilations"))
-        ints_or(n, "dilations", nsp, 1, w->dil);
-    else
-        for (int i = 0; i < nsp; i++)
-            w->dil[i] = 1;
-    const char *ap = ir_attr_str(n, "auto_pad");
-    int64_t pads[2 * IR_MAX_RANK];
-    ints_or(n, "pads", 2 * nsp, 0, pads);
-    for (int i = 0; i < nsp; i++) {
-        int64_t ext = (w->k[i] - 1) * w->dil[i] + 1;
-        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
-            int64_t outs = (in[i] + w->s[i] - 1) / w->s[i];
-            int64_t total = (outs - 1) * w->s[i] + ext - in[i];
-            if (total < 0)
-                total = 0;
-            w->pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-            w->pe[i] = total - w->pb[i];
-        } else if (!strcmp(ap, "VALID")) {
-            w->pb[i] = w->pe[i] = 0;
-        } else {
-            w->pb[i] = pads[i];
-            w->pe[i] = pads[nsp + i];
-        }
-    }
-    w->ktotal = ir_dims_prod(w->k, 0, nsp);
-    w->taps = malloc((size_t)(w->ktotal * nsp + 1) * sizeof(int64_t));
-    if (!w->taps)
-        return -1;
-    for (int64_t t = 0; t < w->ktotal; t++)
-        ir_unravel(t, nsp, w->k, w->taps + t * nsp);
-    return 0;
-}
-
-/* For output position oidx: the offset in one input plane that each tap reads, -1 in padding. */
-static void win_offsets(const Win *w, const int64_t *in, const int64_t *oidx, int64_t *offs)
-{
-    for (int64_t t = 0; t < w->ktotal; t++) {
-        int64_t off = 0;
-        for (int i = 0; i < w->nsp; i++) {
-            int64_t p = oidx[i] * w->s[i] + w->taps[t * w->nsp + i] * w->dil[i] - w->pb[i];
-            if (p < 0 || p >= in[i]) {
-                off = -1;
-                break;
-            }
-            off = off * in[i] + p;
-        }
-        offs[t] = off;
-    }
-}
-
 /* ---- element-wise activation gradients ------------------------------------------------ */
 
 int ref_ReluGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
@@ -141,8 +63,8 @@ int ref_ConvGradWeight(const IrGraph *g, const IrNode *n, IrTensor *const *in, I
     const IrTensor *x = in[0], *dy = in[1];
     IrTensor *dw = out[0];
     int nsp = x->rank - 2;
-    Win w;
-    if (win_init(n, nsp, dw->dims + 2, x->dims + 2, &w))
+    IrWin w;
+    if (ir_win_init_pads(n, nsp, dw->dims + 2, x->dims + 2, &w))
         return oom(n, d);
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = dy->dims[1], cg = c_ / group, mg = m_ / group;
@@ -158,7 +80,7 @@ int ref_ConvGradWeight(const IrGraph *g, const IrNode *n, IrTensor *const *in, I
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, dy->dims + 2, oidx);
-        win_offsets(&w, x->dims + 2, oidx, offs + o * kt);
+        ir_win_offsets(&w, x->dims + 2, oidx, offs + o * kt);
     }
     for (int64_t m = 0; m < m_; m++) {
         int64_t first_c = (m / mg) * cg;
@@ -193,8 +115,8 @@ int ref_MaxPoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     const IrTensor *dy = in[0], *x = in[1];
     IrTensor *dx = out[0];
     int nsp = x->rank - 2;
-    Win w;
-    if (win_init(n, nsp, NULL, x->dims + 2, &w))
+    IrWin w;
+    if (ir_win_init_pads(n, nsp, NULL, x->dims + 2, &w))
         return oom(n, d);
     int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
     int64_t *offs = malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
@@ -208,7 +130,7 @@ int ref_MaxPoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, dy->dims + 2, oidx);
-        win_offsets(&w, x->dims + 2, oidx, offs);
+        ir_win_offsets(&w, x->dims + 2, oidx, offs);
         for (int64_t p = 0; p < planes; p++) {
             double best = 0;
             int64_t arg = -1;
@@ -240,8 +162,8 @@ int ref_AveragePoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, 
     const IrTensor *dy = in[0], *x = in[1];
     IrTensor *dx = out[0];
     int nsp = x->rank - 2;
-    Win w;
-    if (win_init(n, nsp, NULL, x->dims + 2, &w))
+    IrWin w;
+    if (ir_win_init_pads(n, nsp, NULL, x->dims + 2, &w))
         return oom(n, d);
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
     int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
@@ -256,7 +178,7 @@ int ref_AveragePoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, 
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, dy->dims + 2, oidx);
-        win_offsets(&w, x->dims + 2, oidx, offs);
+        ir_win_offsets(&w, x->dims + 2, oidx, offs);
         int64_t count = 0;
         for (int64_t t = 0; t < w.ktotal; t++) {
             bool inside = include_pad ? true : offs[t] >= 0;

@@ -25,14 +25,6 @@ static int oom(const IrNode *n, IrDiag *d)
 }
 
 /* An INTS attribute (count values) or def for each entry when absent. */
-static void ints_or(const IrNode *n, const char *name, int count, int64_t def, int64_t *out)
-{
-    const int64_t *v;
-    int c = ir_attr_ints(n, name, &v);
-    for (int i = 0; i < count; i++)
-        out[i] = c == count ? v[i] : def;
-}
-
 /* ---- Gemm, MatMul ------------------------------------------------------------------------ */
 
 int ref_Gemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
@@ -122,101 +114,15 @@ int ref_MatMul(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor 
 
 /* ---- sliding windows ------------------------------------------------------------------------ */
 
-/* Window geometry of a conv or pool node at concrete sizes. The shape function validated the
- * attributes; this only resolves defaults and auto_pad. */
-typedef struct Geom {
-    int nsp;                        /* spatial axes */
-    int64_t k[IR_MAX_RANK];         /* kernel */
-    int64_t s[IR_MAX_RANK];         /* strides */
-    int64_t dil[IR_MAX_RANK];       /* dilations */
-    int64_t pb[IR_MAX_RANK];        /* padding at the beginning of each axis */
-    int64_t pe[IR_MAX_RANK];        /* padding at the end */
-    int64_t ktotal;                 /* kernel taps: product of k */
-    int64_t *taps;                  /* ktotal * nsp kernel coordinates, row-major tap order; malloc'ed */
-} Geom;
-
-/* Fill strides/dilations/kernel and the tap table. kernel NULL: from the kernel_shape attribute. */
-static int geom_init(const IrNode *n, int nsp, const int64_t *kernel, bool use_dil, Geom *gm)
-{
-    memset(gm, 0, sizeof *gm);
-    gm->nsp = nsp;
-    if (kernel)
-        memcpy(gm->k, kernel, (size_t)nsp * sizeof(int64_t));
-    else
-        ints_or(n, "kernel_shape", nsp, 1, gm->k);
-    ints_or(n, "strides", nsp, 1, gm->s);
-    if (use_dil)
-        ints_or(n, "dilations", nsp, 1, gm->dil);
-    else
-        for (int i = 0; i < nsp; i++)
-            gm->dil[i] = 1;
-    gm->ktotal = ir_dims_prod(gm->k, 0, nsp);
-    gm->taps = malloc((size_t)(gm->ktotal * nsp + 1) * sizeof(int64_t));
-    if (!gm->taps)
-        return -1;
-    for (int64_t t = 0; t < gm->ktotal; t++)
-        ir_unravel(t, nsp, gm->k, gm->taps + t * nsp);
-    return 0;
-}
-
-static int64_t geom_extent(const Geom *gm, int i)
-{
-    return (gm->k[i] - 1) * gm->dil[i] + 1;
-}
-
-/* Pads of Conv and the pools: explicit, VALID (none) or SAME (ONNX: total padding so that the
- * output is ceil(in / stride); the odd unit goes at the end for SAME_UPPER). */
-static void geom_forward_pads(const IrNode *n, const IrTensor *x, Geom *gm)
-{
-    int nsp = gm->nsp;
-    const char *ap = ir_attr_str(n, "auto_pad");
-    int64_t pads[2 * IR_MAX_RANK];
-    ints_or(n, "pads", 2 * nsp, 0, pads);
-    for (int i = 0; i < nsp; i++) {
-        int64_t in = x->dims[2 + i];
-        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
-            int64_t outs = (in + gm->s[i] - 1) / gm->s[i];
-            int64_t total = (outs - 1) * gm->s[i] + geom_extent(gm, i) - in;
-            if (total < 0)
-                total = 0;
-            gm->pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-            gm->pe[i] = total - gm->pb[i];
-        } else if (!strcmp(ap, "VALID")) {
-            gm->pb[i] = gm->pe[i] = 0;
-        } else {
-            gm->pb[i] = pads[i];
-            gm->pe[i] = pads[nsp + i];
-        }
-    }
-}
-
-/* For output position oidx (nsp coordinates) and every tap t: the row-major offset of the
- * input element the tap reads in one [spatial] plane of x, or -1 when it falls in padding. */
-static void window_offsets(const Geom *gm, const int64_t *in_dims, const int64_t *oidx, int64_t *offs)
-{
-    for (int64_t t = 0; t < gm->ktotal; t++) {
-        int64_t off = 0;
-        for (int i = 0; i < gm->nsp; i++) {
-            int64_t p = oidx[i] * gm->s[i] + gm->taps[t * gm->nsp + i] * gm->dil[i] - gm->pb[i];
-            if (p < 0 || p >= in_dims[i]) {
-                off = -1;
-                break;
-            }
-            off = off * in_dims[i] + p;
-        }
-        offs[t] = off;
-    }
-}
-
 int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
 {
     const IrTensor *x = in[0], *w = in[1], *b = opt_in(n, in, 2);
     IrTensor *y = out[0];
     int nsp = x->rank - 2;
-    Geom gm;
-    if (geom_init(n, nsp, w->dims + 2, true, &gm))
+    IrWin gm;
+    if (ir_win_init(n, nsp, w->dims + 2, true, &gm))
         return oom(n, d);
-    geom_forward_pads(n, x, &gm);
+    ir_win_forward_pads(n, x->dims + 2, &gm);
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = y->dims[1], cg = c_ / group, mg = m_ / group;
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank), ksz = gm.ktotal;
@@ -228,7 +134,7 @@ int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, y->dims + 2, oidx);
-        window_offsets(&gm, x->dims + 2, oidx, offs);
+        ir_win_offsets(&gm, x->dims + 2, oidx, offs);
         for (int64_t nb = 0; nb < batch; nb++) {
             for (int64_t m = 0; m < m_; m++) {
                 int64_t first_c = (m / mg) * cg;   /* input channels of this output channel's group */
@@ -254,8 +160,8 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     const IrTensor *x = in[0], *w = in[1], *b = opt_in(n, in, 2);
     IrTensor *y = out[0];
     int nsp = x->rank - 2;
-    Geom gm;
-    if (geom_init(n, nsp, w->dims + 2, true, &gm))
+    IrWin gm;
+    if (ir_win_init(n, nsp, w->dims + 2, true, &gm))
         return oom(n, d);
     /* Begin pads (ONNX ConvTranspose): with output_shape or SAME_*, from the total padding
      * stride*(in-1) + output_padding + extent - out, the odd unit at the end for SAME_UPPER and at
@@ -264,11 +170,11 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     const int64_t *oshape;
     bool derived = ir_attr_ints(n, "output_shape", &oshape) >= 0 || !strncmp(ap, "SAME_", 5);
     int64_t opad[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
-    ints_or(n, "output_padding", nsp, 0, opad);
-    ints_or(n, "pads", 2 * nsp, 0, pads);
+    ir_ints_or(n, "output_padding", nsp, 0, opad);
+    ir_ints_or(n, "pads", 2 * nsp, 0, pads);
     for (int i = 0; i < nsp; i++) {
         if (derived) {
-            int64_t total = gm.s[i] * (x->dims[2 + i] - 1) + opad[i] + geom_extent(&gm, i) - y->dims[2 + i];
+            int64_t total = gm.s[i] * (x->dims[2 + i] - 1) + opad[i] + ir_win_extent(&gm, i) - y->dims[2 + i];
             /* (a negative total, output_shape beyond the full output, divides toward zero) */
             gm.pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
         } else {
@@ -340,10 +246,10 @@ int ref_MaxPool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
     const IrTensor *x = in[0];
     IrTensor *y = out[0], *ind = opt_out(n, out, 1);
     int nsp = x->rank - 2;
-    Geom gm;
-    if (geom_init(n, nsp, NULL, true, &gm))
+    IrWin gm;
+    if (ir_win_init(n, nsp, NULL, true, &gm))
         return oom(n, d);
-    geom_forward_pads(n, x, &gm);
+    ir_win_forward_pads(n, x->dims + 2, &gm);
     bool col = ir_attr_int(n, "storage_order") == 1;
     bool is_float = ir_dtype_is_float(y->dtype);
     int64_t planes = x->dims[0] * x->dims[1];
@@ -356,7 +262,7 @@ int ref_MaxPool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, y->dims + 2, oidx);
-        window_offsets(&gm, x->dims + 2, oidx, offs);
+        ir_win_offsets(&gm, x->dims + 2, oidx, offs);
         for (int64_t p = 0; p < planes; p++) {
             /* first maximum in tap order; a NaN wins over numbers (the first NaN) */
             double best = 0;
@@ -386,10 +292,10 @@ int ref_AveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     const IrTensor *x = in[0];
     IrTensor *y = out[0];
     int nsp = x->rank - 2;
-    Geom gm;
-    if (geom_init(n, nsp, NULL, false, &gm))
+    IrWin gm;
+    if (ir_win_init(n, nsp, NULL, false, &gm))
         return oom(n, d);
-    geom_forward_pads(n, x, &gm);
+    ir_win_forward_pads(n, x->dims + 2, &gm);
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
     int64_t planes = x->dims[0] * x->dims[1];
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank);
@@ -401,7 +307,7 @@ int ref_AveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     int64_t oidx[IR_MAX_RANK];
     for (int64_t o = 0; o < osz; o++) {
         ir_unravel(o, nsp, y->dims + 2, oidx);
-        window_offsets(&gm, x->dims + 2, oidx, offs);
+        ir_win_offsets(&gm, x->dims + 2, oidx, offs);
         /* Divisor: taps inside the input, or with count_include_pad the taps inside the padded
          * input [-pad_begin, in + pad_end) (a ceil_mode window's overhang beyond it never counts). */
         int64_t count = 0;

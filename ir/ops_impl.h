@@ -58,4 +58,35 @@ static inline int64_t ir_bcast_offset(const IrTensor *t, int rank, const int64_t
     return off;
 }
 
+/* ---- sliding windows (ir/interp_window.c) ------------------------------------------ */
+
+/* The attribute `name` if it has exactly count entries, else count copies of def. */
+void ir_ints_or(const IrNode *n, const char *name, int count, int64_t def, int64_t *out);
+
+/* Window geometry of a conv or pool node at concrete sizes. The shape function validated the
+ * attributes; this only resolves defaults and auto_pad. */
+typedef struct IrWin {
+    int nsp;                        /* spatial axes */
+    int64_t k[IR_MAX_RANK];         /* kernel */
+    int64_t s[IR_MAX_RANK];         /* strides */
+    int64_t dil[IR_MAX_RANK];       /* dilations (1 when the op has none) */
+    int64_t pb[IR_MAX_RANK];        /* padding at the beginning of each axis */
+    int64_t pe[IR_MAX_RANK];        /* padding at the end */
+    int64_t ktotal;                 /* kernel taps: product of k */
+    int64_t *taps;                  /* ktotal * nsp kernel coordinates, row-major; malloc'ed (free it) */
+} IrWin;
+
+/* Kernel (NULL: the kernel_shape attribute), strides, dilations and the tap table; no pads. */
+int ir_win_init(const IrNode *n, int nsp, const int64_t *kernel, bool use_dil, IrWin *w);
+/* (k-1)*dilation+1 along axis i. */
+int64_t ir_win_extent(const IrWin *w, int i);
+/* Pads of Conv and the pools for spatial input dims in_dims: explicit, VALID (none) or SAME
+ * (total padding so the output is ceil(in / stride); the odd unit at the end for SAME_UPPER). */
+void ir_win_forward_pads(const IrNode *n, const int64_t *in_dims, IrWin *w);
+/* ir_win_init (dilations if the op has them) then ir_win_forward_pads. */
+int ir_win_init_pads(const IrNode *n, int nsp, const int64_t *kernel, const int64_t *in_dims, IrWin *w);
+/* For output position oidx: the row-major offset in one spatial plane of the input that each
+ * tap reads, or -1 when it falls in padding. */
+void ir_win_offsets(const IrWin *w, const int64_t *in_dims, const int64_t *oidx, int64_t *offs);
+
 #endif
