@@ -13,8 +13,7 @@
 enum {
     CLI_OK = 0,       /* success */
     CLI_EINPUT = 1,   /* bad input: model or tensor file errors (diagnostics on stderr) */
-    CLI_EUSAGE = 2    /* bad usage: unknown verb/option, missing or malformed argument,
-                         or a feature this build does not have yet */
+    CLI_EUSAGE = 2    /* bad usage: unknown verb/option, missing or malformed argument */
 };
 
 /* ---- verbs (one file each) --------------------------------------------------------

@@ -25,8 +25,7 @@ static void print_usage(FILE *f)
             "\n"
             "'sinter VERB --help' describes a verb's options. Tensors on the command line are\n"
             ".npy files; weights are .safetensors. Exit status: 0 success, 1 bad input (the\n"
-            "diagnostics name the file and the place in it), 2 bad usage or a feature this\n"
-            "build does not have yet.\n");
+            "diagnostics name the file and the place in it), 2 bad usage.\n");
 }
 
 static const CliVerb *find_verb(const char *name)
