@@ -48,7 +48,7 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
 /* The training side of a library (train.c): the training graph, its two programs and the
  * layout of the state and gradient buffers. Values are the training graph's ids. */
 typedef struct CgTrainPlan {
-    IrGraph *tg;                  /* the training graph, with the loss appended as a node (owned) */
+    IrGraph *tg;                  /* a copy of the training graph, with the loss appended as a node */
     CgProgram *grad;              /* "gradient": forward, loss, backward (+ BatchNorm statistics) */
     CgProgram *apply;             /* "optimizer": the update nodes */
     int loss;                     /* value id of the loss (float32 scalar) */
@@ -62,9 +62,9 @@ typedef struct CgTrainPlan {
     int step, lr;                 /* value ids of optim.step and optim.lr, or -1 */
 } CgTrainPlan;
 
-/* Build the training plan of g, whose inference program (params laid out) is infer. NULL
- * *out without error when g has no training section. Returns 0 or -1 with diagnostics. */
-int cg_train_plan(const IrGraph *g, const CgProgram *infer, CgTrainPlan **out, IrDiag *d);
+/* Build the training plan of g from its training graph tg (a copy is kept), g's inference
+ * program (params laid out) being infer. Returns 0 or -1 with diagnostics. */
+int cg_train_plan(const IrGraph *g, const IrGraph *tg, const CgProgram *infer, CgTrainPlan **out, IrDiag *d);
 void cg_train_plan_free(CgTrainPlan *t);
 
 /* Byte size of v as a*N+b; false (with a diagnostic) if not representable. */
@@ -89,8 +89,8 @@ LLVMModuleRef cg_build_module(const CgProgram *p, const CgTrainPlan *tp, const C
                               LLVMContextRef ctx, IrDiag *d);
 
 /* Lower, build and optimize g's module in ctx (target.c), with the training entry points when
- * training and g has a training section. NULL + diagnostics on error. */
-LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, bool training,
+ * tg (g's training graph) is given. NULL + diagnostics on error. */
+LLVMModuleRef cg_build_optimized(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgMachine *m,
                                  LLVMContextRef ctx, IrDiag *d);
 
 /* C identifier for a tensor name in generated headers: unique among the entry's parameters

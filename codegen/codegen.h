@@ -11,8 +11,10 @@
 
 /* ---- compiling ------------------------------------------------------------------
  * cg_compile turns a typed, topologically sorted graph into native code. It does NOT run
- * the pass pipeline: callers (`sinter compile`, tests) run passes first if they want an
- * optimized graph; any valid graph compiles. Values with compile-time symbolic content
+ * passes: the driver runs the pipelines of passes/pipeline.c first ("inference" on g, and
+ * for a library that trains, "training" on a copy of the model: pass_training_graph) and
+ * hands both graphs over; any valid graph compiles, and kernel groups (IrNode.group, marked by
+ * passes/fuse) become one kernel each. Values with compile-time symbolic content
  * (IrValue.sym, e.g. Shape outputs) are computed by the entry point from n, so shape
  * arithmetic that const_fold left alone still works. */
 typedef struct CgOptions {
@@ -23,12 +25,14 @@ typedef struct CgOptions {
     bool external_weights;    /* no embedded weights: NAME_create zero-fills, NAME_load fills */
 } CgOptions;
 
-/* Compile g into out_path. emit: "so", "o", "ll", "bc", "s", or NULL to choose by the
+/* Compile g into out_path; tg, when not NULL, is g's training graph (pass_training_graph) and
+ * adds the training entry points. emit: "so", "o", "ll", "bc", "s", or NULL to choose by the
  * extension of out_path (anything else: "so"). For "so" the header NAME.h (NAME = g->name)
  * is written beside the library. Files appear atomically (temporary name, then rename);
  * on error nothing is left behind. Returns 0, or -1 with diagnostics. Thread-safe: each
  * call uses its own LLVM context. */
-int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d);
+int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *out_path, const char *emit,
+               IrDiag *d);
 
 /* Checks, before any work, what cg_compile(g, o, out_path, emit, d) would refuse about the
  * options alone: the target, the optimization level, the output kind and whether that kind can
@@ -36,16 +40,17 @@ int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char 
  * or -1 with a diagnostic whose WHERE names the option ("--target", "--emit", "-O"). */
 int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d);
 
-/* The header text NAME.h for g (malloc'ed), as cg_compile writes it; NULL + diagnostic if a
- * tensor's dtype has no C type. */
-char *cg_header_text(const IrGraph *g, IrDiag *d);
+/* The header text NAME.h for g (malloc'ed), as cg_compile writes it (with the training entry
+ * points when training); NULL + diagnostic if a tensor's dtype has no C type. */
+char *cg_header_text(const IrGraph *g, bool training, IrDiag *d);
 
 /* The verified and optimized LLVM module of g (what cg_compile emits), built in ctx (e.g. an
  * ORC ThreadSafeContext's context); the caller disposes it. NULL + diagnostics on error.
  * Declared with opaque types so this header needs no LLVM include. */
 struct LLVMOpaqueModule;
 struct LLVMOpaqueContext;
-struct LLVMOpaqueModule *cg_compile_module(IrGraph *g, const CgOptions *o, struct LLVMOpaqueContext *ctx,
+struct LLVMOpaqueModule *cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *o,
+                                           struct LLVMOpaqueContext *ctx,
                                            IrDiag *d);
 
 /* ---- in-memory compilation (LLVM ORC JIT) --------------------------------------------
@@ -54,10 +59,7 @@ struct LLVMOpaqueModule *cg_compile_module(IrGraph *g, const CgOptions *o, struc
  * a dlopen'ed library (cg_jit_info(j)->create(), ->infer(m, n, args), ...). o->triple must be
  * NULL (this machine). The runtime the code calls is the process's own copy of sinter_rt. */
 typedef struct CgJit CgJit;
-int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d);
-/* The same without the training entry points of a model with a training section: faster to
- * compile when only inference runs (`sinter run/bench MODEL.json`). */
-int cg_jit_compile_inference(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d);
+int cg_jit_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, CgJit **out, IrDiag *d);
 const SinterModelInfo *cg_jit_info(const CgJit *j);
 /* Frees the code: every context created through it must be destroyed first. */
 void cg_jit_free(CgJit *j);
@@ -99,8 +101,13 @@ typedef enum CgStepKind {
 
 typedef struct CgStep {
     CgStepKind kind;
-    int nnodes;               /* KERNEL: nodes fused into this kernel, in order; nodes[0] is */
-    int *nodes;               /*   the anchor whose signature the kernel function has */
+    int nnodes;               /* KERNEL: the nodes this kernel runs, in order: the live members */
+    int *nodes;               /*   of a kernel group (IrNode.group, passes/fuse), or one node */
+    int anchor;               /* KERNEL: the group's anchor or the only node (its op's emitter
+                                 builds the kernel); -1: an element-wise group */
+    int nargs, nargs_in;      /* KERNEL: the kernel's pointer arguments: the values it reads that */
+    int *args;                /*   are made outside it (first nargs_in), then the values it makes
+                                 that are needed outside; the others get no buffer */
     int src;                  /* COPY, UPDATE: value id */
     int out_index;            /* COPY: graph output position */
     int dst;                  /* UPDATE: the param (or optimizer state) value written; else -1 */
@@ -130,17 +137,12 @@ void cg_print_program(const CgProgram *p, FILE *f);
 int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d);
 
 /* ---- training ---------------------------------------------------------------------
- * For a graph with a training section, cg_compile also builds the training graph: a clone of
- * g through the passes autodiff, shape_infer, const_fold, dce, cse, dce (codegen/train.c). It
- * is split into two programs sharing g's param block (optimizer state appended): "gradient"
- * (forward, loss, backward; gradients into one flat float buffer; BatchNorm running
- * statistics) and "optimizer" (the update nodes). NAME_train_step runs both. */
+ * A library trains when cg_compile gets the model's training graph. It is split into two
+ * programs sharing g's param block (optimizer state appended): "gradient" (forward, loss,
+ * backward; gradients into one flat float buffer; BatchNorm running statistics) and
+ * "optimizer" (the update nodes). NAME_train_step runs both (codegen/train.c). */
 
-/* The training graph cg_compile builds for g (typed, sorted; the loss stays in
- * g->training->loss as autodiff leaves it), for tests and dumps. NULL + diagnostics on error
- * (also when g has no training section or is a training graph already). */
-IrGraph *cg_training_graph(const IrGraph *g, IrDiag *d);
 /* Both training programs of g, as `sinter dump --after plan` prints them after inference's. */
-int cg_print_training_programs(const IrGraph *g, FILE *f, IrDiag *d);
+int cg_print_training_programs(const IrGraph *g, const IrGraph *tg, FILE *f, IrDiag *d);
 
 #endif

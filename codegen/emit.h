@@ -109,8 +109,8 @@ void cg_if_end(CgKernel *k, CgIf *c);
 /* ---- parallel loops ----------------------------------------------------------------------------
  * Outlines a loop body into a function run through srt_parallel_for over [0, total) in chunks
  * of whole grains. Between cg_par_begin and cg_par_end the builder emits into the body, and
- * k->fn, k->n, k->in[] and k->out[] are the body's copies (captured automatically, noalias and
- * alignment kept), so kernel code reads the same inside and outside. Other values the body
+ * k->fn, k->n, k->arg[], k->in[] and k->out[] are the body's copies (captured automatically,
+ * noalias and alignment kept), so kernel code reads the same inside and outside. Other values the body
  * needs are passed in vals and used as p->vals[i] inside. One level only (no nesting). */
 #define CG_MAX_CAPTURE 24
 typedef struct CgPar {
@@ -121,7 +121,7 @@ typedef struct CgPar {
     LLVMValueRef *outer;                   /* all captures outside (n, in, out, vals) */
     LLVMValueRef total, grain;
     LLVMValueRef saved_fn, saved_n, body;
-    LLVMValueRef *saved_in, *saved_out, *body_in, *body_out;
+    LLVMValueRef *saved_in, *saved_out, *body_in, *body_out, *saved_arg, *body_arg;
     LLVMBasicBlockRef saved_bb;
 } CgPar;
 
@@ -163,10 +163,33 @@ LLVMValueRef cg_pow(const CgKernel *k, LLVMValueRef x, LLVMValueRef y);
 LLVMValueRef cg_reduce_fadd(const CgKernel *k, LLVMValueRef v);
 LLVMValueRef cg_reduce_fmax(const CgKernel *k, LLVMValueRef v);
 
-/* ---- per-op emitters (kernel_*.c), dispatched by kernel.c --------------------------------------- */
+/* ---- results: the one store path (epilogue.c) --------------------------------------------------
+ * Emitters write output element(s) of their node through cg_out_store: val is a scalar, or a
+ * <w x T> vector of the elements at flat offsets off .. off+w-1 of output oi (mask: NULL, or
+ * the <w x i1> lanes to write). The hook stores it if the output is kept, and for output 0 of
+ * a group's anchor computes the epilogue (the group's element-wise nodes) on it and stores
+ * every value the group keeps. A vector never crosses a row of the anchor's split
+ * (ir_epilogue_split). */
+void cg_out_store(CgKernel *k, int oi, LLVMValueRef off, LLVMValueRef val, LLVMValueRef mask);
+/* Memory shaped like output oi for partial results (e.g. sums over blocks of K) that the
+ * emitter reads back before it hands the final values of the same elements to cg_out_store:
+ * the output when it is kept, else the group value the epilogue stores last (same shape and
+ * dtype). */
+LLVMValueRef cg_out_acc(CgKernel *k, int oi);
+/* Output oi's pointer for bulk writes (copies, fills, scatters) by ops that take no epilogue
+ * (asserted). NULL when the output is not kept. */
+LLVMValueRef cg_out_ptr(CgKernel *k, int oi);
 
-int cg_k_unary(CgKernel *k);          /* Relu ... Abs, Clip, Cast, Identity, Dropout (copy) */
-int cg_k_binary(CgKernel *k);         /* Add ... Greater, Max, Min, Pow, Where, Expand */
+/* ---- the element-wise expression builder (kernel_elementwise.c) --------------------------------
+ * Node n (an element-wise op, or BatchNormalization in inference form) on operand values x[i]
+ * of its inputs (NULL for an absent input): scalars of the inputs' element types, or, for
+ * float ops of one dtype, vectors of them. Its semantics are the reference kernel's. */
+LLVMValueRef cg_ew_apply(CgKernel *k, const IrNode *n, LLVMValueRef *x);
+
+/* ---- per-op emitters, dispatched by the table in kernel.c ---------------------------------------- */
+
+int cg_k_elementwise(CgKernel *k);    /* an element-wise group (any element-wise ops), Expand */
+int cg_k_copy(CgKernel *k);           /* view ops that must copy, inference Dropout */
 int cg_k_reduce(CgKernel *k);         /* ReduceSum/Mean/Max */
 int cg_k_softmax(CgKernel *k);        /* Softmax, LogSoftmax */
 int cg_k_norm(CgKernel *k);           /* BatchNormalization, LayerNormalization */
@@ -175,8 +198,20 @@ int cg_k_matmul(CgKernel *k);         /* MatMul */
 int cg_k_conv(CgKernel *k);           /* Conv */
 int cg_k_convt(CgKernel *k);          /* ConvTranspose */
 int cg_k_pool(CgKernel *k);           /* MaxPool, AveragePool, GlobalAveragePool */
-int cg_k_shape(CgKernel *k);          /* Transpose, Concat, Split, Slice, Gather, ConstantOfShape, Range,
-                                         and the view ops when they must copy */
+int cg_k_shape(CgKernel *k);          /* Transpose, Concat, Split, Slice, Gather, Shape, ConstantOfShape, Range */
+/* the training graph's kernels (kernel_grad.c) */
+int cg_k_conv_grad_weight(CgKernel *k);
+int cg_k_pool_grad(CgKernel *k);      /* MaxPoolGrad, AveragePoolGrad */
+int cg_k_batchnorm_grad(CgKernel *k);
+int cg_k_layernorm_grad(CgKernel *k);
+int cg_k_softmax_grad(CgKernel *k);   /* SoftmaxGrad, LogSoftmaxGrad */
+int cg_k_sce_loss(CgKernel *k);
+int cg_k_sce_grad(CgKernel *k);
+int cg_k_mse_loss(CgKernel *k);
+int cg_k_gather_grad(CgKernel *k);
+int cg_k_slice_grad(CgKernel *k);
+int cg_k_dropout_mask(CgKernel *k);
+int cg_k_update(CgKernel *k);         /* SgdUpdate, AdamUpdate */
 
 /* Shared by the emitters. */
 const IrValue *cg_kin(const CgKernel *k, int i);     /* input value i or NULL */
@@ -234,7 +269,12 @@ bool cg_geom_forward(CgKernel *k, const IrValue *x, const IrValue *y, const IrSh
  * ranges (already inside a parallel body or not). */
 typedef struct CgGemmArgs {
     LLVMTypeRef ety;                     /* float or double (integers: plain scalar loops) */
-    LLVMValueRef a, b, c;                /* base pointers (already offset) */
+    LLVMValueRef a, b, c;                /* base pointers (already offset); c: where partial
+                                            sums are read (accumulate) and non-final C goes */
+    bool final;                          /* C is the kernel's output 0: store the final values
+                                            through cg_out_store at flat offset c_base + (i*sci
+                                            + j*scj) (the group's epilogue applies) */
+    LLVMValueRef c_base;
     LLVMValueRef sam, sak;               /* A(i,k) = a[i*sam + k*sak] */
     LLVMValueRef sbk, sbj;               /* B(k,j) = b[k*sbk + j*sbj] */
     LLVMValueRef sci, scj;               /* C(i,j) = c[i*sci + j*scj] */

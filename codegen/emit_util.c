@@ -419,29 +419,46 @@ static void copy_param_attr(const CgKernel *k, LLVMValueRef fn, int pi, LLVMValu
         add_attr(k, body, (LLVMAttributeIndex)(bi + 1), name, LLVMGetEnumAttributeValue(a));
 }
 
+/* Where a node pointer (k->in[i] / k->out[i]) comes from in the body: the index of the same
+ * value among the captures (the arguments first), or -1 for NULL. */
+static int capture_of(LLVMValueRef v, LLVMValueRef *outer, int *nc)
+{
+    if (!v)
+        return -1;
+    for (int i = 0; i < *nc; i++)
+        if (outer[i] == v)
+            return i;
+    outer[(*nc)++] = v;
+    return *nc - 1;
+}
+
 void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain, int nvals, const LLVMValueRef *vals)
 {
     IR_ASSERT(nvals <= CG_MAX_CAPTURE);
     const IrNode *nd = k->node;
+    int nargs = k->grp ? k->grp->nargs : 0;
     memset(p, 0, sizeof *p);
     p->total = total;
     p->grain = grain;
     p->nvals = nvals;
-    /* captures: n, present inputs, present outputs, vals */
-    int cap = 1 + nd->nin + nd->nout + nvals;
+    /* captures: n, the kernel's arguments, node pointers that are not arguments, vals */
+    int cap = 1 + nargs + nd->nin + nd->nout + nvals;
     p->outer = calloc((size_t)cap, sizeof *p->outer);
     p->body_in = calloc((size_t)nd->nin + 1, sizeof *p->body_in);
     p->body_out = calloc((size_t)nd->nout + 1, sizeof *p->body_out);
+    p->body_arg = calloc((size_t)nargs + 1, sizeof *p->body_arg);
+    int *in_at = calloc((size_t)nd->nin + 1, sizeof *in_at), *out_at = calloc((size_t)nd->nout + 1, sizeof *out_at);
     LLVMTypeRef *ps = calloc((size_t)cap + 2, sizeof *ps);
-    IR_ASSERT(p->outer && p->body_in && p->body_out && ps);
+    IR_ASSERT(p->outer && p->body_in && p->body_out && p->body_arg && in_at && out_at && ps);
     int nc = 0;
     p->outer[nc++] = k->n;
+    for (int i = 0; i < nargs; i++)
+        p->outer[nc++] = k->arg[i];
     for (int i = 0; i < nd->nin; i++)
-        if (k->in[i])
-            p->outer[nc++] = k->in[i];
+        in_at[i] = capture_of(k->in[i], p->outer, &nc);
     for (int i = 0; i < nd->nout; i++)
-        if (k->out[i])
-            p->outer[nc++] = k->out[i];
+        out_at[i] = capture_of(k->out[i], p->outer, &nc);
+    int vals_at = nc;
     for (int i = 0; i < nvals; i++)
         p->outer[nc++] = vals[i];
     p->ncap = nc;
@@ -469,21 +486,26 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
     p->saved_n = k->n;
     p->saved_in = k->in;
     p->saved_out = k->out;
+    p->saved_arg = k->arg;
     p->saved_bb = LLVMGetInsertBlock(k->b);
     k->fn = p->body;
     LLVMPositionBuilderAtEnd(k->b, LLVMAppendBasicBlockInContext(k->ctx, p->body, "entry"));
     p->begin = LLVMGetParam(p->body, 0);
     p->end = LLVMGetParam(p->body, 1);
-    nc = 0;
-    k->n = LLVMGetParam(p->body, (unsigned)(2 + nc++));
+    k->n = LLVMGetParam(p->body, 2);
+    for (int i = 0; i < nargs; i++)
+        p->body_arg[i] = LLVMGetParam(p->body, (unsigned)(3 + i));
     for (int i = 0; i < nd->nin; i++)
-        p->body_in[i] = k->in[i] ? LLVMGetParam(p->body, (unsigned)(2 + nc++)) : NULL;
+        p->body_in[i] = in_at[i] >= 0 ? LLVMGetParam(p->body, (unsigned)(2 + in_at[i])) : NULL;
     for (int i = 0; i < nd->nout; i++)
-        p->body_out[i] = k->out[i] ? LLVMGetParam(p->body, (unsigned)(2 + nc++)) : NULL;
+        p->body_out[i] = out_at[i] >= 0 ? LLVMGetParam(p->body, (unsigned)(2 + out_at[i])) : NULL;
     for (int i = 0; i < nvals; i++)
-        p->vals[i] = LLVMGetParam(p->body, (unsigned)(2 + nc++));
+        p->vals[i] = LLVMGetParam(p->body, (unsigned)(2 + vals_at + i));
+    free(in_at);
+    free(out_at);
     k->in = p->body_in;
     k->out = p->body_out;
+    k->arg = p->body_arg;
 }
 
 /* void srt_parallel_for(ptr body, ptr closure, i64 total, i64 grain) */
@@ -507,8 +529,10 @@ void cg_par_end(CgKernel *k, CgPar *p)
     k->n = p->saved_n;
     k->in = p->saved_in;
     k->out = p->saved_out;
+    k->arg = p->saved_arg;
     free(p->body_in);
     free(p->body_out);
+    free(p->body_arg);
     LLVMPositionBuilderAtEnd(k->b, p->saved_bb);
     int nc = p->ncap;
     LLVMValueRef *args = calloc((size_t)nc + 2, sizeof *args);

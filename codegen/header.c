@@ -162,7 +162,7 @@ static void put_training(Text *t, const IrGraph *g, char (*ids)[128])
     put(t, "int64_t %s_get_step(const %s *m);\n\n", nm, nm);
 }
 
-char *cg_header_text(const IrGraph *g, IrDiag *d)
+char *cg_header_text(const IrGraph *g, bool training, IrDiag *d)
 {
     int nargs = g->ninputs + g->noutputs + (g->training ? g->training->ninputs : 0);
     char(*ids)[128] = calloc((size_t)nargs + 1, sizeof *ids);
@@ -261,7 +261,7 @@ char *cg_header_text(const IrGraph *g, IrDiag *d)
         put(&t, ", %s%s *%s", i < g->ninputs ? "const " : "", c_type(v->dtype), ids[i]);
     }
     put(&t, ");\n\n");
-    if (g->training)
+    if (g->training && training)
         put_training(&t, g, ids);
     put(&t, "/* Threads used by this context's calls (default: SINTER_NUM_THREADS, else all cores). */\n");
     put(&t, "int %s_set_num_threads(%s *m, int threads);\n\n", nm, nm);

@@ -63,7 +63,7 @@ static int define_runtime(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd, IrDiag *d,
     return 0;
 }
 
-static int jit_compile(IrGraph *g, const CgOptions *o, bool training, CgJit **out, IrDiag *d)
+int cg_jit_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, CgJit **out, IrDiag *d)
 {
     *out = NULL;
     CgOptions defaults = {2, NULL, NULL, NULL, false};
@@ -86,7 +86,7 @@ static int jit_compile(IrGraph *g, const CgOptions *o, bool training, CgJit **ou
         return -1;
     }
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, training, LLVMOrcThreadSafeContextGetContext(tsc), d);
+    LLVMModuleRef mod =  cg_build_optimized(g, tg, o, &m, LLVMOrcThreadSafeContextGetContext(tsc), d);
     cg_machine_dispose(&m);
     if (!mod) {
         LLVMOrcDisposeThreadSafeContext(tsc);
@@ -131,16 +131,6 @@ static int jit_compile(IrGraph *g, const CgOptions *o, bool training, CgJit **ou
     j->info = (const SinterModelInfo *)(uintptr_t)addr;
     *out = j;
     return 0;
-}
-
-int cg_jit_compile(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
-{
-    return jit_compile(g, o, true, out, d);
-}
-
-int cg_jit_compile_inference(IrGraph *g, const CgOptions *o, CgJit **out, IrDiag *d)
-{
-    return jit_compile(g, o, false, out, d);
 }
 
 const SinterModelInfo *cg_jit_info(const CgJit *j)

@@ -280,7 +280,7 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
             LLVMValueRef val = lc.phi[r * nv + v];
             if (bias)
                 val = LLVMBuildFAdd(k->b, val, bias, "");
-            cg_store_vec_masked(k, val, k->out[0], cg_add(k, yrow, cg_i64c(k, (int64_t)v * w)), rc->aly, omask[v]);
+            cg_out_store(k, 0, cg_add(k, yrow, cg_i64c(k, (int64_t)v * w)), val, omask[v]);
         }
     }
 }
@@ -451,7 +451,8 @@ int cg_k_conv(CgKernel *k)
     ga.b_unit_j = true;
     ga.a_unit_k = true;
     ga.c_unit_j = true;
-    ga.c = cg_gep(k, ety, k->out[0], ybase);
+    ga.c = cg_gep(k, ety, cg_out_acc(k, 0), ybase);
+    ga.c_base = ybase;
     ga.i0 = cg_i64c(k, 0);
     ga.i1 = cg_i64c(k, mg);
     ga.j0 = cg_i64c(k, 0);
@@ -473,6 +474,7 @@ int cg_k_conv(CgKernel *k)
         ga.sbk = gm.isz;
         ga.kdim = cg_i64c(k, kc_total);
         ga.align_b = al;
+        ga.final = true;
         cg_gemm_block(k, &ga);
     } else {
         /* k blocks: the first one writes (with the bias), later ones accumulate */
@@ -498,16 +500,26 @@ int cg_k_conv(CgKernel *k)
         ga.kdim = kn;
         ga.align_b = (unsigned)esz;
         if (kcb >= kc_total) {
+            ga.final = true;
             cg_gemm_block(k, &ga);
         } else {
-            CgIf first;
+            /* the first block writes partial sums (with the bias), the middle ones add to them,
+             * the last one adds and hands the results to the store path */
+            CgIf first, last;
             cg_if_begin(k, &first, LLVMBuildICmp(k->b, LLVMIntEQ, k0, cg_i64c(k, 0), ""));
             cg_gemm_block(k, &ga);
             cg_if_else(k, &first);
             CgGemmArgs acc = ga;
             acc.accumulate = true;
             acc.bias = NULL;
+            cg_if_begin(k, &last, LLVMBuildICmp(k->b, LLVMIntSGE, cg_add(k, k0, cg_i64c(k, kcb)),
+                                                cg_i64c(k, kc_total), ""));
+            acc.final = true;
             cg_gemm_block(k, &acc);
+            cg_if_else(k, &last);
+            acc.final = false;
+            cg_gemm_block(k, &acc);
+            cg_if_end(k, &last);
             cg_if_end(k, &first);
         }
         cg_loop_end(k, &lk);
@@ -599,7 +611,8 @@ static void convt_scatter_row(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, uns
     LLVMValueRef j = cg_loop_begin(k, &lj, jlo, jhi, 1);
     LLVMValueRef di = cg_add(k, dst, cg_mul(k, j, cg_i64c(k, s)));
     LLVMValueRef v = cg_load(k, ety, panel, cg_add(k, src0, j), al);
-    cg_store(k, LLVMBuildFAdd(k->b, cg_load(k, ety, k->out[0], di, aly), v, ""), k->out[0], di, aly);
+    LLVMValueRef y = cg_out_ptr(k, 0);
+    cg_store(k, LLVMBuildFAdd(k->b, cg_load(k, ety, y, di, aly), v, ""), y, di, aly);
     cg_loop_end(k, &lj);
     cg_loop_end(k, &lr);
 }
@@ -658,7 +671,7 @@ int cg_k_convt(CgKernel *k)
     LLVMValueRef yrow = cg_add(k, ybase, cg_mul(k, mi, gm.osz));
     CgLoop lo;
     LLVMValueRef o = cg_loop_begin(k, &lo, cg_i64c(k, 0), gm.osz, 1);
-    cg_store(k, bv, k->out[0], cg_add(k, yrow, o), aly);
+    cg_store(k, bv, cg_out_ptr(k, 0), cg_add(k, yrow, o), aly);
     cg_loop_end(k, &lo);
     cg_loop_end(k, &lm);
 

@@ -69,6 +69,22 @@ static LLVMValueRef epilogue(CgKernel *k, const CgGemmArgs *g, LLVMValueRef acc,
     return v;
 }
 
+/* C(i,j) = v at element offset idx of C: into the output through the kernel's store path
+ * (final values), or into c (partial sums, or a scratch C). */
+static void store_c(CgKernel *k, const CgGemmArgs *g, LLVMValueRef v, LLVMValueRef idx, LLVMValueRef mask)
+{
+    if (g->final) {
+        cg_out_store(k, 0, cg_add(k, g->c_base, idx), v, mask);
+        return;
+    }
+    if (LLVMGetTypeKind(LLVMTypeOf(v)) != LLVMVectorTypeKind)
+        cg_store(k, v, g->c, idx, g->align_c);
+    else if (mask)
+        cg_store_vec_masked(k, v, g->c, idx, g->align_c, mask);
+    else
+        cg_store_vec(k, v, g->c, idx, g->align_c);
+}
+
 /* Outer-product tile at rows [i, i+mr), columns [j, j+nv*w) (masked against j1 if masked). */
 static void bcast_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMValueRef j, int mr, int nv, int w,
                        bool masked)
@@ -125,10 +141,7 @@ static void bcast_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMVal
                     old = masked ? cg_load_vec_masked(k, vty, g->c, cidx, g->align_c, mask[v])
                                  : cg_load_vec(k, vty, g->c, cidx, g->align_c);
                 LLVMValueRef val = epilogue(k, g, l.phi[r * nv + v], bias, old);
-                if (masked)
-                    cg_store_vec_masked(k, val, g->c, cidx, g->align_c, mask[v]);
-                else
-                    cg_store_vec(k, val, g->c, cidx, g->align_c);
+                store_c(k, g, val, cidx, masked ? mask[v] : NULL);
                 continue;
             }
             /* strided C (the swapped problem): lane by lane */
@@ -143,7 +156,7 @@ static void bcast_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMVal
                     cg_if_begin(k, &c, LLVMBuildICmp(k->b, LLVMIntSLT, colj, g->j1, ""));
                 if (g->accumulate)
                     x = LLVMBuildFAdd(k->b, cg_load(k, g->ety, g->c, idx, g->align_c), x, "");
-                cg_store(k, x, g->c, idx, g->align_c);
+                store_c(k, g, x, idx, NULL);
                 if (guard)
                     cg_if_end(k, &c);
             }
@@ -198,7 +211,7 @@ static void dot_tile(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMValue
                                         : NULL;
             LLVMValueRef idx = off2(k, row, g->sci, col, g->scj);
             LLVMValueRef old = g->accumulate ? cg_load(k, g->ety, g->c, idx, g->align_c) : NULL;
-            cg_store(k, epilogue(k, g, s, bias, old), g->c, idx, g->align_c);
+            store_c(k, g, epilogue(k, g, s, bias, old), idx, NULL);
         }
     }
 }
@@ -271,7 +284,7 @@ static void scalar_gemm(CgKernel *k, const CgGemmArgs *g)
         if (old)
             v = LLVMBuildAdd(k->b, v, old, "");
     }
-    cg_store(k, v, g->c, idx, g->align_c);
+    store_c(k, g, v, idx, NULL);
     cg_loop_end(k, &lj);
     cg_loop_end(k, &li);
 }
@@ -388,7 +401,9 @@ int cg_k_gemm(CgKernel *k)
     g.ety = ety;
     g.a = k->in[0];
     g.b = k->in[1];
-    g.c = k->out[0];
+    g.c = cg_out_acc(k, 0);
+    g.final = true;
+    g.c_base = c64(k, 0);
     g.sam = ta ? c64(k, 1) : K;
     g.sak = ta ? M : c64(k, 1);
     g.sbk = tb ? c64(k, 1) : N;
@@ -502,7 +517,9 @@ int cg_k_matmul(CgKernel *k)
     g.ety = ety;
     g.a = cg_gep(k, ety, k->in[0], cg_mul(k, aoff, amat));
     g.b = cg_gep(k, ety, k->in[1], cg_mul(k, boff, bmat));
-    g.c = cg_gep(k, ety, k->out[0], cg_mul(k, bt, ymat));
+    g.c_base = cg_mul(k, bt, ymat);
+    g.c = cg_gep(k, ety, cg_out_acc(k, 0), g.c_base);
+    g.final = true;
     g.sam = K;
     g.sak = c64(k, 1);
     g.sbk = N;

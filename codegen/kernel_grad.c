@@ -1,4 +1,4 @@
-/* Kernels of the training graph: gradient ops, dropout masks, optimizer updates and the two losses. */
+/* Kernels of the training graph: gradient ops, dropout masks, optimizer updates and the two losses (ReluGrad and GeluGrad are element-wise: kernel_elementwise.c). */
 #include <math.h>
 #include <string.h>
 
@@ -142,18 +142,18 @@ static void vloop(CgKernel *k, LLVMValueRef begin, LLVMValueRef end, int w, int 
     body(k, ctx, main_end, cg_lane_mask(k, w, main_end, end), acc);
 }
 
-/* Element-wise kernels: body over [0, numel) split across threads. Scalars computed before
+/* Flat loops (dropout masks, optimizer updates): body over [0, numel) split across threads. Scalars computed before
  * the loop go in v[] (captured into the parallel body: inside, v[] holds the body's copies). */
-typedef struct Ew {
+typedef struct Flat {
     LLVMTypeRef ety, vty;     /* element type of the loop and its vector */
     int w;
     int nv;
     LLVMValueRef v[CG_MAX_CAPTURE];
     double c[8];              /* per-op constants */
     int flags;
-} Ew;
+} Flat;
 
-static void elementwise(CgKernel *k, Ew *ew, LLVMValueRef numel, VBody body)
+static void flat_loop(CgKernel *k, Flat *ew, LLVMValueRef numel, VBody body)
 {
     CgPar p;
     cg_par_begin(k, &p, numel, cg_i64c(k, CG_PAR_WORK), ew->nv, ew->v);
@@ -168,7 +168,7 @@ static void elementwise(CgKernel *k, Ew *ew, LLVMValueRef numel, VBody body)
         ew->v[i] = outer[i];
 }
 
-static void ew_init(CgKernel *k, Ew *ew, IrDtype dt)
+static void flat_init(CgKernel *k, Flat *ew, IrDtype dt)
 {
     memset(ew, 0, sizeof *ew);
     ew->ety = cg_t_elem(k, dt);
@@ -179,51 +179,6 @@ static void ew_init(CgKernel *k, Ew *ew, IrDtype dt)
 static LLVMValueRef numel_of(CgKernel *k, const IrValue *v)
 {
     return cg_dims_prod(k, v->shape.d, 0, v->shape.rank);
-}
-
-/* ---- ReluGrad, GeluGrad ------------------------------------------------------------------------ */
-
-static void relu_grad_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
-{
-    Ew *ew = ctx;
-    LLVMValueRef dy = vld(k, ew->vty, k->in[0], i, mask), x = vld(k, ew->vty, k->in[1], i, mask);
-    LLVMValueRef pos = LLVMBuildFCmp(k->b, LLVMRealOGT, x, fc(x, 0.0), "");
-    vst(k, sel(k, pos, dy, fc(dy, 0.0)), k->out[0], i, mask);
-}
-
-static void gelu_grad_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
-{
-    Ew *ew = ctx;
-    LLVMValueRef dy = vld(k, ew->vty, k->in[0], i, mask), x = vld(k, ew->vty, k->in[1], i, mask), d;
-    const double pi = 3.14159265358979323846;
-    if (ew->flags) {
-        /* tanh form: 0.5(1+t) + 0.5 x (1-t^2) c (1 + 3*0.044715 x^2), t = tanh(c (x + 0.044715 x^3)) */
-        double c = sqrt(2.0 / pi);
-        LLVMValueRef x2 = f_mul(k, x, x);
-        LLVMValueRef u = f_mul(k, fc(x, c), f_add(k, x, f_mul(k, fc(x, 0.044715), f_mul(k, x2, x))));
-        LLVMValueRef t = cg_tanh(k, u);
-        LLVMValueRef a = f_mul(k, fc(x, 0.5), f_add(k, fc(x, 1.0), t));
-        LLVMValueRef b = f_mul(k, f_mul(k, f_mul(k, fc(x, 0.5), x), f_sub(k, fc(x, 1.0), f_mul(k, t, t))),
-                              f_mul(k, fc(x, c), f_add(k, fc(x, 1.0), f_mul(k, fc(x, 3.0 * 0.044715), x2))));
-        d = f_add(k, a, b);
-    } else {
-        /* 0.5 (1 + erf(x/sqrt 2)) + x exp(-x^2/2) / sqrt(2 pi) */
-        LLVMValueRef a = f_mul(k, fc(x, 0.5), f_add(k, fc(x, 1.0), cg_erf(k, f_mul(k, x, fc(x, 1.0 / sqrt(2.0))))));
-        LLVMValueRef e = cg_exp(k, f_mul(k, f_mul(k, x, x), fc(x, -0.5)));
-        d = f_add(k, a, f_mul(k, f_mul(k, x, e), fc(x, 1.0 / sqrt(2.0 * pi))));
-    }
-    vst(k, f_mul(k, dy, d), k->out[0], i, mask);
-}
-
-static int k_act_grad(CgKernel *k)
-{
-    const IrValue *x = cg_kin(k, 1);
-    Ew ew;
-    ew_init(k, &ew, x->dtype);
-    if (k->node->op == IR_OP_GELUGRAD)
-        ew.flags = !strcmp(ir_attr_str(k->node, "approximate"), "tanh");
-    elementwise(k, &ew, numel_of(k, x), k->node->op == IR_OP_RELUGRAD ? relu_grad_body : gelu_grad_body);
-    return 0;
 }
 
 /* ---- DropoutMask ----------------------------------------------------------------------------------
@@ -243,7 +198,7 @@ static LLVMValueRef mix64(CgKernel *k, LLVMValueRef z)
 
 static void dropout_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
 {
-    Ew *ew = ctx;
+    Flat *ew = ctx;
     LLVMValueRef lanes[64];
     for (int l = 0; l < ew->w; l++)
         lanes[l] = cg_i64c(k, l);
@@ -252,22 +207,22 @@ static void dropout_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef ma
     LLVMValueRef r = mix64(k, LLVMBuildAdd(k->b, cg_splat(k, ew->v[0], ew->w), LLVMBuildMul(k->b, idx, golden, ""), ""));
     LLVMValueRef u = LLVMBuildLShr(k->b, r, cg_splat(k, cg_i64c(k, 11), ew->w), "");
     LLVMValueRef keep = icmp(k, LLVMIntUGE, u, cg_splat(k, LLVMConstInt(cg_t_i64(k), (uint64_t)ew->c[0], 0), ew->w));
-    vst(k, sel(k, keep, cg_fconst(ew->vty, ew->c[1]), cg_fconst(ew->vty, 0.0)), k->out[0], i, mask);
+    vst(k, sel(k, keep, cg_fconst(ew->vty, ew->c[1]), cg_fconst(ew->vty, 0.0)), cg_out_ptr(k, 0), i, mask);
 }
 
-static int k_dropout_mask(CgKernel *k)
+int cg_k_dropout_mask(CgKernel *k)
 {
     const IrValue *y = cg_kout(k, 0);
     double ratio = ir_attr_float(k->node, "ratio");
     uint64_t seed = (uint64_t)ir_attr_int(k->node, "seed");
-    Ew ew;
-    ew_init(k, &ew, y->dtype);
+    Flat ew;
+    flat_init(k, &ew, y->dtype);
     ew.c[0] = ceil(ratio * 0x1p53);
     ew.c[1] = y->dtype == SRT_F32 ? (double)(float)(1.0 / (1.0 - ratio)) : 1.0 / (1.0 - ratio);
     LLVMValueRef step = ld(k, cg_t_i64(k), k->in[1], cg_i64c(k, 0));
     ew.v[0] = mix64(k, LLVMBuildXor(k->b, LLVMConstInt(cg_t_i64(k), seed, 0), mix64(k, step), ""));
     ew.nv = 1;
-    elementwise(k, &ew, numel_of(k, y), dropout_body);
+    flat_loop(k, &ew, numel_of(k, y), dropout_body);
     return 0;
 }
 
@@ -276,13 +231,13 @@ static int k_dropout_mask(CgKernel *k)
 enum { SGD_WD = 1, SGD_BUF = 2, SGD_NESTEROV = 4, ADAM_DECOUPLED = 8 };
 
 /* Loads a vector of the tensor's type as double. */
-static LLVMValueRef vld_d(CgKernel *k, Ew *ew, LLVMValueRef ptr, LLVMValueRef i, LLVMValueRef mask)
+static LLVMValueRef vld_d(CgKernel *k, Flat *ew, LLVMValueRef ptr, LLVMValueRef i, LLVMValueRef mask)
 {
     return fconv(k, vld(k, ew->vty, ptr, i, mask), cg_t_vec(cg_t_f64(k), ew->w));
 }
 
 /* Stores a double vector rounded to the tensor's type; returns the stored value as double. */
-static LLVMValueRef vst_d(CgKernel *k, Ew *ew, LLVMValueRef v, LLVMValueRef ptr, LLVMValueRef i, LLVMValueRef mask)
+static LLVMValueRef vst_d(CgKernel *k, Flat *ew, LLVMValueRef v, LLVMValueRef ptr, LLVMValueRef i, LLVMValueRef mask)
 {
     LLVMValueRef r = fconv(k, v, ew->vty);
     vst(k, r, ptr, i, mask);
@@ -292,7 +247,7 @@ static LLVMValueRef vst_d(CgKernel *k, Ew *ew, LLVMValueRef v, LLVMValueRef ptr,
 /* v[0] = lr (double), v[1] = first step (i1); c[0] momentum, c[1] dampening, c[2] weight decay */
 static void sgd_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
 {
-    Ew *ew = ctx;
+    Flat *ew = ctx;
     LLVMValueRef p = vld_d(k, ew, k->in[0], i, mask), dv = vld_d(k, ew, k->in[1], i, mask);
     if (ew->flags & SGD_WD)
         dv = f_add(k, dv, f_mul(k, fc(p, ew->c[2]), p));
@@ -300,17 +255,17 @@ static void sgd_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, 
         LLVMValueRef buf = vld_d(k, ew, k->in[4], i, mask);
         LLVMValueRef b = f_add(k, f_mul(k, fc(p, ew->c[0]), buf), f_mul(k, fc(p, 1 - ew->c[1]), dv));
         b = sel(k, ew->v[1], dv, b);
-        b = vst_d(k, ew, b, k->out[1], i, mask);
+        b = vst_d(k, ew, b, cg_out_ptr(k, 1), i, mask);
         dv = (ew->flags & SGD_NESTEROV) ? f_add(k, dv, f_mul(k, fc(p, ew->c[0]), b)) : b;
     }
-    vst_d(k, ew, f_sub(k, p, f_mul(k, like(k, p, ew->v[0]), dv)), k->out[0], i, mask);
+    vst_d(k, ew, f_sub(k, p, f_mul(k, like(k, p, ew->v[0]), dv)), cg_out_ptr(k, 0), i, mask);
 }
 
 /* v[0] = lr, v[1] = step size, v[2] = sqrt(1 - beta2^t), v[3] = 1 - lr*wd (doubles);
  * c[0] beta1, c[1] beta2, c[2] eps, c[3] weight decay */
 static void adam_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, LLVMValueRef *acc)
 {
-    Ew *ew = ctx;
+    Flat *ew = ctx;
     LLVMValueRef p = vld_d(k, ew, k->in[0], i, mask), g = vld_d(k, ew, k->in[1], i, mask);
     LLVMValueRef m = vld_d(k, ew, k->in[4], i, mask), v = vld_d(k, ew, k->in[5], i, mask);
     if (ew->flags & ADAM_DECOUPLED)
@@ -319,19 +274,19 @@ static void adam_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask,
         g = f_add(k, g, f_mul(k, fc(p, ew->c[3]), p));
     LLVMValueRef m2 = f_add(k, f_mul(k, fc(p, ew->c[0]), m), f_mul(k, fc(p, 1 - ew->c[0]), g));
     LLVMValueRef v2 = f_add(k, f_mul(k, fc(p, ew->c[1]), v), f_mul(k, f_mul(k, fc(p, 1 - ew->c[1]), g), g));
-    m2 = vst_d(k, ew, m2, k->out[1], i, mask);
-    v2 = vst_d(k, ew, v2, k->out[2], i, mask);
+    m2 = vst_d(k, ew, m2, cg_out_ptr(k, 1), i, mask);
+    v2 = vst_d(k, ew, v2, cg_out_ptr(k, 2), i, mask);
     LLVMValueRef den = f_add(k, f_div(k, cg_sqrt(k, v2), like(k, p, ew->v[2])), fc(p, ew->c[2]));
-    vst_d(k, ew, f_sub(k, p, f_div(k, f_mul(k, like(k, p, ew->v[1]), m2), den)), k->out[0], i, mask);
+    vst_d(k, ew, f_sub(k, p, f_div(k, f_mul(k, like(k, p, ew->v[1]), m2), den)), cg_out_ptr(k, 0), i, mask);
 }
 
-static int k_update(CgKernel *k)
+int cg_k_update(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *p = cg_kin(k, 0);
     LLVMTypeRef f64 = cg_t_f64(k);
-    Ew ew;
-    ew_init(k, &ew, p->dtype);
+    Flat ew;
+    flat_init(k, &ew, p->dtype);
     LLVMValueRef lr = cg_load_as(k, cg_kin(k, 2)->dtype, k->in[2], cg_i64c(k, 0), f64);
     LLVMValueRef step = ld(k, cg_t_i64(k), k->in[3], cg_i64c(k, 0));
     ew.v[ew.nv++] = lr;
@@ -342,7 +297,7 @@ static int k_update(CgKernel *k)
         ew.flags = (ew.c[2] != 0 ? SGD_WD : 0) | (n->nin > 4 && k->in[4] ? SGD_BUF : 0) |
                    (ir_attr_int(n, "nesterov") ? SGD_NESTEROV : 0);
         ew.v[ew.nv++] = cg_splat(k, icmp(k, LLVMIntEQ, step, cg_i64c(k, 0)), ew.w);
-        elementwise(k, &ew, numel_of(k, p), sgd_body);
+        flat_loop(k, &ew, numel_of(k, p), sgd_body);
         return 0;
     }
     ew.c[0] = ir_attr_float(n, "beta1");
@@ -357,7 +312,7 @@ static int k_update(CgKernel *k)
     ew.v[ew.nv++] = step_size;
     ew.v[ew.nv++] = bc2;
     ew.v[ew.nv++] = f_sub(k, one, f_mul(k, lr, cg_fconst(f64, ew.c[3])));
-    elementwise(k, &ew, numel_of(k, p), adam_body);
+    flat_loop(k, &ew, numel_of(k, p), adam_body);
     return 0;
 }
 
@@ -461,7 +416,7 @@ static void cgw_pack(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, LLVMValueRef
     cg_loop_end(k, &lr);
 }
 
-static int k_conv_grad_weight(CgKernel *k)
+int cg_k_conv_grad_weight(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *x = cg_kin(k, 0), *dy = cg_kin(k, 1), *w = cg_kin(k, 2);
@@ -527,7 +482,7 @@ static int k_conv_grad_weight(CgKernel *k)
     LLVMValueRef dwbase = cg_add(k, cg_mul(k, gi, cg_i64c(k, mg * kc)), k0);
     CgLoop lz;
     LLVMValueRef mz = cg_loop_begin(k, &lz, cg_i64c(k, 0), cg_i64c(k, mg), 1);
-    zero_fill(k, cg_gep(k, ety, k->out[0], cg_add(k, dwbase, cg_mul(k, mz, cg_i64c(k, kc)))), kn, ety);
+    zero_fill(k, cg_gep(k, ety, cg_out_ptr(k, 0), cg_add(k, dwbase, cg_mul(k, mz, cg_i64c(k, kc)))), kn, ety);
     cg_loop_end(k, &lz);
     /* batch blocks [b0, b0 + bn) (nb == 1: one batch, panels of positions [p0, p0 + pcount)) */
     CgLoop lb;
@@ -578,7 +533,7 @@ static int k_conv_grad_weight(CgKernel *k)
     ga.sbk = cg_i64c(k, 1);
     ga.sbj = cg_i64c(k, pw);
     ga.b_unit_k = true;
-    ga.c = cg_gep(k, ety, k->out[0], dwbase);
+    ga.c = cg_gep(k, ety, cg_out_ptr(k, 0), dwbase);
     ga.sci = cg_i64c(k, kc);
     ga.scj = cg_i64c(k, 1);
     ga.c_unit_j = true;
@@ -605,7 +560,7 @@ static int k_conv_grad_weight(CgKernel *k)
  * divisor to each of its elements inside x (AveragePool; the divisor counts the explicit
  * padding with count_include_pad, never the ceil_mode overhang). */
 
-static int k_pool_grad(CgKernel *k)
+int cg_k_pool_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *dy = cg_kin(k, 0), *x = cg_kin(k, 1);
@@ -631,7 +586,7 @@ static int k_pool_grad(CgKernel *k)
     for (int i = nsp - 2; i >= 0; i--)
         instride[i] = cg_mul(k, instride[i + 1], geo.in[i + 1]);
     LLVMValueRef base_x = cg_mul(k, p.begin, geo.isz);
-    zero_fill(k, cg_gep(k, ety, k->out[0], base_x), cg_mul(k, cg_sub(k, p.end, p.begin), geo.isz), ety);
+    zero_fill(k, cg_gep(k, ety, cg_out_ptr(k, 0), base_x), cg_mul(k, cg_sub(k, p.end, p.begin), geo.isz), ety);
 
     CgLoop lo;
     LLVMValueRef o = cg_loop_begin(k, &lo, cg_i64c(k, 0), geo.osz, 1);
@@ -695,12 +650,12 @@ static int k_pool_grad(CgKernel *k)
         cg_loop_end(k, &lt);
         cg_if_begin(k, &ci, icmp(k, LLVMIntSGE, lt.phi[1], cg_i64c(k, 0)));
         LLVMValueRef at = cg_add(k, xb, lt.phi[1]);
-        st(k, f_add(k, ld(k, ety, k->out[0], at), g), k->out[0], at);
+        st(k, f_add(k, ld(k, ety, cg_out_ptr(k, 0), at), g), cg_out_ptr(k, 0), at);
         cg_if_end(k, &ci);
     } else {
         cg_if_begin(k, &ci, inside);
         LLVMValueRef at = cg_add(k, xb, off);
-        st(k, f_add(k, ld(k, ety, k->out[0], at), g), k->out[0], at);
+        st(k, f_add(k, ld(k, ety, cg_out_ptr(k, 0), at), g), cg_out_ptr(k, 0), at);
         cg_if_end(k, &ci);
         cg_loop_end(k, &lt);
     }
@@ -746,7 +701,7 @@ static void bn_body(CgKernel *k, void *ctx, LLVMValueRef j, LLVMValueRef mask, L
         LLVMValueRef xhat = f_mul(k, f_sub(k, x, cg_splat(k, b->mean, w)), cg_splat(k, b->inv, w));
         LLVMValueRef v = f_sub(k, f_sub(k, f_mul(k, dy, cg_splat(k, b->m, w)), cg_splat(k, b->gsum, w)),
                               f_mul(k, xhat, cg_splat(k, b->gx, w)));
-        vst(k, f_mul(k, v, cg_splat(k, b->k1, w)), k->out[0], idx, mask);
+        vst(k, f_mul(k, v, cg_splat(k, b->k1, w)), cg_out_ptr(k, 0), idx, mask);
         break;
     }
     }
@@ -772,7 +727,7 @@ static void bn_pass(CgKernel *k, Bn *b, LLVMValueRef batch, LLVMValueRef C, LLVM
         out[a] = nacc ? cg_reduce_fadd(k, l.phi[a]) : NULL;
 }
 
-static int k_batchnorm_grad(CgKernel *k)
+int cg_k_batchnorm_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *x = cg_kin(k, 1), *scale = cg_kin(k, 2);
@@ -808,10 +763,10 @@ static int k_batchnorm_grad(CgKernel *k)
     b.k1 = f_div(k, f_mul(k, cg_load_as(k, scale->dtype, k->in[2], c, ety), b.inv), cnt);
     b.phase = 3;
     bn_pass(k, &b, batch, C, c, sp, 0, r);
-    if (k->out[1])
-        st(k, fconv(k, b.gx, cg_t_elem(k, cg_kout(k, 1)->dtype)), k->out[1], c);
-    if (k->out[2])
-        st(k, fconv(k, b.gsum, cg_t_elem(k, cg_kout(k, 2)->dtype)), k->out[2], c);
+    if (cg_out_ptr(k, 1))
+        st(k, fconv(k, b.gx, cg_t_elem(k, cg_kout(k, 1)->dtype)), cg_out_ptr(k, 1), c);
+    if (cg_out_ptr(k, 2))
+        st(k, fconv(k, b.gsum, cg_t_elem(k, cg_kout(k, 2)->dtype)), cg_out_ptr(k, 2), c);
     cg_loop_end(k, &lc);
     cg_par_end(k, &p);
     return 0;
@@ -857,13 +812,13 @@ static void ln_body(CgKernel *k, void *ctx, LLVMValueRef j, LLVMValueRef mask, L
     }
     /* phase 3: dx, and the scale/bias gradients */
     LLVMValueRef v = f_sub(k, f_sub(k, gh, cg_splat(k, l->mg, w)), f_mul(k, xhat, cg_splat(k, l->mgx, w)));
-    vst(k, f_mul(k, v, cg_splat(k, l->inv, w)), k->out[0], idx, mask);
+    vst(k, f_mul(k, v, cg_splat(k, l->inv, w)), cg_out_ptr(k, 0), idx, mask);
     LLVMValueRef gs = f_mul(k, dy, xhat);
     if (l->bstep) {
-        if (k->out[1])
-            vst(k, f_add(k, vld(k, l->vty, k->out[1], j, mask), gs), k->out[1], j, mask);
-        if (k->node->nout > 2 && k->out[2])
-            vst(k, f_add(k, vld(k, l->vty, k->out[2], j, mask), dy), k->out[2], j, mask);
+        if (cg_out_ptr(k, 1))
+            vst(k, f_add(k, vld(k, l->vty, cg_out_ptr(k, 1), j, mask), gs), cg_out_ptr(k, 1), j, mask);
+        if (k->node->nout > 2 && cg_out_ptr(k, 2))
+            vst(k, f_add(k, vld(k, l->vty, cg_out_ptr(k, 2), j, mask), dy), cg_out_ptr(k, 2), j, mask);
     } else {
         acc[0] = f_add(k, acc[0], on(k, mask, gs));
         acc[1] = f_add(k, acc[1], on(k, mask, dy));
@@ -882,7 +837,7 @@ static int row_step(const IrValue *v, IrDim len)
     return ir_dim_eq(numel, len) ? 1 : -1;
 }
 
-static int k_layernorm_grad(CgKernel *k)
+int cg_k_layernorm_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *x = cg_kin(k, 1), *scale = cg_kin(k, 2);
@@ -910,9 +865,9 @@ static int k_layernorm_grad(CgKernel *k)
     LLVMValueRef rows = cg_dims_prod(k, x->shape.d, 0, ax), len = cg_dim(k, lend);
     LLVMValueRef flen = LLVMBuildSIToFP(k->b, len, ety, "");
     if (ds)
-        zero_fill(k, k->out[1], numel_of(k, ds), ety);
+        zero_fill(k, cg_out_ptr(k, 1), numel_of(k, ds), ety);
     if (db)
-        zero_fill(k, k->out[2], numel_of(k, db), ety);
+        zero_fill(k, cg_out_ptr(k, 2), numel_of(k, db), ety);
     CgLoop lr;
     LLVMValueRef r = cg_loop_begin(k, &lr, cg_i64c(k, 0), rows, 1);
     LLVMValueRef sacc = cg_loop_carry(k, &lr, cg_fconst(l.vty, 0.0)), bacc = cg_loop_carry(k, &lr, cg_fconst(l.vty, 0.0));
@@ -939,9 +894,9 @@ static int k_layernorm_grad(CgKernel *k)
     cg_loop_end(k, &lr);
     if (!l.bstep) {
         if (ds)
-            st(k, cg_reduce_fadd(k, lr.phi[0]), k->out[1], cg_i64c(k, 0));
+            st(k, cg_reduce_fadd(k, lr.phi[0]), cg_out_ptr(k, 1), cg_i64c(k, 0));
         if (db)
-            st(k, cg_reduce_fadd(k, lr.phi[1]), k->out[2], cg_i64c(k, 0));
+            st(k, cg_reduce_fadd(k, lr.phi[1]), cg_out_ptr(k, 2), cg_i64c(k, 0));
     }
     return 0;
 }
@@ -969,10 +924,10 @@ static void sm_body(CgKernel *k, void *ctx, LLVMValueRef j, LLVMValueRef mask, L
     }
     LLVMValueRef sv = cg_splat(k, s->s, w);
     LLVMValueRef dx = s->logf ? f_sub(k, dy, f_mul(k, cg_exp(k, y), sv)) : f_mul(k, y, f_sub(k, dy, sv));
-    vst(k, dx, k->out[0], idx, mask);
+    vst(k, dx, cg_out_ptr(k, 0), idx, mask);
 }
 
-static int k_softmax_grad(CgKernel *k)
+int cg_k_softmax_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *y = cg_kin(k, 1);
@@ -1018,7 +973,7 @@ static int k_softmax_grad(CgKernel *k)
         e = cg_add(k, base, cg_mul(k, j, inner));
         dy = ld(k, ety, k->in[0], e);
         yv = ld(k, ety, k->in[1], e);
-        st(k, logf ? f_sub(k, dy, f_mul(k, cg_exp(k, yv), s)) : f_mul(k, yv, f_sub(k, dy, s)), k->out[0], e);
+        st(k, logf ? f_sub(k, dy, f_mul(k, cg_exp(k, yv), s)) : f_mul(k, yv, f_sub(k, dy, s)), cg_out_ptr(k, 0), e);
         cg_loop_end(k, &l2);
     }
     cg_loop_end(k, &lr);
@@ -1089,7 +1044,7 @@ static void sce_lse(CgKernel *k, const Sce *s, LLVMValueRef base, LLVMValueRef s
     *sum = l.phi[0];
 }
 
-static int k_sce_loss(CgKernel *k)
+int cg_k_sce_loss(CgKernel *k)
 {
     const IrNode *n = k->node;
     Sce s;
@@ -1119,12 +1074,12 @@ static int k_sce_loss(CgKernel *k)
     LLVMValueRef xl = ld(k, s.ety, k->in[0], cg_add(k, base, cg_mul(k, label, sp)));
     LLVMValueRef loss = sel(k, valid, f_mul(k, LLVMBuildFNeg(k->b, wt, ""), f_sub(k, xl, lse)), cg_fconst(s.ety, 0.0));
     if (none)
-        st(k, fconv(k, loss, yty), k->out[0], pos);
+        st(k, fconv(k, loss, yty), cg_out_ptr(k, 0), pos);
     if (lp) {
         CgLoop lc;
         LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), C, 1);
         LLVMValueRef e = cg_add(k, base, cg_mul(k, c, sp));
-        st(k, fconv(k, f_sub(k, ld(k, s.ety, k->in[0], e), lse), cg_t_elem(k, lp->dtype)), k->out[1], e);
+        st(k, fconv(k, f_sub(k, ld(k, s.ety, k->in[0], e), lse), cg_t_elem(k, lp->dtype)), cg_out_ptr(k, 1), e);
         cg_loop_end(k, &lc);
     }
     cg_loop_set(&l, 0, f_add(k, total, fconv(k, loss, f64)));
@@ -1132,12 +1087,12 @@ static int k_sce_loss(CgKernel *k)
     cg_loop_end(k, &l);
     if (!none) {
         LLVMValueRef res = mean ? f_div(k, l.phi[0], l.phi[1]) : l.phi[0];
-        st(k, fconv(k, res, yty), k->out[0], cg_i64c(k, 0));
+        st(k, fconv(k, res, yty), cg_out_ptr(k, 0), cg_i64c(k, 0));
     }
     return 0;
 }
 
-static int k_sce_grad(CgKernel *k)
+int cg_k_sce_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     Sce s;
@@ -1186,7 +1141,7 @@ static int k_sce_grad(CgKernel *k)
     LLVMValueRef pr = f_mul(k, cg_exp(k, f_sub(k, ld(k, s.ety, k->in[0], e), mx)), inv);
     LLVMValueRef hot = LLVMBuildUIToFP(k->b, icmp(k, LLVMIntEQ, c, label), s.ety, "");
     LLVMValueRef g = sel(k, valid, f_mul(k, wsc, f_sub(k, pr, hot)), cg_fconst(s.ety, 0.0));
-    st(k, g, k->out[0], e);
+    st(k, g, cg_out_ptr(k, 0), e);
     cg_loop_end(k, &lc);
     cg_loop_end(k, &l);
     cg_par_end(k, &p);
@@ -1205,12 +1160,12 @@ static void mse_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, 
     const Mse *m = ctx;
     LLVMValueRef d = f_sub(k, vld(k, m->vty, k->in[0], i, mask), vld(k, m->vty, k->in[1], i, mask));
     if (m->none)
-        vst(k, f_mul(k, d, d), k->out[0], i, mask);
+        vst(k, f_mul(k, d, d), cg_out_ptr(k, 0), i, mask);
     else
         acc[0] = cg_fma(k, d, d, acc[0]);   /* masked-off lanes are 0 - 0 */
 }
 
-static int k_mse_loss(CgKernel *k)
+int cg_k_mse_loss(CgKernel *k)
 {
     const IrValue *a = cg_kin(k, 0), *y = cg_kout(k, 0);
     if (!is_fp(a->dtype))
@@ -1227,7 +1182,7 @@ static int k_mse_loss(CgKernel *k)
     LLVMValueRef total = fconv(k, cg_reduce_fadd(k, acc), f64);
     if (!strcmp(red, "mean"))
         total = f_div(k, total, LLVMBuildSIToFP(k->b, numel, f64, ""));
-    st(k, fconv(k, total, cg_t_elem(k, y->dtype)), k->out[0], cg_i64c(k, 0));
+    st(k, fconv(k, total, cg_t_elem(k, y->dtype)), cg_out_ptr(k, 0), cg_i64c(k, 0));
     return 0;
 }
 
@@ -1244,11 +1199,11 @@ static void gg_body(CgKernel *k, void *ctx, LLVMValueRef i, LLVMValueRef mask, L
 {
     const Gg *g = ctx;
     LLVMValueRef d = cg_add(k, g->dst, i);
-    vst(k, f_add(k, vld(k, g->vty, k->out[0], d, mask), vld(k, g->vty, k->in[0], cg_add(k, g->src, i), mask)),
-        k->out[0], d, mask);
+    vst(k, f_add(k, vld(k, g->vty, cg_out_ptr(k, 0), d, mask), vld(k, g->vty, k->in[0], cg_add(k, g->src, i), mask)),
+        cg_out_ptr(k, 0), d, mask);
 }
 
-static int k_gather_grad(CgKernel *k)
+int cg_k_gather_grad(CgKernel *k)
 {
     const IrValue *dx = cg_kout(k, 0), *ind = cg_kin(k, 1);
     if (!is_fp(dx->dtype))
@@ -1264,7 +1219,7 @@ static int k_gather_grad(CgKernel *k)
     cg_par_begin(k, &p, outer, grain, 0, NULL);
     LLVMValueRef s = cg_dim(k, dx->shape.d[ax]), inner = cg_dims_prod(k, dx->shape.d, ax + 1, r);
     LLVMValueRef nidx = numel_of(k, ind);
-    zero_fill(k, cg_gep(k, ety, k->out[0], cg_mul(k, cg_mul(k, p.begin, s), inner)),
+    zero_fill(k, cg_gep(k, ety, cg_out_ptr(k, 0), cg_mul(k, cg_mul(k, p.begin, s), inner)),
               cg_mul(k, cg_mul(k, cg_sub(k, p.end, p.begin), s), inner), ety);
     Gg g = {cg_t_vec(ety, cg_lanes(k, ety)), NULL, NULL};
     CgLoop lo;
@@ -1291,7 +1246,7 @@ static int k_gather_grad(CgKernel *k)
  * first index and step of every axis are computed at run time from the inputs (ONNX clamping);
  * dy's shape gives the counts. */
 
-static int k_slice_grad(CgKernel *k)
+int cg_k_slice_grad(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *dy = cg_kin(k, 0), *dx = cg_kout(k, 0), *starts = cg_kin(k, 2), *ends = cg_kin(k, 3);
@@ -1335,7 +1290,7 @@ static int k_slice_grad(CgKernel *k)
     xst[r - 1] = one;
     for (int a = r - 2; a >= 0; a--)
         xst[a] = cg_mul(k, xst[a + 1], dims[a + 1]);
-    zero_fill(k, k->out[0], numel_of(k, dx), ety);
+    zero_fill(k, cg_out_ptr(k, 0), numel_of(k, dx), ety);
     /* dy row by row along its last axis */
     LLVMValueRef rows = cg_dims_prod(k, dy->shape.d, 0, r - 1), len = ydims[r - 1];
     CgLoop lr;
@@ -1348,71 +1303,8 @@ static int k_slice_grad(CgKernel *k)
     LLVMValueRef dstep = cg_mul(k, step[r - 1], xst[r - 1]);
     CgLoop lj;
     LLVMValueRef j = cg_loop_begin(k, &lj, zero, len, 1);
-    st(k, ld(k, ety, k->in[0], cg_add(k, cg_mul(k, row, len), j)), k->out[0], cg_add(k, dst, cg_mul(k, j, dstep)));
+    st(k, ld(k, ety, k->in[0], cg_add(k, cg_mul(k, row, len), j)), cg_out_ptr(k, 0), cg_add(k, dst, cg_mul(k, j, dstep)));
     cg_loop_end(k, &lj);
     cg_loop_end(k, &lr);
     return 0;
-}
-
-/* ---- dispatch ------------------------------------------------------------------------------------ */
-
-int cg_emit_grad_kernel(CgKernel *k)
-{
-    const IrNode *n = k->node;
-    for (int i = 0; i < n->nin + n->nout; i++) {
-        const IrValue *v = i < n->nin ? cg_kin(k, i) : cg_kout(k, i - n->nin);
-        if (v && !cg_t_elem(k, v->dtype))
-            return cg_unsupported(k, "dtype %s", srt_dtype_name(v->dtype));
-    }
-    int rc;
-    switch (n->op) {
-    case IR_OP_RELUGRAD:
-    case IR_OP_GELUGRAD:
-        rc = k_act_grad(k);
-        break;
-    case IR_OP_CONVGRADW:
-        rc = k_conv_grad_weight(k);
-        break;
-    case IR_OP_MAXPOOLGRAD:
-    case IR_OP_AVGPOOLGRAD:
-        rc = k_pool_grad(k);
-        break;
-    case IR_OP_BNGRAD:
-        rc = k_batchnorm_grad(k);
-        break;
-    case IR_OP_LNGRAD:
-        rc = k_layernorm_grad(k);
-        break;
-    case IR_OP_SOFTMAXGRAD:
-    case IR_OP_LOGSOFTMAXGRAD:
-        rc = k_softmax_grad(k);
-        break;
-    case IR_OP_SCELOSS:
-        rc = k_sce_loss(k);
-        break;
-    case IR_OP_SCELOSSGRAD:
-        rc = k_sce_grad(k);
-        break;
-    case IR_OP_MSELOSS:
-        rc = k_mse_loss(k);
-        break;
-    case IR_OP_GATHERGRAD:
-        rc = k_gather_grad(k);
-        break;
-    case IR_OP_SLICEGRAD:
-        rc = k_slice_grad(k);
-        break;
-    case IR_OP_DROPOUTMASK:
-        rc = k_dropout_mask(k);
-        break;
-    case IR_OP_SGDUPDATE:
-    case IR_OP_ADAMUPDATE:
-        rc = k_update(k);
-        break;
-    default:
-        return cg_unsupported(k, "%s", ir_op_name(n->op));
-    }
-    if (rc == 0)
-        LLVMBuildRetVoid(k->b);
-    return rc;
 }

@@ -28,7 +28,7 @@ static LLVMValueRef map_square_dev(CgKernel *k, void *ctx, LLVMValueRef v)
 static int batchnorm(CgKernel *k)
 {
     const IrNode *n = k->node;
-    const IrValue *x = cg_kin(k, 0), *y = cg_kout(k, 0);
+    const IrValue *x = cg_kin(k, 0);
     for (int i = 0; i < 5; i++)
         if (!is_fp(cg_kin(k, i)->dtype))
             return cg_unsupported(k, "BatchNormalization on %s", srt_dtype_name(cg_kin(k, i)->dtype));
@@ -81,7 +81,7 @@ static int batchnorm(CgKernel *k)
             LLVMValueRef bt = cg_fconv(k, ov[q], oty);
             LLVMValueRef v = LLVMBuildFAdd(k->b, LLVMBuildFMul(k->b, old, cg_fconst(oty, mom), ""),
                                            LLVMBuildFMul(k->b, bt, cg_fconst(oty, 1 - mom), ""), "");
-            cg_store(k, v, k->out[1 + q], c, cg_align_of(om[q]->dtype));
+            cg_out_store(k, 1 + q, c, v, NULL);
         }
     } else {
         mu = cg_load_as(k, cg_kin(k, 3)->dtype, k->in[3], c, ety);
@@ -98,7 +98,7 @@ static int batchnorm(CgKernel *k)
     LLVMValueRef j = cg_loop_begin(k, &ls, cg_i64c(k, 0), sp, 1);
     LLVMValueRef idx = cg_add(k, base, j);
     LLVMValueRef v = LLVMBuildFSub(k->b, cg_load(k, ety, k->in[0], idx, al), mu, "");
-    cg_store(k, cg_fma(k, v, a, b), k->out[0], idx, cg_align_of(y->dtype));
+    cg_out_store(k, 0, idx, cg_fma(k, v, a, b), NULL);
     cg_loop_end(k, &ls);
     cg_loop_end(k, &ln);
     cg_loop_end(k, &lc);
@@ -133,7 +133,7 @@ static int layernorm(CgKernel *k)
 {
     const IrNode *n = k->node;
     const IrValue *x = cg_kin(k, 0), *sc = cg_kin(k, 1), *bi = cg_kin(k, 2);
-    const IrValue *y = cg_kout(k, 0), *om = cg_kout(k, 1), *oi = cg_kout(k, 2);
+    const IrValue *om = cg_kout(k, 1), *oi = cg_kout(k, 2);
     if (!is_fp(x->dtype))
         return cg_unsupported(k, "LayerNormalization on %s", srt_dtype_name(x->dtype));
     int rank = x->shape.rank, ax;
@@ -191,9 +191,9 @@ static int layernorm(CgKernel *k)
     LLVMValueRef sd = cg_sqrt(k, LLVMBuildFAdd(k->b, var, cg_fconst(ety, eps), ""));
     LLVMValueRef inv = LLVMBuildFDiv(k->b, cg_fconst(ety, 1.0), sd, "");
     if (om)
-        cg_store(k, cg_fconv(k, mean, cg_t_elem(k, om->dtype)), k->out[1], r, cg_align_of(om->dtype));
+        cg_out_store(k, 1, r, cg_fconv(k, mean, cg_t_elem(k, om->dtype)), NULL);
     if (oi)
-        cg_store(k, cg_fconv(k, inv, cg_t_elem(k, oi->dtype)), k->out[2], r, cg_align_of(oi->dtype));
+        cg_out_store(k, 2, r, cg_fconv(k, inv, cg_t_elem(k, oi->dtype)), NULL);
     CgLoop lj;
     LLVMValueRef j = cg_loop_begin(k, &lj, cg_i64c(k, 0), inner, 1);
     LLVMValueRef idx = cg_add(k, base, j);
@@ -209,7 +209,7 @@ static int layernorm(CgKernel *k)
         v = cg_fma(k, nv, s, cg_load_as(k, bi->dtype, k->in[2], bs ? j : cg_i64c(k, 0), ety));
     else
         v = LLVMBuildFMul(k->b, nv, s, "");
-    cg_store(k, v, k->out[0], idx, cg_align_of(y->dtype));
+    cg_out_store(k, 0, idx, v, NULL);
     cg_loop_end(k, &lj);
     cg_loop_end(k, &lr);
     cg_par_end(k, &p);

@@ -160,13 +160,13 @@ static int pool(CgKernel *k)
             LLVMValueRef iv = LLVMBuildSelect(k->b, none, cg_i64c(k, -1), cg_add(k, base, a), "");
             if (ind->dtype != SRT_I64)
                 iv = LLVMBuildTrunc(k->b, iv, cg_t_elem(k, ind->dtype), "");
-            cg_store(k, iv, k->out[1], yi, cg_align_of(ind->dtype));
+            cg_out_store(k, 1, yi, iv, NULL);
         }
     } else {
         v = LLVMBuildFDiv(k->b, w.sum, LLVMBuildSIToFP(k->b, w.count, p.ety, ""), "");
     }
     if (y)
-        cg_store(k, v, k->out[0], yi, cg_align_of(y->dtype));
+        cg_out_store(k, 0, yi, v, NULL);
     cg_loop_end(k, &lo);
     cg_loop_end(k, &lp);
     cg_par_end(k, &par);
@@ -176,7 +176,7 @@ static int pool(CgKernel *k)
 /* GlobalAveragePool: a vector row sum per (batch, channel) plane. */
 static int global_avg(CgKernel *k)
 {
-    const IrValue *x = cg_kin(k, 0), *y = cg_kout(k, 0);
+    const IrValue *x = cg_kin(k, 0);
     if (x->dtype != SRT_F32 && x->dtype != SRT_F64)
         return cg_unsupported(k, "GlobalAveragePool on %s", srt_dtype_name(x->dtype));
     int rank = x->shape.rank;
@@ -191,7 +191,7 @@ static int global_avg(CgKernel *k)
     LLVMValueRef pl = cg_loop_begin(k, &l, p.begin, p.end, 1);
     LLVMValueRef s = cg_row_reduce(k, ety, k->in[0], cg_mul(k, pl, isz), isz, cg_align_of(x->dtype), CG_RED_SUM, NULL,
                                    NULL, NULL, NULL);
-    cg_store(k, LLVMBuildFDiv(k->b, s, LLVMBuildSIToFP(k->b, isz, ety, ""), ""), k->out[0], pl, cg_align_of(y->dtype));
+    cg_out_store(k, 0, pl, LLVMBuildFDiv(k->b, s, LLVMBuildSIToFP(k->b, isz, ety, ""), ""), NULL);
     cg_loop_end(k, &l);
     cg_par_end(k, &p);
     return 0;

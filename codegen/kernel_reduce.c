@@ -151,7 +151,7 @@ int cg_k_reduce(CgKernel *k)
     IrDim numel;
     IR_ASSERT(ir_shape_numel(&y->shape, &numel));
     if (naxes == 0 && ir_attr_int(n, "noop_with_empty_axes")) {
-        cg_copy(k, k->out[0], cg_i64c(k, 0), k->in[0], cg_i64c(k, 0), cg_dim(k, numel), srt_dtype_size(y->dtype));
+        cg_copy(k, cg_out_ptr(k, 0), cg_i64c(k, 0), k->in[0], cg_i64c(k, 0), cg_dim(k, numel), srt_dtype_size(y->dtype));
         return 0;
     }
     bool reduced[IR_MAX_RANK];
@@ -247,7 +247,7 @@ int cg_k_reduce(CgKernel *k)
     }
     if (!rd.fp && rd.aty != rd.ety)
         acc = LLVMBuildTrunc(k->b, acc, rd.ety, "");
-    cg_store(k, acc, k->out[0], o, cg_align_of(y->dtype));
+    cg_out_store(k, 0, o, acc, NULL);
     cg_loop_end(k, &lo);
     cg_par_end(k, &p);
     return 0;
@@ -291,6 +291,8 @@ int cg_k_softmax(CgKernel *k)
     cg_par_begin(k, &p, cg_mul(k, outer, inner), grain, 0, NULL);
     len = cg_dim(k, x->shape.d[ax]);
     inner = cg_dims_prod(k, x->shape.d, ax + 1, rank);
+    /* exp(x - max) goes to memory shaped like the output, then the final pass divides */
+    LLVMValueRef acc = logf ? NULL : cg_out_acc(k, 0);
     CgLoop lr;
     LLVMValueRef r = cg_loop_begin(k, &lr, p.begin, p.end, 1);
     if (rows) {
@@ -299,7 +301,7 @@ int cg_k_softmax(CgKernel *k)
         ExpCtx c = {NULL};
         c.m = cg_row_reduce(k, ety, k->in[0], base, len, al, CG_RED_MAX, NULL, NULL, NULL, NULL);
         LLVMValueRef s = cg_row_reduce(k, ety, k->in[0], base, len, al, CG_RED_SUM, map_exp_shift, &c,
-                                       logf ? NULL : k->out[0], base);
+                                       acc, base);
         LLVMValueRef ls = logf ? cg_log(k, s) : NULL;
         CgLoop lj;
         LLVMValueRef j = cg_loop_begin(k, &lj, cg_i64c(k, 0), len, 1);
@@ -308,8 +310,8 @@ int cg_k_softmax(CgKernel *k)
         if (logf)
             v = LLVMBuildFSub(k->b, LLVMBuildFSub(k->b, cg_load(k, ety, k->in[0], idx, al), c.m, ""), ls, "");
         else
-            v = LLVMBuildFDiv(k->b, cg_load(k, ety, k->out[0], idx, al), s, "");
-        cg_store(k, v, k->out[0], idx, al);
+            v = LLVMBuildFDiv(k->b, cg_load(k, ety, acc, idx, al), s, "");
+        cg_out_store(k, 0, idx, v, NULL);
         cg_loop_end(k, &lj);
     } else {
         /* strided along the axis: position r = (o, i), elements base + j*inner */
@@ -327,7 +329,7 @@ int cg_k_softmax(CgKernel *k)
         LLVMValueRef idx = cg_add(k, base, cg_mul(k, j, inner));
         LLVMValueRef e = cg_exp(k, LLVMBuildFSub(k->b, cg_load(k, ety, k->in[0], idx, al), m, ""));
         if (!logf)
-            cg_store(k, e, k->out[0], idx, al);
+            cg_store(k, e, acc, idx, al);
         cg_loop_set(&l2, 0, LLVMBuildFAdd(k->b, s, e, ""));
         cg_loop_end(k, &l2);
         s = l2.phi[0];
@@ -339,8 +341,8 @@ int cg_k_softmax(CgKernel *k)
         if (logf)
             v = LLVMBuildFSub(k->b, LLVMBuildFSub(k->b, cg_load(k, ety, k->in[0], idx, al), m, ""), ls, "");
         else
-            v = LLVMBuildFDiv(k->b, cg_load(k, ety, k->out[0], idx, al), s, "");
-        cg_store(k, v, k->out[0], idx, al);
+            v = LLVMBuildFDiv(k->b, cg_load(k, ety, acc, idx, al), s, "");
+        cg_out_store(k, 0, idx, v, NULL);
         cg_loop_end(k, &l3);
     }
     cg_loop_end(k, &lr);

@@ -52,12 +52,12 @@ static void strided_copy(CgKernel *k, const Strided *sc)
     }
     LLVMValueRef dst = cg_mul(k, r, inner);
     if (LLVMIsAConstantInt(istride) && LLVMConstIntGetSExtValue(istride) == 1) {
-        cg_copy(k, k->out[0], dst, k->in[0], src, inner, sc->esize);
+        cg_copy(k, cg_out_ptr(k, 0), dst, k->in[0], src, inner, sc->esize);
     } else {
         CgLoop lj;
         LLVMValueRef j = cg_loop_begin(k, &lj, cg_i64c(k, 0), inner, 1);
         LLVMValueRef v = cg_load(k, sc->ety, k->in[0], cg_add(k, src, cg_mul(k, j, istride)), sc->align);
-        cg_store(k, v, k->out[0], cg_add(k, dst, j), sc->align);
+        cg_out_store(k, 0, cg_add(k, dst, j), v, NULL);
         cg_loop_end(k, &lj);
     }
     cg_loop_end(k, &lr);
@@ -241,9 +241,9 @@ static int concat_split(CgKernel *k, bool split)
         if (part) {
             LLVMValueRef poff = cg_mul(k, o, chunk);
             if (split)
-                cg_copy(k, k->out[i], poff, k->in[0], at, chunk, esize);
+                cg_copy(k, cg_out_ptr(k, i), poff, k->in[0], at, chunk, esize);
             else
-                cg_copy(k, k->out[0], at, k->in[i], poff, chunk, esize);
+                cg_copy(k, cg_out_ptr(k, 0), at, k->in[i], poff, chunk, esize);
         }
         at = cg_add(k, at, chunk);
     }
@@ -285,9 +285,9 @@ static int gather(CgKernel *k)
     LLVMValueRef dst = cg_mul(k, t, inner);
     CgIf c;
     cg_if_begin(k, &c, inside);
-    cg_copy(k, k->out[0], dst, k->in[0], cg_mul(k, cg_add(k, cg_mul(k, o, s), iv), inner), inner, esize);
+    cg_copy(k, cg_out_ptr(k, 0), dst, k->in[0], cg_mul(k, cg_add(k, cg_mul(k, o, s), iv), inner), inner, esize);
     cg_if_else(k, &c);
-    LLVMBuildMemSet(k->b, cg_gep(k, cg_t_i8(k), k->out[0], cg_mul(k, dst, cg_i64c(k, (int64_t)esize))),
+    LLVMBuildMemSet(k->b, cg_gep(k, cg_t_i8(k), cg_out_ptr(k, 0), cg_mul(k, dst, cg_i64c(k, (int64_t)esize))),
                     LLVMConstInt(cg_t_i8(k), 0, 0), cg_mul(k, inner, cg_i64c(k, (int64_t)esize)), 1);
     cg_if_end(k, &c);
     cg_loop_end(k, &l);
@@ -314,7 +314,7 @@ static int constant_of_shape(CgKernel *k)
     IR_ASSERT(ir_shape_numel(&y->shape, &numel));
     CgLoop l;
     LLVMValueRef i = cg_loop_begin(k, &l, cg_i64c(k, 0), cg_dim(k, numel), 1);
-    cg_store(k, c, k->out[0], i, cg_align_of(y->dtype));
+    cg_out_store(k, 0, i, c, NULL);
     cg_loop_end(k, &l);
     return 0;
 }
@@ -346,7 +346,7 @@ static int range(CgKernel *k)
         LLVMValueRef ii = ety == cg_t_i64(k) ? i : LLVMBuildTrunc(k->b, i, ety, "");
         v = LLVMBuildAdd(k->b, start, LLVMBuildMul(k->b, ii, delta, ""), "");
     }
-    cg_store(k, v, k->out[0], i, cg_align_of(dt));
+    cg_out_store(k, 0, i, v, NULL);
     cg_loop_end(k, &l);
     return 0;
 }
@@ -354,7 +354,7 @@ static int range(CgKernel *k)
 /* Shape outputs are normally computed by the entry point (IrValue.sym); this covers the rest. */
 static int shape(CgKernel *k)
 {
-    const IrValue *x = cg_kin(k, 0), *y = cg_kout(k, 0);
+    const IrValue *x = cg_kin(k, 0);
     int r = x->shape.rank;
     const IrAttr *e = ir_attr_get(k->node, "end");
     int64_t s = ir_attr_int(k->node, "start"), t = e ? e->i : r;
@@ -363,7 +363,7 @@ static int shape(CgKernel *k)
     s = s < 0 ? 0 : s > r ? r : s;
     t = t < 0 ? 0 : t > r ? r : t;
     for (int64_t i = s; i < t; i++)
-        cg_store(k, cg_dim(k, x->shape.d[i]), k->out[0], cg_i64c(k, i - s), cg_align_of(y->dtype));
+        cg_out_store(k, 0, cg_i64c(k, i - s), cg_dim(k, x->shape.d[i]), NULL);
     return 0;
 }
 

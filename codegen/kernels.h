@@ -13,37 +13,59 @@ typedef struct CgTarget {
     bool fma;                 /* fused multiply-add available */
 } CgTarget;
 
+/* The nodes one kernel runs (a step of the program: codegen.h CgStep) and its arguments. */
+typedef struct CgGroup {
+    int nnodes;
+    const int *nodes;         /* node ids, in order */
+    int anchor;               /* the anchor's node id, or -1: the nodes are all element-wise */
+    int nargs;                /* the kernel's pointer arguments: the values it reads that are */
+    const int *args;          /*   made outside it (first use order), then the values it makes */
+    int nin;                  /*   that are needed outside it; args[0..nin) are the inputs */
+} CgGroup;
+
 /* One kernel being emitted. module.c creates the LLVM function
- *     void <model>__k<id>_<Op>(i64 n, ptr in0, ..., ptr inK, ptr out0, ..., ptr outM)
- * (pointer arguments noalias and 64-byte aligned; absent optional inputs and unused optional
- * outputs are passed as null and their LLVMValueRef here is NULL), positions the builder in its
- * empty entry block and calls cg_emit_kernel. The kernel emits the whole body including the
- * final `ret void`, and may add helper functions (outlined parallel bodies) to the module,
- * named with the kernel function's name as prefix. */
+ *     void <model>__k<id>_<Op>(i64 n, ptr arg0, ..., ptr argK)
+ * for the group's arguments (noalias and aligned as the plan allows), positions the builder in
+ * its empty entry block and calls cg_emit_kernel, which emits the whole body including the
+ * final `ret void`; it may add helper functions (outlined parallel bodies) named with the
+ * kernel function's name as prefix.
+ *
+ * `node` is the group's anchor, or its only node: the emitter of node's op (the dispatch table
+ * in kernel.c) builds the body. Its inputs are arguments (in[i]); its outputs are arguments
+ * when they are needed outside the group (out[i]), else NULL. Element-wise groups (no anchor)
+ * are built by cg_k_elementwise; `node` is then their last node (for diagnostics). Emitters
+ * write results through cg_out_store, which computes the group's epilogue (the element-wise
+ * members after the anchor) and stores every value needed outside; see emit.h. */
 typedef struct CgKernel {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
-    LLVMValueRef fn;          /* the kernel function */
+    LLVMValueRef fn;          /* the kernel function (or, inside cg_par_begin/end, the body) */
     LLVMValueRef n;           /* i64: the batch symbol's value (>= 1) */
+    LLVMValueRef *arg;        /* grp->nargs pointer arguments */
     LLVMValueRef *in;         /* node->nin pointers (NULL: absent) */
-    LLVMValueRef *out;        /* node->nout pointers (NULL: unused) */
+    LLVMValueRef *out;        /* node->nout pointers (NULL: unused, or only read inside the group) */
     const IrGraph *g;
     const IrNode *node;
+    const CgGroup *grp;
     const CgTarget *target;
     IrDiag *d;
 } CgKernel;
 
-/* Emit the body of one kernel for k->node. Returns 0, or -1 with a diagnostic naming the node
- * (e.g. an op or dtype codegen does not support yet). */
+/* Emit the body of one kernel. Returns 0, or -1 with a diagnostic naming the node (e.g. an op
+ * or dtype codegen does not support yet). */
 int cg_emit_kernel(CgKernel *k);
-
-/* The kernels of the training graph's internal ops (IR_OPF_INTERNAL) and of the losses
- * (codegen/kernel_grad.c); same contract as cg_emit_kernel, which routes them there. */
-int cg_emit_grad_kernel(CgKernel *k);
 
 /* True if the node needs no kernel because its output is a view of its input (same bytes,
  * other shape): Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout in inference. */
 bool cg_is_view(const IrGraph *g, const IrNode *n);
+
+/* Does the dispatch table have an emitter for op (tests check every op has one). */
+bool cg_op_has_kernel(IrOp op);
+
+/* The work of node n in "operations" (FLOPs where they dominate, else elements moved) as
+ * a*N+b, from the dispatch table: what lowering and the threads weigh kernels by. false if
+ * not representable. */
+bool cg_node_cost(const IrGraph *g, const IrNode *n, IrDim *cost);
 
 #endif

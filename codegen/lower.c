@@ -87,6 +87,47 @@ static int *copy_ids(const int *ids, int count)
     return r;
 }
 
+static bool listed(const int *ids, int count, int id)
+{
+    for (int i = 0; i < count; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* A kernel's arguments: what its nodes read from outside it, then what they make that is
+ * needed outside (outside[] by value id) or has to exist anyway. */
+static void kernel_args(const IrGraph *g, CgStep *s, const int *step_of, int si, const bool *outside)
+{
+    int cap = 0;
+    for (int k = 0; k < s->nnodes; k++)
+        cap += g->nodes[s->nodes[k]]->nin + g->nodes[s->nodes[k]]->nout;
+    s->args = malloc(((size_t)cap + 1) * sizeof *s->args);
+    IR_ASSERT(s->args);
+    for (int k = 0; k < s->nnodes; k++) {
+        const IrNode *n = g->nodes[s->nodes[k]];
+        for (int a = 0; a < n->nin; a++) {
+            int v = n->in[a];
+            if (v < 0 || listed(s->args, s->nargs, v))
+                continue;
+            const IrValue *x = g->values[v];
+            if (x->role == IR_ROLE_ACT && x->producer >= 0 && step_of[x->producer] == si)
+                continue;
+            s->args[s->nargs++] = v;
+        }
+    }
+    s->nargs_in = s->nargs;
+    for (int k = 0; k < s->nnodes; k++) {
+        const IrNode *n = g->nodes[s->nodes[k]];
+        for (int a = 0; a < n->nout; a++)
+            /* only output 0 of a group's node can stay inside (the epilogue's chain); a lone
+             * node's outputs, used or not, keep their buffers */
+            if (n->out[a] >= 0 && (outside[n->out[a]] || a > 0 || s->nnodes == 1) &&
+                !listed(s->args + s->nargs_in, s->nargs - s->nargs_in, n->out[a]))
+                s->args[s->nargs++] = n->out[a];
+    }
+}
+
 int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d)
 {
     CgPart part;
@@ -148,25 +189,65 @@ int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag 
         }
     }
 
-    /* Kernels in graph order (one node each; a fusion pass would group them here), then
-     * copies into entry outputs that are not written by a kernel, then the update copies. */
+    /* Kernels in graph order: the kernel nodes of one group (contiguous, passes/fuse) form one
+     * step; then copies into entry outputs that are not written by a kernel, then the update
+     * copies. */
     int nkern = 0;
     for (int i = 0; i < g->nnodes; i++)
         nkern += kind[i] == CG_NODE_KERNEL;
+    int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
     p->steps = calloc((size_t)nkern + (size_t)part->nout + (size_t)part->nupdates + 1, sizeof *p->steps);
-    IR_ASSERT(p->steps);
+    IR_ASSERT(step_of && p->steps);
+    for (int i = 0; i < g->nnodes; i++)
+        step_of[i] = -1;
     for (int i = 0; i < g->nnodes; i++) {
         if (kind[i] != CG_NODE_KERNEL)
             continue;
-        CgStep *s = &p->steps[p->nsteps++];
+        CgStep *s = &p->steps[p->nsteps];
         s->kind = CG_STEP_KERNEL;
-        s->nnodes = 1;
-        s->nodes = malloc(sizeof(int));
+        s->nodes = malloc(((size_t)g->nnodes - (size_t)i) * sizeof(int));
         IR_ASSERT(s->nodes);
-        s->nodes[0] = g->nodes[i]->id;
+        int grp = g->nodes[i]->group, j = i;
+        do {
+            if (kind[j] == CG_NODE_KERNEL) {
+                s->nodes[s->nnodes++] = j;
+                step_of[j] = p->nsteps;
+            }
+            j++;
+        } while (grp >= 0 && j < g->nnodes && g->nodes[j]->group == grp);
+        i = j - 1;
+        /* an element-wise first node makes an element-wise group (fuse seeds groups first) */
+        s->anchor = (ir_op_info(g->nodes[s->nodes[0]]->op)->flags & IR_OPF_ELEMENTWISE) ? -1 : s->nodes[0];
         s->src = s->dst = -1;
         s->out_index = -1;
+        p->nsteps++;
     }
+    /* Values needed outside the kernel that makes them: read by another kernel, a view, a
+     * copy, or named by the part (outputs, roots, updates, fixed homes). */
+    bool *outside = calloc((size_t)g->nvalues + 1, sizeof *outside);
+    IR_ASSERT(outside);
+    for (int j = 0; j < part->nout; j++)
+        outside[part->out[j]] = true;
+    for (int j = 0; j < part->nroots; j++)
+        outside[part->roots[j]] = true;
+    for (int j = 0; j < part->nupdates; j++)
+        outside[part->update_src[j]] = true;
+    for (int v = 0; v < g->nvalues; v++)
+        outside[v] |= pinned(part, v);
+    for (int i = 0; i < g->nnodes; i++) {
+        const IrNode *n = g->nodes[i];
+        if (kind[i] == CG_NODE_DEAD)
+            continue;
+        for (int k = 0; k < n->nin; k++) {
+            const IrValue *v = n->in[k] >= 0 ? g->values[n->in[k]] : NULL;
+            if (v && v->role == IR_ROLE_ACT && v->producer >= 0 && (step_of[i] < 0 || step_of[i] != step_of[v->producer]))
+                outside[v->id] = true;
+        }
+    }
+    for (int s = 0; s < p->nsteps; s++)
+        kernel_args(g, &p->steps[s], step_of, s, outside);
+    free(outside);
+    free(step_of);
     for (int j = 0; j < part->nout; j++) {
         const IrValue *v = g->values[part->out[j]];
         bool first = true;
@@ -205,8 +286,10 @@ void cg_program_free(CgProgram *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->nsteps; i++)
+    for (int i = 0; i < p->nsteps; i++) {
         free(p->steps[i].nodes);
+        free(p->steps[i].args);
+    }
     free(p->steps);
     free(p->buf);
     free(p->in);
@@ -252,7 +335,7 @@ static const char *dim_str(IrDim x, char *buf, size_t len)
     return buf;
 }
 
-static void print_buffer(const CgProgram *p, const IrValue *v, FILE *f)
+static void print_buffer(const CgProgram *p, const IrValue *v, const int *step_of, FILE *f)
 {
     const CgBuffer *b = &p->buf[v->id];
     char t[160], o[48], s[48];
@@ -262,7 +345,10 @@ static void print_buffer(const CgProgram *p, const IrValue *v, FILE *f)
     fprintf(f, " : %s  ", t);
     switch (b->storage) {
     case CG_STORE_NONE:
-        fputs("unused", f);
+        if (v->role == IR_ROLE_ACT && v->producer >= 0 && step_of[v->producer] >= 0)
+            fprintf(f, "inside kernel s%d (not stored)", step_of[v->producer]);
+        else
+            fputs("unused", f);
         break;
     case CG_STORE_INPUT:
         fprintf(f, "input %d", b->arg);
@@ -312,9 +398,16 @@ void cg_print_program(const CgProgram *p, FILE *f)
     for (int i = 0; i < p->nsteps; i++)
         nk += p->steps[i].kind == CG_STEP_KERNEL;
     bool infer = !p->what || !strcmp(p->what, "inference");
-    fprintf(f, "program %s%s%s%s: %d kernels, %d steps, params %" PRId64 " bytes, scratch %s bytes\n", g->name,
-            infer ? "" : " (", infer ? "" : p->what, infer ? "" : ")", nk, p->nsteps, p->param_bytes,
-            dim_str(p->scratch_bytes, s, sizeof s));
+    fprintf(f, "program %s%s%s%s: %d kernel%s, %d steps, params %" PRId64 " bytes, scratch %s bytes\n", g->name,
+            infer ? "" : " (", infer ? "" : p->what, infer ? "" : ")", nk, nk == 1 ? "" : "s", p->nsteps,
+            p->param_bytes, dim_str(p->scratch_bytes, s, sizeof s));
+    int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
+    IR_ASSERT(step_of);
+    for (int i = 0; i < g->nnodes; i++)
+        step_of[i] = -1;
+    for (int i = 0; i < p->nsteps; i++)
+        for (int k = 0; p->steps[i].kind == CG_STEP_KERNEL && k < p->steps[i].nnodes; k++)
+            step_of[p->steps[i].nodes[k]] = p->steps[i].nnodes > 1 ? i : -1;
     for (int i = 0; i < p->nsteps; i++) {
         const CgStep *st = &p->steps[i];
         fprintf(f, "  s%d: ", i);
@@ -334,6 +427,8 @@ void cg_print_program(const CgProgram *p, FILE *f)
             fputc('\n', f);
             continue;
         }
+        if (st->nnodes > 1)
+            fprintf(f, "group %d: ", g->nodes[st->nodes[0]]->group);
         for (int k = 0; k < st->nnodes; k++) {
             const IrNode *n = g->nodes[st->nodes[k]];
             if (k)
@@ -356,12 +451,20 @@ void cg_print_program(const CgProgram *p, FILE *f)
                 else
                     print_name(f, g->values[n->out[a]]->name);
             }
-            if (n->name && *n->name)
-                fprintf(f, "  # %s", n->name);
+        }
+        /* the node names, as one comment */
+        bool named = false;
+        for (int k = 0; k < st->nnodes; k++) {
+            const IrNode *n = g->nodes[st->nodes[k]];
+            if (n->name && *n->name) {
+                fprintf(f, "%s%s", named ? ", " : "  # ", n->name);
+                named = true;
+            }
         }
         fputc('\n', f);
     }
     fputs("buffers:\n", f);
     for (int id = 0; id < g->nvalues; id++)
-        print_buffer(p, g->values[id], f);
+        print_buffer(p, g->values[id], step_of, f);
+    free(step_of);
 }

@@ -410,32 +410,30 @@ static bool same_param_slot(const CgProgram *p, int a, int b)
     return x->storage == CG_STORE_PARAM && y->storage == CG_STORE_PARAM && ir_dim_eq(x->offset, y->offset);
 }
 
-/* void NAME__<prefix><id>_<Op>(i64 n, ptr in..., ptr out...); noalias on every present
- * pointer except where an output shares its bytes with another argument (in place). */
-static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const IrNode *n, const char *prefix)
+/* void NAME__<prefix><id>_<Op>(i64 n, ptr arg...) for the step's arguments; noalias on every
+ * pointer except where an output shares its bytes with another argument (in place). The name
+ * takes the anchor's (or last node's) id and op. */
+static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const CgStep *st, const char *prefix)
 {
-    int np = 1 + n->nin + n->nout;
-    LLVMTypeRef *ps = malloc((size_t)np * sizeof *ps);
+    int na = st->nargs;
+    LLVMTypeRef *ps = malloc(((size_t)na + 1) * sizeof *ps);
     IR_ASSERT(ps);
     ps[0] = e->i64;
-    for (int i = 1; i < np; i++)
-        ps[i] = e->ptr;
+    for (int i = 0; i < na; i++)
+        ps[i + 1] = e->ptr;
+    const IrNode *n = p->g->nodes[st->anchor >= 0 ? st->anchor : st->nodes[st->nnodes - 1]];
     char name[300];
-    snprintf(name, sizeof name, "%s__%s%d_%s", p->g->name, prefix, n->id, ir_op_name(n->op));
-    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, ps, (unsigned)np, 0));
+    snprintf(name, sizeof name, "%s__%s%d_%s%s", p->g->name, prefix, n->id, ir_op_name(n->op),
+             st->nnodes > 1 ? "_group" : "");
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, ps, (unsigned)na + 1, 0));
     free(ps);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     add_enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
-    int na = n->nin + n->nout;
     for (int i = 0; i < na; i++) {
-        int v = i < n->nin ? n->in[i] : n->out[i - n->nin];
-        if (v < 0)
-            continue;
+        int v = st->args[i];
         bool alias = false;
-        for (int j = 0; j < na && !alias; j++) {
-            int u = j < n->nin ? n->in[j] : n->out[j - n->nin];
-            alias = j != i && u >= 0 && (i >= n->nin || j >= n->nin) && same_param_slot(p, u, v);
-        }
+        for (int j = 0; j < na && !alias; j++)
+            alias = j != i && (i >= st->nargs_in || j >= st->nargs_in) && same_param_slot(p, st->args[j], v);
         if (!alias)
             add_enum_attr(e, fn, (LLVMAttributeIndex)(i + 2), "noalias", 0);
         add_enum_attr(e, fn, (LLVMAttributeIndex)(i + 2), "align", buffer_align(p, v));
@@ -443,19 +441,53 @@ static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const IrNode *n
     return fn;
 }
 
-static int emit_kernel(Emit *e, const CgProgram *p, const IrNode *n, LLVMValueRef fn)
+/* Index of value v among the step's arguments, or -1. */
+static int arg_index(const CgStep *st, int v)
 {
+    for (int a = 0; a < st->nargs; a++)
+        if (st->args[a] == v)
+            return a;
+    return -1;
+}
+
+static int emit_kernel(Emit *e, const CgProgram *p, const CgStep *st, LLVMValueRef fn)
+{
+    const IrGraph *g = p->g;
     LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    const IrNode *n = g->nodes[st->anchor >= 0 ? st->anchor : st->nodes[st->nnodes - 1]];
+    LLVMValueRef *arg = calloc((size_t)st->nargs + 1, sizeof *arg);
     LLVMValueRef *in = calloc((size_t)n->nin + 1, sizeof *in);
     LLVMValueRef *out = calloc((size_t)n->nout + 1, sizeof *out);
-    IR_ASSERT(in && out);
-    for (int i = 0; i < n->nin; i++)
-        in[i] = n->in[i] >= 0 ? LLVMGetParam(fn, (unsigned)(1 + i)) : NULL;
-    for (int i = 0; i < n->nout; i++)
-        out[i] = n->out[i] >= 0 ? LLVMGetParam(fn, (unsigned)(1 + n->nin + i)) : NULL;
-    CgKernel k = {e->ctx, e->mod, b, fn, LLVMGetParam(fn, 0), in, out, p->g, n, &e->mach->target, e->d};
+    IR_ASSERT(arg && in && out);
+    for (int a = 0; a < st->nargs; a++)
+        arg[a] = LLVMGetParam(fn, (unsigned)(1 + a));
+    for (int i = 0; i < n->nin; i++) {
+        int a = n->in[i] >= 0 ? arg_index(st, n->in[i]) : -1;
+        in[i] = a >= 0 ? arg[a] : NULL;
+    }
+    for (int i = 0; i < n->nout; i++) {
+        int a = n->out[i] >= 0 ? arg_index(st, n->out[i]) : -1;
+        out[i] = a >= 0 ? arg[a] : NULL;
+    }
+    CgGroup grp = {st->nnodes, st->nodes, st->anchor, st->nargs, st->args, st->nargs_in};
+    CgKernel k;
+    memset(&k, 0, sizeof k);
+    k.ctx = e->ctx;
+    k.mod = e->mod;
+    k.b = b;
+    k.fn = fn;
+    k.n = LLVMGetParam(fn, 0);
+    k.arg = arg;
+    k.in = in;
+    k.out = out;
+    k.g = g;
+    k.node = n;
+    k.grp = &grp;
+    k.target = &e->mach->target;
+    k.d = e->d;
     int rc = cg_emit_kernel(&k);
+    free(arg);
     free(in);
     free(out);
     LLVMDisposeBuilder(b);
@@ -469,10 +501,8 @@ static int emit_kernels(Emit *e, const CgProgram *p, const char *prefix, LLVMVal
         const CgStep *st = &p->steps[s];
         if (st->kind != CG_STEP_KERNEL)
             continue;
-        IR_ASSERT(st->nnodes == 1);
-        const IrNode *n = p->g->nodes[st->nodes[0]];
-        kfn[s] = kernel_function(e, p, n, prefix);
-        if (emit_kernel(e, p, n, kfn[s]) != 0)
+        kfn[s] = kernel_function(e, p, st, prefix);
+        if (emit_kernel(e, p, st, kfn[s]) != 0)
             return -1;
     }
     return 0;
@@ -563,8 +593,8 @@ static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry
     bool *in_kernel = calloc((size_t)g->nnodes + 1, sizeof *in_kernel);
     IR_ASSERT(in_kernel);
     for (int s = 0; s < p->nsteps; s++)
-        if (p->steps[s].kind == CG_STEP_KERNEL)
-            in_kernel[p->steps[s].nodes[0]] = true;
+        for (int k = 0; p->steps[s].kind == CG_STEP_KERNEL && k < p->steps[s].nnodes; k++)
+            in_kernel[p->steps[s].nodes[k]] = true;
     for (int id = 0; id < g->nvalues; id++) {
         const IrValue *v = g->values[id];
         CgStorage sto = p->buf[id].storage;
@@ -586,15 +616,12 @@ static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry
             LLVMBuildMemCpy(b, dst, dal, buffer_ptr(e, p, b, en, src->id), sal, dim_value(e, b, en->n, bytes));
             continue;
         }
-        const IrNode *n = g->nodes[cs->nodes[0]];
-        int na = 1 + n->nin + n->nout;
+        int na = 1 + cs->nargs;
         LLVMValueRef *ka = malloc((size_t)na * sizeof *ka);
         IR_ASSERT(ka);
         ka[0] = en->n;
-        for (int i = 0; i < n->nin + n->nout; i++) {
-            int v = i < n->nin ? n->in[i] : n->out[i - n->nin];
-            ka[i + 1] = v < 0 ? LLVMConstPointerNull(e->ptr) : buffer_ptr(e, p, b, en, v);
-        }
+        for (int i = 0; i < cs->nargs; i++)
+            ka[i + 1] = buffer_ptr(e, p, b, en, cs->args[i]);
         LLVMBuildCall2(b, LLVMGlobalGetValueType(kfn[s]), kfn[s], ka, (unsigned)na, "");
         free(ka);
     }
@@ -681,9 +708,9 @@ static void emit_label_checks(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, const 
     LLVMValueRef check = declare(e, "srt_model_check_labels", e->i32, cps, 9, &cty);
     for (int s = 0; s < p->nsteps; s++) {
         const CgStep *st = &p->steps[s];
-        if (st->kind != CG_STEP_KERNEL)
+        if (st->kind != CG_STEP_KERNEL || st->anchor < 0)
             continue;
-        const IrNode *n = g->nodes[st->nodes[0]];
+        const IrNode *n = g->nodes[st->anchor];
         if ((n->op != IR_OP_SCELOSS && n->op != IR_OP_SCELOSSGRAD) || n->nin < 2 || n->in[1] < 0)
             continue;
         int lab = p->buf[n->in[1]].storage == CG_STORE_VIEW ? p->buf[n->in[1]].view_of : n->in[1];

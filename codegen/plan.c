@@ -162,6 +162,16 @@ static int64_t limit_n(IrDim size, int64_t cur)
     return lim < cur ? lim : cur;
 }
 
+/* Is value v an argument of step s (an input it reads or a value it keeps)? */
+static bool is_kernel_arg(const CgProgram *p, int s, int v)
+{
+    const CgStep *st = &p->steps[s];
+    for (int a = 0; a < st->nargs; a++)
+        if (st->args[a] == v)
+            return true;
+    return false;
+}
+
 int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
 {
     const IrGraph *g = p->g;
@@ -251,7 +261,8 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
                 b->storage = CG_STORE_NONE;
                 break;
             case CG_NODE_KERNEL:
-                b->storage = CG_STORE_SCRATCH;
+                /* a value only read inside its kernel group is never stored */
+                b->storage = is_kernel_arg(p, step_of[i], n->out[k]) ? CG_STORE_SCRATCH : CG_STORE_NONE;
                 break;
             case CG_NODE_SYMBOLIC:
                 b->storage = CG_STORE_SYMBOLIC;
@@ -278,12 +289,8 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
             used[root_of(p, st->src)] = true;
             continue;
         }
-        for (int k = 0; k < st->nnodes; k++) {
-            const IrNode *n = g->nodes[st->nodes[k]];
-            for (int a = 0; a < n->nin; a++)
-                if (n->in[a] >= 0)
-                    used[root_of(p, n->in[a])] = true;
-        }
+        for (int a = 0; a < st->nargs_in; a++)
+            used[root_of(p, st->args[a])] = true;
     }
     for (int id = 0; id < g->nvalues; id++) {
         CgBuffer *b = &p->buf[id];
@@ -328,15 +335,10 @@ int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
                 r->last = s;
             continue;
         }
-        for (int k = 0; k < st->nnodes; k++) {
-            const IrNode *n = g->nodes[st->nodes[k]];
-            for (int a = 0; a < n->nin; a++) {
-                if (n->in[a] < 0)
-                    continue;
-                CgBuffer *r = &p->buf[root_of(p, n->in[a])];
-                if (r->storage == CG_STORE_SCRATCH && r->last < s)
-                    r->last = s;
-            }
+        for (int a = 0; a < st->nargs_in; a++) {
+            CgBuffer *r = &p->buf[root_of(p, st->args[a])];
+            if (r->storage == CG_STORE_SCRATCH && r->last < s)
+                r->last = s;
         }
     }
 

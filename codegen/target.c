@@ -332,14 +332,14 @@ static int write_text(const char *path, const char *text, IrDiag *d)
     return 0;
 }
 
-LLVMModuleRef cg_build_optimized(IrGraph *g, const CgOptions *o, const CgMachine *m, bool training,
+LLVMModuleRef cg_build_optimized(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgMachine *m,
                                  LLVMContextRef ctx, IrDiag *d)
 {
     CgProgram *p;
     if (cg_lower(g, &p, d) != 0)
         return NULL;
     CgTrainPlan *tp = NULL;
-    if (training && cg_train_plan(g, p, &tp, d) != 0) {
+    if (tg && cg_train_plan(g, tg, p, &tp, d) != 0) {
         cg_program_free(p);
         return NULL;
     }
@@ -383,7 +383,7 @@ static int check_linkable(const CgMachine *m, const char *kind, const char *wher
     return -1;
 }
 
-LLVMModuleRef cg_compile_module(IrGraph *g, const CgOptions *o, LLVMContextRef ctx, IrDiag *d)
+LLVMModuleRef cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *o, LLVMContextRef ctx, IrDiag *d)
 {
     CgOptions defaults = {2, NULL, NULL, NULL, false};
     if (!o)
@@ -393,7 +393,7 @@ LLVMModuleRef cg_compile_module(IrGraph *g, const CgOptions *o, LLVMContextRef c
     CgMachine m;
     if (cg_machine_init(&m, o, d) != 0)
         return NULL;
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, true, ctx, d);
+    LLVMModuleRef mod = cg_build_optimized(g, tg, o, &m, ctx, d);
     cg_machine_dispose(&m);
     return mod;
 }
@@ -416,7 +416,7 @@ int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, 
     return rc;
 }
 
-int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
+int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
 {
     CgOptions defaults = {2, NULL, NULL, NULL, false};
     if (!o)
@@ -444,7 +444,7 @@ int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char 
     }
     int rc = -1;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = cg_build_optimized(g, o, &m, true, ctx, d);
+    LLVMModuleRef mod = cg_build_optimized(g, tg, o, &m, ctx, d);
     char *tmp = NULL, *hdr = NULL, *hdr_tmp = NULL, *text = NULL;
     char tmpdir[4096] = "", obj[4200] = "", log[4200] = "";
     if (!mod)
@@ -480,7 +480,7 @@ int cg_compile(IrGraph *g, const CgOptions *o, const char *out_path, const char 
     if (emit_file(mod, &m, "o", obj, obj, d) != 0 || link_shared(obj, tmp, out_path, log, d) != 0)
         goto out;
     chmod(tmp, 0755);
-    if (!(text = cg_header_text(g, d)))
+    if (!(text = cg_header_text(g, tg != NULL, d)))
         goto out;
     char hname[300];
     snprintf(hname, sizeof hname, "%s.h", g->name);

@@ -3,12 +3,11 @@
 #include <string.h>
 
 #include "codegen/cg_infra.h"
-#include "passes/passes.h"
 
 /* How a library trains (docs/codegen.md "Training"):
- *   - the training graph is a clone of the (optimized) inference graph through the passes
- *     below; the loss node, which autodiff leaves in training->loss, is appended as a node so
- *     it runs as a kernel like any other;
+ *   - the training graph comes from the driver (the "training" pipeline of passes/pipeline.c
+ *     on a copy of the model); codegen copies it and appends the loss node, which autodiff
+ *     leaves in training->loss, as a node so it runs as a kernel like any other;
  *   - the "gradient" program runs every node but the optimizer's (ir_training_apply_nodes):
  *     it writes the loss to the caller, each param's gradient into the flat gradient buffer
  *     and copies the BatchNorm running statistics into their params at the end;
@@ -17,43 +16,6 @@
  *     when nothing else reads the old values, else its outputs are copied at the end;
  *   - the param block is the inference params (same offsets) followed by the optimizer state
  *     (opt_state params: moments, momentum buffers, optim.step, optim.lr), 64-aligned each. */
-
-/* ORDER: why each entry sits where it does. */
-static const char *const training_pipeline[] = {
-    /* the loss, the backward graph and the optimizer update on the optimized forward graph */
-    "autodiff",
-    /* autodiff types what it makes; re-running types everything uniformly */
-    "shape_infer",
-    /* Shape nodes of the backward graph (ReduceSum axes, Reshape targets) become constants */
-    "const_fold",
-    "dce",
-    /* the backward graph repeats Shape/constant patterns per use; merge them */
-    "cse",
-    "dce",
-};
-
-IrGraph *cg_training_graph(const IrGraph *g, IrDiag *d)
-{
-    if (!g->training) {
-        ir_diag_error(d, g->name, "the model has no training section");
-        return NULL;
-    }
-    if (g->training->has_backward) {
-        ir_diag_error(d, g->name, "the graph is a training graph already (autodiff ran); compile the model itself: "
-                      "the compiler builds the training step from it");
-        return NULL;
-    }
-    IrGraph *tg = ir_graph_clone(g);
-    PassContext ctx;
-    pass_context_init(&ctx, d);
-    ctx.pipeline = training_pipeline;
-    ctx.npipeline = (int)(sizeof training_pipeline / sizeof *training_pipeline);
-    if (pass_run_pipeline(tg, &ctx) != 0) {
-        ir_graph_free(tg);
-        return NULL;
-    }
-    return tg;
-}
 
 void cg_train_plan_free(CgTrainPlan *t)
 {
@@ -147,19 +109,18 @@ static bool in_place_ok(const IrGraph *tg, const bool *apply, int dst, int src)
     return true;
 }
 
-int cg_train_plan(const IrGraph *g, const CgProgram *infer, CgTrainPlan **out, IrDiag *d)
+int cg_train_plan(const IrGraph *g, const IrGraph *train, const CgProgram *infer, CgTrainPlan **out, IrDiag *d)
 {
     *out = NULL;
-    if (!g->training)
-        return 0;
+    if (!g->training || !train->training || !train->training->has_backward) {
+        ir_diag_error(d, g->name, "internal error: the training graph given to codegen is not one (run the "
+                      "training pipeline: pass_training_graph)");
+        return -1;
+    }
     CgTrainPlan *t = calloc(1, sizeof *t);
     IR_ASSERT(t);
     t->step = t->lr = -1;
-    t->tg = cg_training_graph(g, d);
-    if (!t->tg) {
-        cg_train_plan_free(t);
-        return -1;
-    }
+    t->tg = ir_graph_clone(train);
     IrGraph *tg = t->tg;
     const IrTraining *tr = tg->training;
     int rc = -1, nv;
@@ -315,15 +276,15 @@ out:
     return 0;
 }
 
-int cg_print_training_programs(const IrGraph *g, FILE *f, IrDiag *d)
+int cg_print_training_programs(const IrGraph *g, const IrGraph *tg, FILE *f, IrDiag *d)
 {
-    if (!g->training)
+    if (!tg)
         return 0;
     CgProgram *p;
     if (cg_lower(g, &p, d) != 0)
         return -1;
     CgTrainPlan *t;
-    int rc = cg_train_plan(g, p, &t, d);
+    int rc = cg_train_plan(g, tg, p, &t, d);
     cg_program_free(p);
     if (rc != 0)
         return -1;

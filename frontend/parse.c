@@ -612,6 +612,7 @@ static bool parse_loss(Fe *c, const cJSON *loss)
     IrNode *n = ir_arena_alloc(g->arena, sizeof *n);
     n->id = -1;
     n->op = op;
+    n->group = -1;
     n->name = "";
     n->where = path;
     n->nin = nin;

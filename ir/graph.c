@@ -132,6 +132,7 @@ int ir_node_new(IrGraph *g, IrOp op, const char *name, int nin, const int *in, i
     n->op = op;
     n->name = ir_arena_strdup(g->arena, name ? name : "");
     n->where = "";
+    n->group = -1;
     n->nin = nin;
     n->in = ir_arena_alloc(g->arena, (size_t)(nin ? nin : 1) * sizeof(int));
     if (nin)
@@ -381,25 +382,30 @@ int ir_graph_toposort(IrGraph *g, IrDiag *d)
             }
         }
     }
-    if (rc == 0) {
-        IrNode **nodes = malloc(((size_t)nn + 1) * sizeof *nodes);
-        IR_ASSERT(nodes);
-        for (int i = 0; i < nn; i++) {
-            nodes[i] = g->nodes[order[i]];
-            nodes[i]->id = i;
-        }
-        if (nn)
-            memcpy(g->nodes, nodes, (size_t)nn * sizeof *nodes);
-        free(nodes);
-        for (int i = 0; i < nn; i++)
-            for (int k = 0; k < g->nodes[i]->nout; k++)
-                if (g->nodes[i]->out[k] >= 0)
-                    g->values[g->nodes[i]->out[k]]->producer = i;
-    }
+    if (rc == 0)
+        ir_graph_permute(g, order);
     free(state);
     free(order);
     free(stack);
     return rc;
+}
+
+void ir_graph_permute(IrGraph *g, const int *order)
+{
+    int nn = g->nnodes;
+    IrNode **nodes = malloc(((size_t)nn + 1) * sizeof *nodes);
+    IR_ASSERT(nodes);
+    for (int i = 0; i < nn; i++) {
+        nodes[i] = g->nodes[order[i]];
+        nodes[i]->id = i;
+    }
+    if (nn)
+        memcpy(g->nodes, nodes, (size_t)nn * sizeof *nodes);
+    free(nodes);
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < g->nodes[i]->nout; k++)
+            if (g->nodes[i]->out[k] >= 0)
+                g->values[g->nodes[i]->out[k]]->producer = i;
 }
 
 void ir_graph_compact(IrGraph *g, const bool *keep_node)

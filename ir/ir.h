@@ -208,6 +208,8 @@ typedef struct IrNode {
     int *out;                 /* value ids; -1 marks an unused optional output */
     int nattrs;
     IrAttr *attrs;
+    int group;                /* kernel group marked by passes/fuse (nodes of one group run as one
+                                 kernel and are contiguous in node order), or -1: none */
 } IrNode;
 
 typedef enum IrOptimKind { IR_OPTIM_SGD, IR_OPTIM_ADAM, IR_OPTIM_ADAMW } IrOptimKind;
@@ -295,6 +297,9 @@ int ir_value_const_ints(IrGraph *g, int id, int64_t **out);
 /* Reorder nodes topologically (stable: keeps declaration order where possible) and
  * renumber node ids. Returns 0, or -1 with a diagnostic naming a node on a cycle. */
 int ir_graph_toposort(IrGraph *g, IrDiag *d);
+/* Put the node that has id order[i] at position i (order: a permutation that keeps producers
+ * before consumers) and renumber node ids. */
+void ir_graph_permute(IrGraph *g, const int *order);
 /* Remove the nodes with keep[id] == false and values no longer referenced by any node,
  * graph input/output, training input or loss; renumbers ids. */
 void ir_graph_compact(IrGraph *g, const bool *keep_node);
@@ -371,6 +376,27 @@ typedef struct IrPrintOptions {
 } IrPrintOptions;
 void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt);
 void ir_print_dot(const IrGraph *g, FILE *f);
+
+/* ---- the fusion contract (ir/fusion.c) ------------------------------------------
+ * Kernel groups (IrNode.group, marked by passes/fuse, emitted as one kernel by codegen): an
+ * optional anchor plus element-wise members of the group's shape. */
+/* May n be a non-anchor member: an element-wise op other than Identity and the losses, or a
+ * BatchNormalization in its inference form (a per-channel affine map). */
+bool ir_fusable_elementwise(const IrGraph *g, const IrNode *n);
+/* BatchNormalization with 5 inputs, training_mode 0, only output 0 in use, rank >= 2. */
+bool ir_batchnorm_is_affine(const IrGraph *g, const IrNode *n);
+/* The output axis that dim 0 of member n's input i lines up with when n's output has rank
+ * out_rank (ONNX broadcasting: right-aligned; BatchNormalization's per-channel inputs: axis 1);
+ * -1 for an absent input. */
+int ir_operand_axis(const IrGraph *g, const IrNode *n, int i, int out_rank);
+/* For an anchor: the axis at which codegen's kernel splits output 0 into rows and columns; it
+ * stores output 0 in runs of consecutive elements that never cross a row of
+ * prod(dims[split..]) elements. -1: n cannot anchor an epilogue. */
+int ir_epilogue_split(const IrGraph *g, const IrNode *n);
+/* Can an epilogue operand of shape opnd, lined up with output axis `axis`, be read along such
+ * runs: it broadcasts to out and is, over the dims [split, rank) of out that are not 1, either
+ * broadcast along all of them or along none. */
+bool ir_operand_fits_split(const IrShape *out, const IrShape *opnd, int axis, int split);
 
 /* ---- cost model (ir/cost.c) ---------------------------------------------------- */
 /* Estimated floating-point operations of one node as a*N + b (a: per sample of the batch

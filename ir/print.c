@@ -15,7 +15,9 @@
  *                                                          unused output; attributes as written, in
  *                                                          the op table's spec order; "= sym[...]"
  *                                                          after an integer output's type when its
- *                                                          compile-time content is known
+ *                                                          compile-time content is known;
+ *                                                          " group=K" after the types when
+ *                                                          passes/fuse put the node in kernel group K
  *   output %y                                              graph outputs, declaration order
  *   training input %label : i64[N]
  *   training loss %loss = SoftmaxCrossEntropyLoss(%logits, %label) {...} : f32[]
@@ -359,6 +361,8 @@ static void print_node(FILE *f, const IrGraph *g, const IrNode *n)
         print_type(f, v);
         print_sym(f, v);
     }
+    if (n->group >= 0)
+        fprintf(f, " group=%d", n->group);
     if (n->name && *n->name)
         fprintf(f, "    # %s", n->name);
     fputc('\n', f);

@@ -395,6 +395,48 @@ static void check_io(VerifyState *s)
         }
 }
 
+/* Kernel groups (IrNode.group, ir/fusion.c): contiguous; the first node is an anchor or
+ * element-wise, the others element-wise; all of the group's shape. Checked only when the rest
+ * of the graph is sound (the shapes must be typed). */
+static void check_groups(VerifyState *s)
+{
+    const IrGraph *g = s->g;
+    for (int i = 0; i < g->nnodes; i++) {
+        const IrNode *n = g->nodes[i];
+        if (n->group < -1) {
+            ir_node_error(s->d, n, "has group %d (groups are numbered from 0; -1 is none)", n->group);
+            s->errors++;
+            continue;
+        }
+        if (n->group < 0 || (i > 0 && g->nodes[i - 1]->group == n->group))
+            continue;
+        /* n starts its group */
+        for (int j = 0; j < i; j++)
+            if (g->nodes[j]->group == n->group) {
+                ir_node_error(s->d, n, "is in group %d, which an earlier node also is in but the nodes between are "
+                              "not (a group's nodes must be contiguous)", n->group);
+                s->errors++;
+                return;
+            }
+        const IrValue *y = n->nout > 0 && n->out[0] >= 0 ? g->values[n->out[0]] : NULL;
+        bool ew_first = (ir_op_info(n->op)->flags & IR_OPF_ELEMENTWISE) != 0;
+        if (!y || !y->typed || (ew_first ? !ir_fusable_elementwise(g, n) : ir_epilogue_split(g, n) < 0)) {
+            ir_node_error(s->d, n, "starts group %d but can neither anchor an epilogue nor be element-wise",
+                          n->group);
+            s->errors++;
+            continue;
+        }
+        for (int j = i + 1; j < g->nnodes && g->nodes[j]->group == n->group; j++) {
+            const IrNode *m = g->nodes[j];
+            const IrValue *z = m->nout > 0 && m->out[0] >= 0 ? g->values[m->out[0]] : NULL;
+            if (!ir_fusable_elementwise(g, m) || !z || !z->typed || !ir_shape_eq(&z->shape, &y->shape)) {
+                ir_node_error(s->d, m, "is in group %d but is not an element-wise node of the group's shape", m->group);
+                s->errors++;
+            }
+        }
+    }
+}
+
 int ir_verify(const IrGraph *g, IrDiag *d)
 {
     VerifyState s = {.g = g, .d = d};
@@ -419,6 +461,8 @@ int ir_verify(const IrGraph *g, IrDiag *d)
         check_node(&s, g->training->loss, -1);
     check_values(&s);
     check_io(&s);
+    if (s.errors == 0)
+        check_groups(&s);
     free(s.produced_by);
     return s.errors ? -1 : 0;
 }

@@ -67,8 +67,21 @@ const Pass *pass_find(const char *name);       /* NULL if no pass has that name 
 /* "shape_infer, const_fold, dce, cse" into buf (for messages). */
 const char *pass_list_names(char *buf, size_t len);
 
-/* The default pipeline (see pipeline.c for why each entry sits where it does). */
+/* The named pipelines (see pipeline.c for why each entry sits where it does): "inference",
+ * which the driver runs on a model before codegen, and "training", which builds a model's
+ * training graph from a copy of it. Returns the count and sets *names, or -1 for an unknown
+ * name. */
+int pass_pipeline(const char *name, const char *const **names);
+/* The inference pipeline. */
 int pass_default_pipeline(const char *const **names);   /* returns the count */
+/* The training graph of g (which has a training section and is no training graph itself): a
+ * copy of g through the training pipeline, with ctx's options (verify, dumps, statistics); the
+ * loss stays in training->loss as autodiff leaves it. NULL with diagnostics on error. */
+IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx);
+/* What a compiler driver runs on a loaded model: when train is not NULL and g has a training
+ * section, *train = its training graph (built from g as loaded), then the pipeline of ctx (the
+ * inference one by default) on g itself. Returns 0, or -1 with diagnostics (*train NULL). */
+int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train);
 
 /* ---- helpers for passes ----------------------------------------------------------------- */
 /* A value whose id others hold outside the node list, so passes must neither replace it by

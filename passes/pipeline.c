@@ -12,8 +12,9 @@ static const Pass registry[] = {
 
 #define NPASSES ((int)(sizeof registry / sizeof registry[0]))
 
-/* The default pipeline. Each entry says why it sits where it does. */
-static const char *const default_pipeline[] = {
+/* The inference pipeline: what `sinter compile` runs before codegen. Each entry says why it
+ * sits where it does. */
+static const char *const inference_pipeline[] = {
     /* Types first: every later pass reads them. The frontend already inferred shapes, but a
      * graph may also come from the IR API or from an earlier pipeline, and re-running is cheap. */
     "shape_infer",
@@ -28,6 +29,45 @@ static const char *const default_pipeline[] = {
     "cse",
     /* cse only rewires uses: the duplicate nodes and constants it replaced are now dead. */
     "dce",
+    /* Last: groups are what codegen emits as kernels, so they are formed on the final graph
+     * (a pass that removed or rewired nodes afterwards could break a group's contract). */
+    "fuse",
+};
+
+/* The training pipeline: run on a copy of the model to build its training graph (forward,
+ * loss, backward, optimizer update), which codegen compiles beside the inference program. */
+static const char *const training_pipeline[] = {
+    /* the forward graph simplified as for inference, so the backward graph is built from the
+     * same nodes the inference program runs (minus fusion, which comes last) */
+    "shape_infer",
+    "const_fold",
+    "dce",
+    "cse",
+    "dce",
+    /* the loss, the backward graph and the optimizer update */
+    "autodiff",
+    /* autodiff types what it makes; re-running types everything uniformly */
+    "shape_infer",
+    /* Shape nodes of the backward graph (ReduceSum axes, Reshape targets) become constants */
+    "const_fold",
+    "dce",
+    /* the backward graph repeats Shape/constant patterns per use; merge them */
+    "cse",
+    "dce",
+    /* forward and backward element-wise chains (never across the optimizer step) */
+    "fuse",
+};
+
+typedef struct Pipeline {
+    const char *name;
+    const char *const *passes;
+    int count;
+} Pipeline;
+
+/* ORDER: the first is the default. */
+static const Pipeline pipelines[] = {
+    {"inference", inference_pipeline, (int)(sizeof inference_pipeline / sizeof *inference_pipeline)},
+    {"training", training_pipeline, (int)(sizeof training_pipeline / sizeof *training_pipeline)},
 };
 
 int pass_count(void)
@@ -63,10 +103,62 @@ const char *pass_list_names(char *buf, size_t len)
     return buf;
 }
 
+int pass_pipeline(const char *name, const char *const **names)
+{
+    for (size_t i = 0; name && i < sizeof pipelines / sizeof *pipelines; i++)
+        if (!strcmp(pipelines[i].name, name)) {
+            *names = pipelines[i].passes;
+            return pipelines[i].count;
+        }
+    *names = NULL;
+    return -1;
+}
+
 int pass_default_pipeline(const char *const **names)
 {
-    *names = default_pipeline;
-    return (int)(sizeof default_pipeline / sizeof default_pipeline[0]);
+    return pass_pipeline("inference", names);
+}
+
+IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx)
+{
+    if (!g->training) {
+        ir_diag_error(ctx->diag, g->name, "the model has no training section");
+        return NULL;
+    }
+    if (g->training->has_backward) {
+        ir_diag_error(ctx->diag, g->name, "the graph is a training graph already (autodiff ran); compile the model "
+                      "itself: the compiler builds the training step from it");
+        return NULL;
+    }
+    IrGraph *tg = ir_graph_clone(g);
+    const char *const *saved = ctx->pipeline;
+    int nsaved = ctx->npipeline;
+    ctx->npipeline = pass_pipeline("training", &ctx->pipeline);
+    int rc = pass_run_pipeline(tg, ctx);
+    ctx->pipeline = saved;
+    ctx->npipeline = nsaved;
+    if (rc != 0) {
+        ir_graph_free(tg);
+        return NULL;
+    }
+    return tg;
+}
+
+int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
+{
+    if (train) {
+        *train = NULL;
+        if (g->training && !(*train = pass_training_graph(g, ctx)))
+            return -1;
+    }
+    if (pass_run_pipeline(g, ctx) != 0) {
+        if (train) {
+            ir_graph_free(*train);
+            *train = NULL;
+        }
+        return -1;
+    }
+    return 0;
 }
 
 void pass_context_init(PassContext *ctx, IrDiag *d)

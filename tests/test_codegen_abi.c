@@ -89,7 +89,10 @@ static void compile_into(Lib *L, const CgOptions *o)
     snprintf(L->so, sizeof L->so, "%s/lib%s.so", L->dir, L->g->name);
     IrDiag d;
     ir_diag_init(&d, NULL);
-    int rc = cg_compile(L->g, o, L->so, NULL, &d);
+    IrGraph *tg = tu_training_graph(L->g);
+    int rc = cg_compile(L->g, tg, o, L->so, NULL, &d);
+    if (tg)
+        ir_graph_free(tg);
     ck_assert_msg(rc == 0, "cg_compile %s: %s", L->g->name, ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ir_diag_free(&d);
     L->h = dlopen(L->so, RTLD_NOW | RTLD_LOCAL);
@@ -765,7 +768,7 @@ START_TEST(t_header_text)
     Lib *L = lib_abi();
     IrDiag d;
     ir_diag_init(&d, NULL);
-    char *h = cg_header_text(L->g, &d);
+    char *h = cg_header_text(L->g, true, &d);
     ck_assert_ptr_nonnull(h);
     ck_assert_ptr_nonnull(strstr(h, "int abi_infer(abi *m, int64_t n, const float *x, const float *x_2, float *y, "
                                     "float *y_view, int64_t *shape, float *x_2_2);\n"));
@@ -793,7 +796,7 @@ START_TEST(t_header_identifiers)
     IrGraph *g = parse(json, "idents.json");
     IrDiag d;
     ir_diag_init(&d, NULL);
-    char *h = cg_header_text(g, &d);
+    char *h = cg_header_text(g, true, &d);
     ck_assert_ptr_nonnull(h);
     ck_assert_ptr_nonnull(strstr(h, "int idents_infer(idents *m, int64_t n, const float *t_0, const int64_t *int_, "
                                     "const float *_a__b, const float *t__A, const float *n_, float *t_0_2);\n"));
@@ -852,11 +855,11 @@ START_TEST(t_cross_aarch64_object)
     CgOptions o = {2, "aarch64-linux-gnu", NULL, NULL, false};
     IrDiag d;
     ir_diag_init(&d, NULL);
-    ck_assert_msg(cg_compile(g, &o, path, "o", &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ck_assert_msg(cg_compile(g, NULL, &o, path, "o", &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ck_assert_uint_eq(elf_machine(path), 183);
     /* and a portable x86-64 baseline object */
     CgOptions x = {2, "x86_64-linux-gnu", "x86-64-v3", NULL, false};
-    ck_assert_msg(cg_compile(g, &x, path, NULL, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ck_assert_msg(cg_compile(g, NULL, &x, path, NULL, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ck_assert_uint_eq(elf_machine(path), 62);
     ir_diag_free(&d);
     ir_graph_free(g);
@@ -883,7 +886,7 @@ START_TEST(t_emit_kinds)
     CgOptions o = {0, NULL, NULL, NULL, false};
 
     snprintf(path, sizeof path, "%s/abi.ll", dir);
-    ck_assert_int_eq(cg_compile(g, &o, path, NULL, &d), 0);
+    ck_assert_int_eq(cg_compile(g, NULL, &o, path, NULL, &d), 0);
     char *text = slurp(path, &len);
     ck_assert_ptr_nonnull(strstr(text, "@sinter_model_info = alias"));
     ck_assert_ptr_nonnull(strstr(text, "define internal void @abi__k0_Mul(i64 %0, ptr noalias align 4 %1, "
@@ -891,19 +894,19 @@ START_TEST(t_emit_kinds)
     free(text);
 
     snprintf(path, sizeof path, "%s/abi.bc", dir);
-    ck_assert_int_eq(cg_compile(g, &o, path, NULL, &d), 0);
+    ck_assert_int_eq(cg_compile(g, NULL, &o, path, NULL, &d), 0);
     text = slurp(path, &len);
     ck_assert(len > 4 && !memcmp(text, "BC\xc0\xde", 4));
     free(text);
 
     snprintf(path, sizeof path, "%s/abi.s", dir);
-    ck_assert_int_eq(cg_compile(g, &o, path, NULL, &d), 0);
+    ck_assert_int_eq(cg_compile(g, NULL, &o, path, NULL, &d), 0);
     text = slurp(path, &len);
     ck_assert_ptr_nonnull(strstr(text, "abi_infer"));
     free(text);
 
     snprintf(path, sizeof path, "%s/abi.anything", dir);
-    ck_assert_int_eq(cg_compile(g, &o, path, "s", &d), 0);
+    ck_assert_int_eq(cg_compile(g, NULL, &o, path, "s", &d), 0);
     text = slurp(path, &len);
     ck_assert_ptr_nonnull(strstr(text, "sinter_model_info"));
     free(text);
@@ -935,34 +938,34 @@ START_TEST(t_compile_errors)
 
     ir_diag_init(&d, NULL);
     CgOptions bad_target = {2, "nosuch-unknown-none", NULL, NULL, false};
-    ck_assert_int_eq(cg_compile(g, &bad_target, path, NULL, &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, &bad_target, path, NULL, &d), -1);
     ck_assert_int_eq(d.count, 1);
     ck_assert_ptr_nonnull(strstr(ir_diag_first(&d), "--target: unknown target \"nosuch-unknown-none\": "));
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
     CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false};
-    ck_assert_int_eq(cg_compile(g, &cross, path, NULL, &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, &cross, path, NULL, &d), -1);
     snprintf(expect, sizeof expect, "%s: cannot link a shared library for aarch64-unknown-linux-gnu on this "
              "machine: use --emit o and link it with the target's toolchain together with the runtime", path);
     ck_assert_str_eq(ir_diag_first(&d), expect);
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
-    ck_assert_int_eq(cg_compile(g, NULL, path, "exe", &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, NULL, path, "exe", &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "--emit: unknown output kind \"exe\" (expected so, o, ll, bc or s)");
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
     CgOptions o9 = {9, NULL, NULL, NULL, false};
-    ck_assert_int_eq(cg_compile(g, &o9, path, NULL, &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, &o9, path, NULL, &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "-O: optimization level 9 is outside 0..3");
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
     char missing[700];
     snprintf(missing, sizeof missing, "%s/no/such/dir/libabi.so", dir);
-    ck_assert_int_eq(cg_compile(g, NULL, missing, NULL, &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, NULL, missing, NULL, &d), -1);
     snprintf(expect, sizeof expect, "%s: cannot create a file beside it: No such file or directory", missing);
     ck_assert_str_eq(ir_diag_first(&d), expect);
     ir_diag_free(&d);
@@ -970,7 +973,7 @@ START_TEST(t_compile_errors)
     const char *saved = g->name;
     g->name = "bad-name";
     ir_diag_init(&d, NULL);
-    ck_assert_int_eq(cg_compile(g, NULL, path, NULL, &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, NULL, path, NULL, &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "name: model name \"bad-name\" is not a C identifier (it prefixes the "
                                         "library's functions)");
     ir_diag_free(&d);
@@ -992,7 +995,7 @@ START_TEST(t_link_failure_leaves_nothing)
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgOptions o = {0, NULL, NULL, NULL, false};
-    int rc = cg_compile(g, &o, path, NULL, &d);
+    int rc = cg_compile(g, NULL, &o, path, NULL, &d);
     unsetenv("SINTER_RT_ARCHIVE");
     ck_assert_int_eq(rc, -1);
     snprintf(expect, sizeof expect, "%s: cannot link: the runtime library /nonexistent/libsinter_rt.a is missing "
@@ -1015,7 +1018,7 @@ START_TEST(t_jit_matches_interp)
     CgJit *j;
     IrDiag d;
     ir_diag_init(&d, NULL);
-    ck_assert_msg(cg_jit_compile(L.g, NULL, &j, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ck_assert_msg(cg_jit_compile(L.g, NULL, NULL, &j, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     L.info = cg_jit_info(j);
     ck_assert_str_eq(L.info->name, "abi");
     void *m = L.info->create();
@@ -1032,7 +1035,7 @@ START_TEST(t_jit_matches_interp)
     L.info->destroy(m);
     cg_jit_free(j);
     CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false};
-    ck_assert_int_eq(cg_jit_compile(L.g, &cross, &j, &d), -1);
+    ck_assert_int_eq(cg_jit_compile(L.g, NULL, &cross, &j, &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "--target: in-memory compilation runs on this machine only: compile to a "
                                         "file for aarch64-linux-gnu");
     ir_diag_free(&d);
@@ -1050,7 +1053,7 @@ START_TEST(t_jit_mlp)
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgOptions o = {2, NULL, NULL, NULL, false};
-    ck_assert_msg(cg_jit_compile(L.g, &o, &j, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ck_assert_msg(cg_jit_compile(L.g, NULL, &o, &j, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     L.info = cg_jit_info(j);
     void *m = L.info->create();
     ck_assert_int_eq(L.info->set_num_threads(m, 2), SINTER_OK);
@@ -1072,13 +1075,13 @@ START_TEST(t_compile_module)
     LLVMContextRef ctx = LLVMContextCreate();
     IrDiag d;
     ir_diag_init(&d, NULL);
-    LLVMModuleRef mod = cg_compile_module(g, NULL, ctx, &d);
+    LLVMModuleRef mod = cg_compile_module(g, NULL, NULL, ctx, &d);
     ck_assert_msg(mod != NULL, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ck_assert_ptr_nonnull(LLVMGetNamedGlobalAlias(mod, "other_infer", strlen("other_infer")));
     ck_assert_ptr_nonnull(LLVMGetNamedGlobalAlias(mod, "sinter_model_info", strlen("sinter_model_info")));
     LLVMDisposeModule(mod);
     CgOptions bad = {4, NULL, NULL, NULL, false};
-    ck_assert_ptr_null(cg_compile_module(g, &bad, ctx, &d));
+    ck_assert_ptr_null(cg_compile_module(g, NULL, &bad, ctx, &d));
     ck_assert_str_eq(ir_diag_first(&d), "-O: optimization level 4 is outside 0..3");
     LLVMContextDispose(ctx);
     ir_diag_free(&d);
@@ -1137,10 +1140,12 @@ START_TEST(t_cli_dump_plan)
     snprintf(args, sizeof args, "compile %s -o %s/abi.ll --dump-after plan", model, work);
     ck_assert_int_eq(run_sinter(work, args), 0);
     char *out = output_of(work, "stdout");
-    ck_assert_msg(!strncmp(out, "; after plan\nprogram abi: 4 kernels, 6 steps, params 128 bytes, scratch 128N bytes\n",
-                           strlen("; after plan\nprogram abi: 4 kernels, 6 steps, params 128 bytes, scratch 128N "
-                                  "bytes\n")),
-                  "%s", out);
+    /* the four element-wise nodes run as one kernel group, so no scratch is needed */
+    static const char *head = "; after plan\nprogram abi: 1 kernel, 3 steps, params 128 bytes, scratch 0 bytes\n"
+                              "  s0: group 0: Mul(%x, %w) -> %t; Add(%t, %b) -> %u; Add(%u, %\"x 2\") -> %v; "
+                              "Relu(%v) -> %y\n";
+    ck_assert_msg(!strncmp(out, head, strlen(head)), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "  %t : f32[N,8]  inside kernel s0 (not stored)\n"));
     ck_assert_ptr_nonnull(strstr(out, "  %y.view : f32[N,8]  view of %y\n"));
     ck_assert_ptr_nonnull(strstr(out, "  %shape : i64[2]  output 2 = [N, 8]\n"));
     free(out);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "codegen/kernels.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
 #include "runtime/sinter_model.h"
@@ -449,7 +450,7 @@ static void check_graph_opts(const char *label, const char *dir, IrGraph *g, con
     ir_diag_init(&d, NULL);
     char so[4200];
     snprintf(so, sizeof so, "%s/lib_%s_O%d_%s.so", workdir, g->name, o->opt_level, o->cpu ? o->cpu : "host");
-    int rc = cg_compile(g, o, so, "so", &d);
+    int rc = cg_compile(g, NULL, o, so, "so", &d);
     ck_assert_msg(rc == 0, "%s: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "compile failed");
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(h != NULL, "%s: dlopen: %s", label, dlerror());
@@ -494,6 +495,18 @@ static void check_graph(const char *label, const char *dir, IrGraph *g, int opt_
     check_graph_opts(label, dir, g, &o, sweep_ns, 3, rtol, atol);
 }
 
+/* The inference pipeline (fuse last), as `sinter compile` runs it. */
+static void run_inference_pipeline(IrGraph *g, const char *label)
+{
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext pc;
+    pass_context_init(&pc, &d);
+    pc.verify = true;
+    ck_assert_msg(pass_run_pipeline(g, &pc) == 0, "%s: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "passes");
+    ir_diag_free(&d);
+}
+
 /* One conformance model (skipped and counted when an op has no kernel). */
 static void check_model(const char *dir, int opt_level)
 {
@@ -505,10 +518,13 @@ static void check_model(const char *dir, int opt_level)
     IrGraph *g = fe_load_model(path, &d);
     ck_assert_msg(g != NULL, "%s: %s", label, ir_diag_first(&d) ? ir_diag_first(&d) : "load failed");
     double rtol, atol;
-    if (graph_tolerance(g, &rtol, &atol))
+    if (graph_tolerance(g, &rtol, &atol)) {
+        /* as `sinter compile` builds it: the inference pipeline, fusion included */
+        run_inference_pipeline(g, label);
         check_graph(label, dir, g, opt_level, rtol, atol);
-    else
+    } else {
         nskipped++;
+    }
     ir_graph_free(g);
     ir_diag_free(&d);
 }
@@ -612,6 +628,130 @@ static const Extra extras[] = {
            NODE("Add", "[\"x\",\"z\"]", "[\"s\"]", "{}") "," NODE("Gelu", "[\"s\"]", "[\"y\"]", "{}"))},
 };
 
+/* ---- kernel groups (passes/fuse): each rule, its groups and its numbers --------------------------- */
+
+#define PRMPOS(name, shape)                                                                                  \
+    "{" Q "name" Q ":" Q name Q "," Q "dtype" Q ":" Q "float32" Q "," Q "shape" Q ":" shape "," Q "init" Q \
+    ":{" Q "kind" Q ":" Q "uniform" Q "," Q "low" Q ":0.5," Q "high" Q ":1.5}}"
+#define BNP(p) PRM(p "s", "[C]") "," PRM(p "b", "[C]") "," PRM(p "m", "[C]") "," PRMPOS(p "v", "[C]")
+
+typedef struct Fused {
+    const char *what;
+    const char *json;
+    const char *groups;      /* after the inference pipeline: "Op:group" per node, '-' for none */
+} Fused;
+
+static const Fused fused[] = {
+    {"element-wise chain with broadcast operands",
+     MODEL("f_chain", INP("x", "[\"N\",33,65]") "," INP("z", "[33,1]"), "[\"y\"]", PRM("c", "[65]"),
+           NODE("Add", "[\"x\",\"z\"]", "[\"a\"]", "{}") "," NODE("Mul", "[\"a\",\"c\"]", "[\"b\"]", "{}") ","
+           NODE("Tanh", "[\"b\"]", "[\"y\"]", "{}")),
+     "Add:0 Mul:0 Tanh:0"},
+    {"Gemm epilogue: Relu and a scale; the anchor's output kept too",
+     MODEL("f_gemm", INP("x", "[\"N\",70]"), "[\"y\",\"h\"]", PRM("w", "[45,70]") "," PRM("b", "[45]") "," PRM("s", "[1]"),
+           NODE("Gemm", "[\"x\",\"w\",\"b\"]", "[\"h\"]", "{\"transB\":1}") ","
+           NODE("Relu", "[\"h\"]", "[\"r\"]", "{}") "," NODE("Mul", "[\"r\",\"s\"]", "[\"y\"]", "{}")),
+     "Gemm:0 Relu:0 Mul:0"},
+    {"Gemm epilogue: residual Add and Gelu (outer-product tiles)",
+     MODEL("f_gemm_res", INP("x", "[\"N\",64]") "," INP("r", "[\"N\",50]"), "[\"y\"]", PRM("w", "[64,50]"),
+           NODE("Gemm", "[\"x\",\"w\"]", "[\"h\"]", "{}") "," NODE("Add", "[\"h\",\"r\"]", "[\"s\"]", "{}") ","
+           NODE("Gelu", "[\"s\"]", "[\"y\"]", "{}")),
+     "Gemm:0 Add:0 Gelu:0"},
+    {"MatMul epilogue: bias and Sigmoid over a folded batch",
+     MODEL("f_matmul", INP("x", "[\"N\",3,17,40]"), "[\"y\"]", PRM("w", "[40,29]") "," PRM("b", "[29]"),
+           NODE("MatMul", "[\"x\",\"w\"]", "[\"h\"]", "{}") "," NODE("Add", "[\"h\",\"b\"]", "[\"s\"]", "{}") ","
+           NODE("Sigmoid", "[\"s\"]", "[\"y\"]", "{}")),
+     "MatMul:0 Add:0 Sigmoid:0"},
+    {"Conv (row kernel) + BatchNormalization + Relu",
+     MODEL("f_conv_bn", INP("x", "[\"N\",16,15,17]"), "[\"y\"]", PRM("w", "[8,16,3,3]") "," BNP("n"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{\"pads\":[1,1,1,1]}") ","
+           NODE("BatchNormalization", "[\"c\",\"ns\",\"nb\",\"nm\",\"nv\"]", "[\"n\"]", "{}") ","
+           NODE("Relu", "[\"n\"]", "[\"y\"]", "{}")),
+     "Conv:0 BatchNormalization:0 Relu:0"},
+    {"packed Conv over several k blocks + residual Add + Relu",
+     MODEL("f_conv_res", INP("x", "[\"N\",40,11,11]") "," INP("r", "[\"N\",8,4,4]"), "[\"y\"]",
+           PRM("w", "[8,40,3,3]") "," PRM("b", "[8]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"c\"]", "{\"strides\":[3,3],\"pads\":[1,0,2,1]}") ","
+           NODE("Add", "[\"c\",\"r\"]", "[\"s\"]", "{}") "," NODE("Relu", "[\"s\"]", "[\"y\"]", "{}")),
+     "Conv:0 Add:0 Relu:0"},
+    {"1x1 Conv read directly + per-channel Add + LeakyRelu",
+     MODEL("f_conv_1x1", INP("x", "[\"N\",24,10,10]"), "[\"y\"]", PRM("w", "[40,24,1,1]") "," PRM("c", "[40,1,1]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"h\"]", "{}") "," NODE("Add", "[\"h\",\"c\"]", "[\"s\"]", "{}") ","
+           NODE("LeakyRelu", "[\"s\"]", "[\"y\"]", "{}")),
+     "Conv:0 Add:0 LeakyRelu:0"},
+    {"Softmax on the last axis + a scale",
+     MODEL("f_softmax", INP("x", "[\"N\",7,300]"), "[\"y\"]", PRM("p", "[1]"),
+           NODE("Softmax", "[\"x\"]", "[\"s\"]", "{}") "," NODE("Mul", "[\"s\",\"p\"]", "[\"y\"]", "{}")),
+     "Softmax:0 Mul:0"},
+    {"LayerNormalization + residual Add",
+     MODEL("f_layernorm", INP("x", "[\"N\",7,300]"), "[\"y\"]", PRM("s", "[300]") "," PRM("b", "[300]"),
+           NODE("LayerNormalization", "[\"x\",\"s\",\"b\"]", "[\"l\"]", "{}") ","
+           NODE("Add", "[\"l\",\"x\"]", "[\"y\"]", "{}")),
+     "LayerNormalization:0 Add:0"},
+    {"ReduceMean + square",
+     MODEL("f_reduce", INP("x", "[\"N\",13,17]"), "[\"y\"]", "",
+           NODE("ReduceMean", "[\"x\"]", "[\"m\"]", "{\"axes\":[2]}") "," NODE("Mul", "[\"m\",\"m\"]", "[\"y\"]", "{}")),
+     "ReduceMean:0 Mul:0"},
+    {"MaxPool + Relu and GlobalAveragePool + Sigmoid",
+     MODEL("f_pool", INP("x", "[\"N\",3,20,20]"), "[\"y\",\"z\"]", "",
+           NODE("MaxPool", "[\"x\"]", "[\"p\"]", "{\"kernel_shape\":[3,3],\"strides\":[2,2]}") ","
+           NODE("Relu", "[\"p\"]", "[\"y\"]", "{}") "," NODE("GlobalAveragePool", "[\"x\"]", "[\"g\"]", "{}") ","
+           NODE("Sigmoid", "[\"g\"]", "[\"z\"]", "{}")),
+     "MaxPool:0 Relu:0 GlobalAveragePool:1 Sigmoid:1"},
+    {"BatchNormalization as the anchor + Relu",
+     MODEL("f_bn", INP("x", "[\"N\",C,9,7]"), "[\"y\"]", BNP("n"),
+           NODE("BatchNormalization", "[\"x\",\"ns\",\"nb\",\"nm\",\"nv\"]", "[\"n\"]", "{}") ","
+           NODE("Relu", "[\"n\"]", "[\"y\"]", "{}")),
+     "BatchNormalization:0 Relu:0"},
+    {"an operand broadcast along part of the columns stays outside the Conv's group",
+     MODEL("f_split_rule", INP("x", "[\"N\",3,6,6]") "," INP("z", "[4,1]"), "[\"y\"]", PRM("w", "[5,3,3,3]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{}") "," NODE("Add", "[\"c\",\"z\"]", "[\"y\"]", "{}")),
+     "Conv:- Add:-"},
+    {"a join that would make a group depend on itself is refused",
+     MODEL("f_convex", INP("x", "[\"N\",8]"), "[\"y\"]", "",
+           NODE("Relu", "[\"x\"]", "[\"a\"]", "{}") ","
+           NODE("ReduceSum", "[\"a\"]", "[\"m\"]", "{\"axes\":[1]}") "," NODE("Add", "[\"a\",\"m\"]", "[\"y\"]", "{}")),
+     "Relu:- ReduceSum:- Add:-"},
+};
+
+/* Each fusion rule: the groups fuse marks, then the compiled groups against the interpreter
+ * (which ignores groups), at -O2 for this machine and for AVX2. */
+START_TEST(test_fused_models)
+{
+    const Fused *e = &fused[_i];
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    char *json = strdup(e->json);
+    for (char *c = json; *c; c++)   /* channel count placeholder of BNP */
+        if (*c == 'C' && (c[1] == ']' || c[1] == ','))
+            *c = '8';
+    IrGraph *g = fe_parse_model(json, strlen(json), "fused.json", NULL, &d);
+    free(json);
+    ck_assert_msg(g != NULL, "%s: %s", e->what, ir_diag_first(&d) ? ir_diag_first(&d) : "parse failed");
+    run_inference_pipeline(g, e->what);
+    char sig[512] = "";
+    for (int i = 0; i < g->nnodes; i++) {
+        char one[64];
+        if (g->nodes[i]->group >= 0)
+            snprintf(one, sizeof one, "%s%s:%d", i ? " " : "", ir_op_name(g->nodes[i]->op), g->nodes[i]->group);
+        else
+            snprintf(one, sizeof one, "%s%s:-", i ? " " : "", ir_op_name(g->nodes[i]->op));
+        strncat(sig, one, sizeof sig - strlen(sig) - 1);
+    }
+    ck_assert_msg(!strcmp(sig, e->groups), "%s: groups \"%s\", expected \"%s\"", e->what, sig, e->groups);
+    double rtol, atol;
+    ck_assert(graph_tolerance(g, &rtol, &atol));
+    check_graph(e->what, NULL, g, 2, rtol, atol);
+    CgOptions avx2 = {2, NULL, "x86-64-v3", NULL, false};
+    static const int64_t n3[1] = {3};
+    char label[300];
+    snprintf(label, sizeof label, "%s (x86-64-v3)", e->what);
+    check_graph_opts(label, NULL, g, &avx2, n3, 1, rtol, atol);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
 /* Each larger model, at -O2. */
 START_TEST(test_extra_models)
 {
@@ -651,7 +791,7 @@ START_TEST(test_extra_targets)
     CgOptions arm = {2, "aarch64-linux-gnu", NULL, NULL, false};
     char obj[4200];
     snprintf(obj, sizeof obj, "%s/%s_arm.o", workdir, g->name);
-    ck_assert_msg(cg_compile(g, &arm, obj, "o", &d) == 0, "%s (aarch64): %s", e->what,
+    ck_assert_msg(cg_compile(g, NULL, &arm, obj, "o", &d) == 0, "%s (aarch64): %s", e->what,
                   ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     unlink(obj);
     ir_graph_free(g);
@@ -690,6 +830,14 @@ START_TEST(test_example_models)
 }
 END_TEST
 
+/* The dispatch table has an emitter for every op of the op table. */
+START_TEST(test_every_op_has_kernel)
+{
+    for (int op = 0; op < IR_OP_COUNT; op++)
+        ck_assert_msg(cg_op_has_kernel((IrOp)op), "%s has no kernel emitter in codegen/kernel.c", ir_op_name((IrOp)op));
+}
+END_TEST
+
 /* Unsupported cases get a clear diagnostic naming the node, never wrong code. */
 START_TEST(test_unsupported_diag)
 {
@@ -705,7 +853,7 @@ START_TEST(test_unsupported_diag)
     g->values[g->nodes[0]->in[0]]->dtype = SRT_F16;
     char so[4200];
     snprintf(so, sizeof so, "%s/libm_bad.so", workdir);
-    ck_assert_int_eq(cg_compile(g, NULL, so, "so", &d), -1);
+    ck_assert_int_eq(cg_compile(g, NULL, NULL, so, "so", &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "nodes[0] \"e\" (Exp): codegen does not support dtype float16 yet");
     ck_assert_int_ne(access(so, F_OK), 0);
     ir_graph_free(g);
@@ -758,8 +906,10 @@ int main(void)
         tcase_add_loop_test(tc, test_conformance_o3, 0, ncases / 5);
     tcase_add_loop_test(tc, test_extra_models, 0, (int)(sizeof extras / sizeof extras[0]));
     tcase_add_loop_test(tc, test_extra_targets, 0, (int)(sizeof extras / sizeof extras[0]));
+    tcase_add_loop_test(tc, test_fused_models, 0, (int)(sizeof fused / sizeof fused[0]));
     tcase_add_loop_test(tc, test_example_models, 0, (int)(sizeof examples / sizeof examples[0]));
     tcase_add_test(tc, test_unsupported_diag);
+    tcase_add_test(tc, test_every_op_has_kernel);
     tcase_add_test(tc, test_summary);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);

@@ -127,7 +127,8 @@ static const char *PLAIN_JSON =
 
 typedef struct Model {
     const char *name;
-    IrGraph *g;                      /* after the default pipeline, as `sinter compile` has it */
+    IrGraph *g;                      /* after the inference pipeline, as `sinter compile` has it */
+    IrGraph *tg;                     /* its training graph (the training pipeline) */
     CgJit *jit;
     const SinterModelInfo *info;
 } Model;
@@ -141,7 +142,7 @@ static const char *first_msg(const IrDiag *d)
     return ir_diag_first(d) ? ir_diag_first(d) : "?";
 }
 
-static IrGraph *load_graph(const char *name)
+static IrGraph *load_graph(const char *name, IrGraph **tg)
 {
     IrDiag d;
     ir_diag_init(&d, NULL);
@@ -164,7 +165,8 @@ static IrGraph *load_graph(const char *name)
     ck_assert_msg(g != NULL, "%s: %s", name, first_msg(&d));
     PassContext ctx;
     pass_context_init(&ctx, &d);
-    ck_assert_msg(pass_run_pipeline(g, &ctx) == 0, "%s: %s", name, first_msg(&d));
+    ctx.verify = true;
+    ck_assert_msg(pass_prepare(g, &ctx, tg) == 0, "%s: %s", name, first_msg(&d));
     ir_diag_free(&d);
     return g;
 }
@@ -180,11 +182,11 @@ static Model *model(const char *name)
     if (m->info)
         return m;
     m->name = name;
-    m->g = load_graph(name);
+    m->g = load_graph(name, &m->tg);
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgOptions o = {2, NULL, NULL, NULL, false};
-    ck_assert_msg(cg_jit_compile(m->g, &o, &m->jit, &d) == 0, "%s: %s", name, first_msg(&d));
+    ck_assert_msg(cg_jit_compile(m->g, m->tg, &o, &m->jit, &d) == 0, "%s: %s", name, first_msg(&d));
     ir_diag_free(&d);
     m->info = cg_jit_info(m->jit);
     return m;
@@ -193,12 +195,8 @@ static Model *model(const char *name)
 /* The interpreter's training graph of a model, fresh (its params are the initial ones). */
 static IrGraph *oracle(const Model *m)
 {
-    IrDiag d;
-    ir_diag_init(&d, NULL);
-    IrGraph *tg = cg_training_graph(m->g, &d);
-    ck_assert_msg(tg != NULL, "%s: %s", m->name, first_msg(&d));
-    ir_diag_free(&d);
-    return tg;
+    ck_assert_msg(m->tg != NULL, "%s has no training graph", m->name);
+    return ir_graph_clone(m->tg);
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
@@ -782,7 +780,7 @@ START_TEST(t_shared_library)
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgOptions o = {2, NULL, NULL, NULL, false};
-    ck_assert_msg(cg_compile(m->g, &o, so, NULL, &d) == 0, "%s", first_msg(&d));
+    ck_assert_msg(cg_compile(m->g, m->tg, &o, so, NULL, &d) == 0, "%s", first_msg(&d));
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(h != NULL, "%s", dlerror());
     const SinterModelInfo *info = dlsym(h, "sinter_model_info");
@@ -863,7 +861,7 @@ START_TEST(t_external_weights)
     ir_diag_init(&d, NULL);
     CgJit *j;
     CgOptions o = {1, NULL, NULL, NULL, true};
-    ck_assert_msg(cg_jit_compile(m->g, &o, &j, &d) == 0, "%s", first_msg(&d));
+    ck_assert_msg(cg_jit_compile(m->g, m->tg, &o, &j, &d) == 0, "%s", first_msg(&d));
     const SinterModelInfo *ext = cg_jit_info(j), *info = m->info;
     ck_assert_ptr_null(ext->weights);
     void *e = ext->create(), *a = info->create();
@@ -898,14 +896,14 @@ START_TEST(t_external_weights)
 }
 END_TEST
 
-/* cg_jit_compile_inference leaves the training entry points out. */
+/* Without a training graph the library has no training entry points. */
 START_TEST(t_inference_only)
 {
     Model *m = model("embed");
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgJit *j;
-    ck_assert_msg(cg_jit_compile_inference(m->g, NULL, &j, &d) == 0, "%s", first_msg(&d));
+    ck_assert_msg(cg_jit_compile(m->g, NULL, NULL, &j, &d) == 0, "%s", first_msg(&d));
     const SinterModelInfo *info = cg_jit_info(j);
     ck_assert_int_eq(info->flags & SINTER_MODEL_TRAINING, 0);
     ck_assert(info->train_step == NULL && info->grads == NULL);
@@ -924,7 +922,7 @@ START_TEST(t_header)
 {
     IrDiag d;
     ir_diag_init(&d, NULL);
-    char *h = cg_header_text(model("fmnist_mlp")->g, &d);
+    char *h = cg_header_text(model("fmnist_mlp")->g, true, &d);
     ck_assert_ptr_nonnull(h);
     ck_assert_ptr_nonnull(strstr(h, "int fmnist_mlp_train_step(fmnist_mlp *m, int64_t n, const float *x, "
                                     "const int64_t *y, float *loss);\n"));
@@ -935,7 +933,7 @@ START_TEST(t_header)
     ck_assert_ptr_nonnull(strstr(h, "int fmnist_mlp_set_lr(fmnist_mlp *m, float lr);\n"));
     ck_assert_ptr_nonnull(strstr(h, "int64_t fmnist_mlp_get_step(const fmnist_mlp *m);\n"));
     free(h);
-    h = cg_header_text(model("plain")->g, &d);
+    h = cg_header_text(model("plain")->g, false, &d);
     ck_assert_ptr_nonnull(h);
     ck_assert_ptr_null(strstr(h, "train_step"));
     ck_assert_ptr_null(strstr(h, "get_step"));
@@ -950,12 +948,15 @@ START_TEST(t_training_graph_errors)
 {
     IrDiag d;
     ir_diag_init(&d, NULL);
-    ck_assert_ptr_null(cg_training_graph(model("plain")->g, &d));
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    ck_assert_ptr_null(pass_training_graph(model("plain")->g, &ctx));
     ck_assert_str_eq(ir_diag_first(&d), "plain: the model has no training section");
     ir_diag_free(&d);
     ir_diag_init(&d, NULL);
     IrGraph *tg = oracle(model("fmnist_mlp"));
-    ck_assert_ptr_null(cg_training_graph(tg, &d));
+    pass_context_init(&ctx, &d);
+    ck_assert_ptr_null(pass_training_graph(tg, &ctx));
     ck_assert_str_eq(ir_diag_first(&d), "fmnist_mlp: the graph is a training graph already (autodiff ran); compile "
                                         "the model itself: the compiler builds the training step from it");
     ir_graph_free(tg);
@@ -964,7 +965,7 @@ START_TEST(t_training_graph_errors)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    ck_assert_int_eq(cg_print_training_programs(model("fmnist_mlp")->g, f, &d), 0);
+    ck_assert_int_eq(cg_print_training_programs(model("fmnist_mlp")->g, model("fmnist_mlp")->tg, f, &d), 0);
     fclose(f);
     ck_assert_ptr_nonnull(strstr(text, "program fmnist_mlp (gradient): "));
     ck_assert_ptr_nonnull(strstr(text, "program fmnist_mlp (optimizer): 5 kernels, 6 steps"));
@@ -993,14 +994,19 @@ START_TEST(t_float64_refused)
     IrGraph *g = fe_parse_model(json, strlen(json), "f64.json", ".", &d);
     ck_assert_ptr_nonnull(g);
     CgJit *j = NULL;
-    ck_assert_int_eq(cg_jit_compile(g, NULL, &j, &d), -1);
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    IrGraph *tg = pass_training_graph(g, &ctx);
+    ck_assert_ptr_nonnull(tg);
+    ck_assert_int_eq(cg_jit_compile(g, tg, NULL, &j, &d), -1);
+    ir_graph_free(tg);
     ck_assert_str_eq(ir_diag_first(&d), "training.loss: the compiled training step computes in float32, but the loss "
                                         "is float64 (use float32 tensors, or remove the training section to compile "
                                         "inference only)");
     ck_assert_ptr_null(j);
     ir_diag_free(&d);
     ir_diag_init(&d, NULL);
-    ck_assert_int_eq(cg_jit_compile_inference(g, NULL, &j, &d), 0);
+    ck_assert_int_eq(cg_jit_compile(g, NULL, NULL, &j, &d), 0);
     cg_jit_free(j);
     ir_diag_free(&d);
     ir_graph_free(g);

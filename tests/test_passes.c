@@ -108,6 +108,7 @@ static void add_mse_training(IrGraph *g, int pred, const char *label_shape)
     int loss = ir_value_new(g, "loss", SRT_F32, &scalar, IR_ROLE_ACT);
     IrNode *l = ir_arena_alloc(g->arena, sizeof *l);
     l->id = -1;
+    l->group = -1;
     l->op = IR_OP_MSELOSS;
     l->name = "";
     l->where = "training.loss";
@@ -196,15 +197,23 @@ START_TEST(registry)
 }
 END_TEST
 
-/* The default pipeline is shape_infer, const_fold, dce, cse, dce. */
+/* The default pipeline is the inference one: shape_infer, const_fold, dce, cse, dce, fuse;
+ * the training one simplifies, differentiates, simplifies again and fuses. */
 START_TEST(default_pipeline)
 {
-    const char *const *names;
+    const char *const *names, *const *inf, *const *tr;
     int n = pass_default_pipeline(&names);
-    ck_assert_int_eq(n, 5);
-    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce"};
+    ck_assert_int_eq(n, 6);
+    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce", "fuse"};
     for (int i = 0; i < n; i++)
         ck_assert_str_eq(names[i], want[i]);
+    ck_assert_int_eq(pass_pipeline("inference", &inf), 6);
+    ck_assert_ptr_eq(inf, names);
+    ck_assert_int_eq(pass_pipeline("training", &tr), 12);
+    ck_assert_str_eq(tr[5], "autodiff");
+    ck_assert_str_eq(tr[11], "fuse");
+    ck_assert_int_eq(pass_pipeline("nope", &tr), -1);
+    ck_assert_ptr_null(tr);
 }
 END_TEST
 
@@ -277,8 +286,8 @@ START_TEST(dump_all)
     ctx.verify = true;
     ck_assert_int_eq(pass_run_pipeline(g, &ctx), 0);
     fclose(ctx.dump_file);
-    ck_assert_int_eq(ctx.passes_run, 5);
-    ck_assert_int_eq(ctx.passes_changed, 2);   /* shape_infer typed, dce removed Exp */
+    ck_assert_int_eq(ctx.passes_run, 6);
+    ck_assert_int_eq(ctx.passes_changed, 3);   /* shape_infer typed, dce removed Exp, fuse grouped */
     const char *want = "; after shape_infer\n"
                        "model small (seed 0)\n"
                        "input %x : f32[N,4]\n"
@@ -299,12 +308,18 @@ START_TEST(dump_all)
                        "input %x : f32[N,4]\n"
                        "%a = Relu(%x) : f32[N,4]\n"
                        "%b = Neg(%a) : f32[N,4]\n"
+                       "output %b\n"
+                       "\n; after fuse\n"
+                       "model small (seed 0)\n"
+                       "input %x : f32[N,4]\n"
+                       "%a = Relu(%x) : f32[N,4] group=0\n"
+                       "%b = Neg(%a) : f32[N,4] group=0\n"
                        "output %b\n";
     ck_assert_str_eq(buf + len - strlen(tail), tail);
     int headers = 0;
     for (const char *p = buf; (p = strstr(p, "; after ")); p++)
         headers++;
-    ck_assert_int_eq(headers, 5);
+    ck_assert_int_eq(headers, 6);
     free(buf);
     ir_diag_free(&d);
     ir_graph_free(g);
@@ -358,7 +373,10 @@ START_TEST(statistics)
                           "dce: 1 node removed\n"
                           "dce: 1 value removed\n"
                           "cse: 0 constants merged\n"
-                          "cse: 0 nodes merged\n");
+                          "cse: 0 nodes merged\n"
+                          "fuse: 1 group formed\n"
+                          "fuse: 1 node fused\n"
+                          "fuse: 16 bytes of intermediates saved at N=1\n");
     free(buf);
     ir_graph_free(g);
 }
@@ -813,7 +831,7 @@ START_TEST(training_lists)
     t->ngrads = 1;
     t->grad_param = ir_arena_memdup(g->arena, &w, sizeof(int));
     t->grad_value = ir_arena_memdup(g->arena, &gb, sizeof(int));
-    PassContext ctx = run_ok(g, NULL);
+    PassContext ctx = run_ok(g, PASSES("shape_infer", "const_fold", "dce", "cse", "dce"));
     ck_assert_int_eq(pass_stat_get(&ctx, "dce", "nodes removed"), 1);
     ck_assert_int_eq(pass_stat_get(&ctx, "cse", "nodes merged"), 0);
     ck_assert_int_eq(pass_stat_get(&ctx, "const_fold", "nodes folded"), 0);
@@ -1158,8 +1176,12 @@ START_TEST(golden_roundtrip)
     ck_assert_int_gt(ngolden_models, 0);
     IrGraph *g = load_golden(golden_models[_i]);
     for (int round = 0; round < 2; round++) {
-        if (round == 1)
+        if (round == 1) {
             run_ok(g, NULL);
+            /* kernel groups are the compiler's marks, not part of the model format */
+            for (int i = 0; i < g->nnodes; i++)
+                g->nodes[i]->group = -1;
+        }
         char *json = fe_emit_json(g);
         ck_assert_ptr_nonnull(json);
         IrDiag d;
@@ -1194,6 +1216,81 @@ START_TEST(golden_numbers)
 }
 END_TEST
 
+/* ---- fuse ------------------------------------------------------------------------------------ */
+
+/* Groups are recomputed from scratch: a second run changes nothing; the verifier checks them. */
+START_TEST(fuse_idempotent_and_verified)
+{
+    IrGraph *g = small_graph();
+    run_ok(g, PASSES("shape_infer", "dce", "fuse"));
+    ck_assert_int_eq(g->nodes[0]->group, 0);
+    ck_assert_int_eq(g->nodes[1]->group, 0);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    ck_assert_int_eq(pass_fuse(g, &ctx), PASS_UNCHANGED);
+    ck_assert_int_eq(ir_verify(g, &d), 0);
+    /* a group whose second node is no element-wise node of its shape */
+    IrGraph *h = ir_graph_new("bad");
+    int x = input(h, "x", SRT_F32, "N,4");
+    int a = act(h, "a"), b = act(h, "b"), c = act(h, "c");
+    N1(h, IR_OP_RELU, x, a);
+    N1(h, IR_OP_SOFTMAX, a, b);
+    N1(h, IR_OP_NEG, a, c);
+    int outs[2] = {b, c};
+    set_io(h, 1, &x, 2, outs);
+    run_ok(h, PASSES("shape_infer"));
+    h->nodes[0]->group = h->nodes[1]->group = 0;
+    ck_assert_int_eq(ir_verify(h, &d), -1);
+    ck_assert_str_eq(ir_diag_first(&d), "node (Softmax): is in group 0 but is not an element-wise node of "
+                                        "the group's shape");
+    ir_diag_free(&d);
+    ir_diag_init(&d, NULL);
+    h->nodes[1]->group = -1;
+    h->nodes[2]->group = 0;   /* not contiguous */
+    ck_assert_int_eq(ir_verify(h, &d), -1);
+    ck_assert_str_eq(ir_diag_first(&d), "node (Neg): is in group 0, which an earlier node also is in but the "
+                                        "nodes between are not (a group's nodes must be contiguous)");
+    ir_diag_free(&d);
+    ir_graph_free(h);
+    ir_graph_free(g);
+}
+END_TEST
+
+/* An anchor joins its epilogue before an element-wise producer; the residual operand computed
+ * between the anchor and the Add, read only by the group, is then pulled into it too, and the
+ * anchor leads the group. */
+START_TEST(fuse_reorders)
+{
+    IrGraph *g = ir_graph_new("reorder");
+    int x = input(g, "x", SRT_F32, "N,4");
+    int w = PARAM(g, "w", SRT_F32, "4,4", 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1);
+    int h = act(g, "h"), r = act(g, "r"), s = act(g, "s"), y = act(g, "y");
+    N2(g, IR_OP_MATMUL, x, w, h);
+    N1(g, IR_OP_EXP, x, r);                 /* the residual, between anchor and Add */
+    N2(g, IR_OP_ADD, h, r, s);
+    N1(g, IR_OP_RELU, s, y);
+    set_io(g, 1, &x, 1, &y);
+    run_ok(g, PASSES("shape_infer", "fuse"));
+    char *text = text_of(g);
+    ck_assert_str_eq(text, "model reorder (seed 0)\n"
+                           "input %x : f32[N,4]\n"
+                           "param %w : f32[4,4] = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]\n"
+                           "%h = MatMul(%x, %w) : f32[N,4] group=0\n"
+                           "%r = Exp(%x) : f32[N,4] group=0\n"
+                           "%s = Add(%h, %r) : f32[N,4] group=0\n"
+                           "%y = Relu(%s) : f32[N,4] group=0\n"
+                           "output %y\n");
+    free(text);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    ck_assert_int_eq(ir_verify(g, &d), 0);
+    ir_diag_free(&d);
+    ir_graph_free(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("passes");
@@ -1221,6 +1318,8 @@ static Suite *suite(void)
     tcase_add_test(tc, fold_limits);
     tcase_add_test(tc, fold_kernel_error);
     tcase_add_test(tc, training_lists);
+    tcase_add_test(tc, fuse_idempotent_and_verified);
+    tcase_add_test(tc, fuse_reorders);
     tcase_add_test(tc, numbers_unchanged);
     suite_add_tcase(s, tc);
     scan_golden();

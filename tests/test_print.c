@@ -108,6 +108,7 @@ static void add_training(IrGraph *g)
     int loss = val(g, "loss", SRT_F32, "", IR_ROLE_ACT);
     IrNode *l = ir_arena_alloc(g->arena, sizeof *l);
     l->id = -1;
+    l->group = -1;
     l->op = IR_OP_SCELOSS;
     l->name = "";
     l->where = "training.loss";

@@ -121,7 +121,7 @@ static void print_nodes(const IrGraph *g, FILE *f)
 }
 
 /* Returns CLI_OK or CLI_EINPUT (diagnostics printed). */
-static int check_one(const char *path, bool verbose)
+static int check_one(const char *path, bool verbose, bool stats)
 {
     IrGraph *g = cli_load_model(path);
     if (!g)
@@ -138,10 +138,10 @@ static int check_one(const char *path, bool verbose)
         status = cli_report(&d);
     } else {
         print_summary(g, stdout);
-        if (verbose) {
+        if (verbose)
             print_nodes(g, stdout);
+        if (verbose || stats)
             pass_print_stats(&ctx, stdout);
-        }
         ir_diag_free(&d);
     }
     ir_graph_free(g);
@@ -150,15 +150,17 @@ static int check_one(const char *path, bool verbose)
 
 static int run_check(int argc, char **argv)
 {
-    static const char *const known[] = {"--verbose", "-v", "--help", NULL};
+    static const char *const known[] = {"--verbose", "-v", "--stats", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "check", argc, argv);
-    bool verbose = false;
+    bool verbose = false, stats = false;
     int nmodels = 0;
     const char *v;
     while (cli_next(&a)) {
         if (cli_flag(&a, "-v") || cli_flag(&a, "--verbose"))
             verbose = true;
+        else if (cli_flag(&a, "--stats"))
+            stats = true;
         else if (cli_positional(&a, &v))
             nmodels++;
         else
@@ -169,14 +171,14 @@ static int run_check(int argc, char **argv)
     int status = CLI_OK;
     cli_args_init(&a, "check", argc, argv);
     while (cli_next(&a))
-        if (cli_positional(&a, &v) && check_one(v, verbose) != CLI_OK)
+        if (cli_positional(&a, &v) && check_one(v, verbose, stats) != CLI_OK)
             status = CLI_EINPUT;
     return status;
 }
 
 const CliVerb cli_verb_check = {
     "check", run_check,
-    "usage: sinter check [-v] MODEL.json ...\n"
+    "usage: sinter check [-v] [--stats] MODEL.json ...\n"
     "\n"
     "Validates each model: parses it, infers every shape, runs the default pass pipeline\n"
     "(verifying the graph after every pass) and prints one line per model, e.g.\n"
@@ -191,6 +193,8 @@ const CliVerb cli_verb_check = {
     "\n"
     "  -v, --verbose   also print every node with its output type and FLOPs, and what each\n"
     "                  pass changed\n"
+    "  --stats         print what each pass changed, e.g. 'fuse: 4 nodes fused' and the\n"
+    "                  intermediate bytes that fusion keeps out of memory\n"
     "\n"
     "Exit status: 0 if every model is valid, 1 if any is not, 2 on bad usage.\n",
     "validate models; print params, bytes and FLOPs per sample, or the diagnostics",

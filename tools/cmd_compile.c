@@ -110,7 +110,8 @@ static int run_compile(int argc, char **argv)
         ctx.dump_file = stdout;
     }
     int status = CLI_OK;
-    if (pass_run_pipeline(g, &ctx) != 0) {
+    IrGraph *tg = NULL;
+    if (pass_prepare(g, &ctx, &tg) != 0) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
         status = cli_report(&d);
@@ -126,12 +127,14 @@ static int run_compile(int argc, char **argv)
         cg_print_program(p, stdout);
         cg_program_free(p);
     }
-    if (cg_compile(g, &o.cg, o.out, o.emit, &d) != 0) {
+    if (cg_compile(g, tg, &o.cg, o.out, o.emit, &d) != 0) {
         status = cli_report(&d);
         goto out;
     }
     ir_diag_free(&d);
 out:
+    if (tg)
+        ir_graph_free(tg);
     ir_graph_free(g);
     return status;
 }
@@ -141,11 +144,12 @@ const CliVerb cli_verb_compile = {
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
     "                      [--cpu NAME] [--features LIST] [--external-weights] [--dump-after PASS]\n"
     "\n"
-    "Compiles a model ahead of time with LLVM: runs the default pass pipeline, plans the\n"
-    "memory, and writes a self-contained shared library plus its C header NAME.h beside it\n"
-    "(NAME is the model's name): NAME_create, NAME_infer, NAME_load/NAME_save (.safetensors),\n"
-    "NAME_set_num_threads, NAME_error, and the descriptor sinter_model_info that generic tools\n"
-    "use. The library needs only libc, libm and the OpenMP runtime; one library serves every\n"
+    "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
+    "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
+    "per kernel group, plans the memory, and writes a self-contained shared library plus its\n"
+    "C header NAME.h beside it (NAME is the model's name): NAME_create, NAME_infer,\n"
+    "NAME_load/NAME_save (.safetensors), NAME_set_num_threads, NAME_error, the training entry\n"
+    "points when the model trains, and the descriptor sinter_model_info that generic tools use. The library needs only libc, libm and the OpenMP runtime; one library serves every\n"
     "batch size.\n"
     "\n"
     "  -o OUT              output file; its extension picks the kind unless --emit says it:\n"

@@ -13,7 +13,8 @@ typedef enum DumpFormat { DUMP_TEXT, DUMP_DOT, DUMP_JSON } DumpFormat;
 typedef struct DumpArgs {
     const char *model;
     const char *after;        /* NULL: as parsed; a pass name; "all" */
-    const char *passes;       /* comma-separated pipeline, NULL: the default one */
+    const char *passes;       /* comma-separated pipeline, NULL: a named one */
+    const char *pipeline;     /* a named pipeline ("inference", "training"), NULL: by --after */
     DumpFormat format;
     bool show_data;
     bool stats;
@@ -36,7 +37,7 @@ static int split_passes(char *buf, const char **names, int max)
 
 static int parse_args(int argc, char **argv, DumpArgs *o)
 {
-    static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--stats",
+    static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--pipeline", "--stats",
                                         "-o", "--output", "--help", NULL};
     memset(o, 0, sizeof *o);
     CliArgs a;
@@ -62,6 +63,13 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->passes = v;
+        } else if (cli_option(&a, "--pipeline", "inference or training", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            const char *const *names;
+            if (pass_pipeline(v, &names) < 0)
+                return cli_usage_error("dump", "--pipeline expects inference or training, got \"%s\"", v);
+            o->pipeline = v;
         } else if (cli_option(&a, "-o", "an output file", &v) || cli_option(&a, "--output", "an output file", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -150,10 +158,8 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
         PassContext ctx;
         pass_context_init(&ctx, &d);
         ctx.verify = true;
-        if (o->passes || (o->after && !strcmp(o->after, "autodiff"))) {
-            ctx.pipeline = names;
-            ctx.npipeline = npasses;
-        }
+        ctx.pipeline = names;
+        ctx.npipeline = npasses;
         if (o->after && strcmp(o->after, "all") != 0 && strcmp(o->after, "plan") != 0)
             ctx.stop_after = o->after;
         if (o->after && !strcmp(o->after, "all")) {
@@ -205,13 +211,22 @@ static int run_dump(int argc, char **argv)
                                    MAX_PIPELINE, o.passes);
         }
     } else {
+        /* a named pipeline: --pipeline, else the training one when --after names a pass only
+         * it runs (autodiff), else the inference one */
         const char *const *def;
-        npasses = pass_default_pipeline(&def);
+        const char *which = o.pipeline;
+        if (!which) {
+            which = "inference";
+            npasses = pass_pipeline("inference", &def);
+            bool in_inference = false;
+            for (int i = 0; o.after && i < npasses; i++)
+                in_inference |= !strcmp(def[i], o.after);
+            if (o.after && !in_inference && pass_find(o.after))
+                which = "training";
+        }
+        npasses = pass_pipeline(which, &def);
         for (int i = 0; i < npasses && i < MAX_PIPELINE; i++)
             names[i] = def[i];
-        /* the training graph: autodiff runs after the inference pipeline, as in sinter compile */
-        if (o.after && !strcmp(o.after, "autodiff") && npasses < MAX_PIPELINE)
-            names[npasses++] = "autodiff";
     }
     r = check_pipeline(&o, names, npasses);
     if (r == CLI_OK) {
@@ -240,8 +255,8 @@ static int run_dump(int argc, char **argv)
 
 const CliVerb cli_verb_dump = {
     "dump", run_dump,
-    "usage: sinter dump MODEL.json [--after PASS|all] [--passes P1,P2,...] [--format text|dot|json]\n"
-    "                   [--show-data] [--stats] [-o FILE]\n"
+    "usage: sinter dump MODEL.json [--after PASS|all] [--passes P1,P2,...] [--pipeline NAME]\n"
+    "                   [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
     "\n"
     "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
     "passes run). With --after PASS: after running the pass pipeline up to and including\n"
@@ -249,11 +264,12 @@ const CliVerb cli_verb_dump = {
     "a '; after PASS' line. With --after plan: after the whole pipeline, the lowered\n"
     "program: kernels in execution order and every buffer's storage, offset and size\n"
     "(a*N+b bytes). With --after autodiff: the training graph (forward, loss, backward and\n"
-    "optimizer update nodes) built after the default pipeline. The graph is verified after\n"
-    "every pass.\n"
+    "optimizer update nodes), from the training pipeline. The graph is verified after\n"
+    "every pass. After fuse, nodes of one kernel group carry 'group=K'.\n"
     "\n"
     "  --after PASS|all|plan  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
-    "  --passes LIST     run this comma-separated pipeline instead of the default one\n"
+    "  --pipeline NAME   inference (default) or training: the named pipeline to run\n"
+    "  --passes LIST     run this comma-separated pipeline instead of a named one\n"
     "                    (and print after its last pass unless --after says otherwise)\n"
     "  --format FORMAT   text: one node per line with its types (default)\n"
     "                    dot:  a Graphviz digraph ('sinter dump m.json --format dot | dot -Tsvg')\n"

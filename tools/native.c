@@ -146,17 +146,20 @@ int cli_native_compile(CliNative *x, const IrGraph *g0, int opt_level, bool trai
     IrGraph *g = ir_graph_clone(g0);
     PassContext pc;
     pass_context_init(&pc, d);
-    int rc = pass_run_pipeline(g, &pc);
+    IrGraph *tg = NULL;
+    int rc = pass_prepare(g, &pc, training ? &tg : NULL);
     if (rc != 0 && d->count == 0)
         ir_diag_error(d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
     CgOptions o = {opt_level, NULL, NULL, NULL, false};
-    if (rc == 0 && (rc = (training ? cg_jit_compile : cg_jit_compile_inference)(g, &o, &x->jit, d)) == 0) {
+    if (rc == 0 && (rc = cg_jit_compile(g, tg, &o, &x->jit, d)) == 0) {
         x->info = cg_jit_info(x->jit);
         rc = check_info(x->info, g->name, d);
     }
     if (rc == 0)
         rc = create_context(x, g->name, d);
     ir_graph_free(g);
+    if (tg)
+        ir_graph_free(tg);
     if (rc != 0) {
         cli_native_close(x);
         return -1;

@@ -12,8 +12,8 @@ check_line() {
     expect_eq "check $1: summary" "$OUT" "$2"
     expect_eq "check $1: no diagnostics" "$ERR" ""
 }
-check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 5 nodes, 203,530 params (795.0 KiB), 408.6 KFLOPs per sample, 6272N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
-check_line lenet5 "lenet5: ok: 1 input, 1 output, 14 nodes, 61,706 params (241.0 KiB), 853.9 KFLOPs per sample, 43904N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line fmnist_mlp "fmnist_mlp: ok: 1 input, 1 output, 5 nodes, 203,530 params (795.0 KiB), 408.6 KFLOPs per sample, 4160N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
+check_line lenet5 "lenet5: ok: 1 input, 1 output, 14 nodes, 61,706 params (241.0 KiB), 853.9 KFLOPs per sample, 26688N bytes of scratch, trains with adam on SoftmaxCrossEntropyLoss"
 check_line resnet_small "resnet_small: ok: 1 input, 1 output, 22 nodes, 19,994 params (78.1 KiB, 288 frozen), 13.3 MFLOPs per sample, 150528N bytes of scratch, trains with sgd on SoftmaxCrossEntropyLoss"
 
 # the transformer: params and FLOPs are exact; the node count depends on how much of the
@@ -21,7 +21,7 @@ check_line resnet_small "resnet_small: ok: 1 input, 1 output, 22 nodes, 19,994 p
 run "$SINTER" check "$EX/transformer_encoder.json"
 expect_rc "check transformer_encoder" 0
 expect_contains "check transformer_encoder" "$OUT" "transformer_encoder: ok: 1 input, 1 output, "
-expect_contains "check transformer_encoder" "$OUT" " nodes, 34,122 params (133.3 KiB), 1.2 MFLOPs per sample, 24576N bytes of scratch, trains with adamw on SoftmaxCrossEntropyLoss"
+expect_contains "check transformer_encoder" "$OUT" " nodes, 34,122 params (133.3 KiB), 1.2 MFLOPs per sample, 16384N bytes of scratch, trains with adamw on SoftmaxCrossEntropyLoss"
 
 # several models at once: one line each
 run "$SINTER" check "$EX/fmnist_mlp.json" "$EX/lenet5.json"
@@ -86,5 +86,12 @@ EOF
 run "$SINTER" check "$TMP/shape.json"
 expect_rc "check a shape error" 1
 expect_contains "check a shape error names the node" "$ERR" "$TMP/shape.json: nodes[0]"
+
+# --stats: what each pass changed, fusion included
+run "$SINTER" check --stats "$EX/lenet5.json"
+expect_rc "check --stats" 0
+expect_contains "check --stats: groups" "$OUT" "fuse: "
+expect_contains "check --stats: nodes fused" "$OUT" " nodes fused"
+expect_contains "check --stats: bytes saved" "$OUT" " bytes of intermediates saved at N=1"
 
 finish

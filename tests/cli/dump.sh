@@ -92,4 +92,19 @@ expect_contains "dump --after autodiff: the weight gradient" "$OUT" '%"grad/fc1.
 expect_contains "dump --after autodiff: the Adam update" "$OUT" '= AdamUpdate(%fc2.bias, %"grad/fc2.bias", %optim.lr, %optim.step, '
 expect_contains "dump --after autodiff: update pairs" "$OUT" 'training update %fc1.weight <- %"next/fc1.weight"'
 
+# --after fuse: the kernel groups; the training pipeline fuses the backward graph too
+run "$SINTER" dump "$EX/lenet5.json" --after fuse
+expect_rc "dump --after fuse" 0
+expect_contains "dump --after fuse: conv + bias + relu in one group" "$OUT" ': f32[N,6,28,28] group='
+run "$SINTER" dump "$EX/fmnist_mlp.json" --pipeline training --after fuse
+expect_rc "dump --pipeline training --after fuse" 0
+expect_contains "dump --pipeline training: the ReluGrad is grouped" "$OUT" 'ReluGrad('
+expect_contains "dump --pipeline training: a group mark" "$OUT" ' group=0'
+run "$SINTER" dump "$EX/fmnist_mlp.json" --pipeline nope
+expect_rc "dump --pipeline nope" 2
+expect_contains "dump --pipeline nope: says what it takes" "$ERR" 'inference or training'
+run "$SINTER" dump "$EX/fmnist_mlp.json" --after plan
+expect_contains "dump --after plan: the group's kernel" "$OUT" ': group 1: Gemm(%xn, %fc1.weight, %fc1.bias) -> %h1; Relu(%h1) -> %a1'
+expect_contains "dump --after plan: an intermediate is not stored" "$OUT" '%h1 : f32[N,256]  inside kernel'
+
 finish

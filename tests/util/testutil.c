@@ -1,6 +1,8 @@
 /* Helpers shared by the Check test programs. */
 #include "tests/util/testutil.h"
 
+#include "passes/passes.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,4 +89,19 @@ int tu_conformance_cases(const char *file, char **out, int max)
     closedir(top);
     qsort(out, (size_t)count, sizeof out[0], cmp_str);
     return count;
+}
+
+IrGraph *tu_training_graph(const IrGraph *g)
+{
+    if (!g->training)
+        return NULL;
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    ctx.verify = true;
+    IrGraph *tg = pass_training_graph(g, &ctx);
+    ck_assert_msg(tg != NULL, "training graph of %s: %s", g->name, ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ir_diag_free(&d);
+    return tg;
 }

@@ -17,6 +17,9 @@ void tu_write_text(const char *path, const char *text);
  * "case.json"), sorted, as absolute paths in out[0..max); returns the count. The strings are
  * malloc'ed (free with free()). */
 int tu_conformance_cases(const char *file, char **out, int max);
+/* The training graph of g (the "training" pipeline on a copy), or NULL when g has no training
+ * section; fails the test on error. Free with ir_graph_free. */
+IrGraph *tu_training_graph(const IrGraph *g);
 /* Run a suite; returns the process exit status (0 when every test passed). */
 int tu_run(Suite *s);
 
