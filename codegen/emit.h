@@ -284,6 +284,7 @@ typedef struct CgGemmArgs {
     LLVMValueRef i0, i1, j0, j1;         /* row range [i0,i1), column range [j0,j1) */
     LLVMValueRef kdim;                   /* K */
     bool accumulate;                     /* C += product (else C = product) */
+    bool rows_outer;                     /* outer-product tiles: row tiles outside column tiles */
     /* epilogue: C(i,j) = alpha*acc + beta*bias(i,j) [+ C(i,j) if accumulate]; bias NULL: none */
     double alpha, beta;
     LLVMValueRef bias, sbi, sbjb;        /* bias(i,j) = bias[i*sbi + j*sbjb]; vector tiles need

@@ -25,7 +25,7 @@ typedef struct RtSymbol {
 static const RtSymbol runtime_symbols[] = {
     RT(srt_model_create), RT(srt_model_destroy), RT(srt_model_load), RT(srt_model_save),
     RT(srt_model_set_num_threads), RT(srt_model_error), RT(srt_model_begin), RT(srt_model_params),
-    RT(srt_parallel_for), RT(srt_set_current_threads), RT(srt_current_threads),
+    RT(srt_parallel_for), RT(srt_team_run), RT(srt_set_current_threads), RT(srt_current_threads),
     RT(srt_model_begin_train), RT(srt_model_begin_apply), RT(srt_model_check_labels), RT(srt_model_grads),
     RT(srt_model_set_lr), RT(srt_model_get_step),
 };

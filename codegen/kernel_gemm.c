@@ -256,6 +256,29 @@ static void dot_fn(CgKernel *k, const CgGemmArgs *g, LLVMValueRef i, LLVMValueRe
     dot_tile(k, g, i, j, rows, t->nc, t->w);
 }
 
+/* Rows-outer order of the outer-product tiles: one row tile of `rows` rows at i across all
+ * column tiles, the last one masked. */
+typedef struct RowSweep {
+    const CgGemmArgs *g;
+    int nr;
+    const TileCfg *full, *part;
+} RowSweep;
+
+static void row_sweep(CgKernel *k, void *ctx, LLVMValueRef i, int rows)
+{
+    const RowSweep *rs = ctx;
+    const CgGemmArgs *g = rs->g;
+    CgLoop lj;
+    LLVMValueRef j = cg_loop_begin(k, &lj, g->j0, cg_sub(k, g->j1, c64(k, rs->nr - 1)), rs->nr);
+    bcast_tile(k, g, i, j, rows, rs->full->nv, rs->full->w, false);
+    cg_loop_end(k, &lj);
+    LLVMValueRef rest = cg_max64(k, lj.i, g->j0);
+    CgIf c;
+    cg_if_begin(k, &c, LLVMBuildICmp(k->b, LLVMIntSLT, rest, g->j1, ""));
+    bcast_tile(k, g, i, rest, rows, rs->part->nv, rs->part->w, true);
+    cg_if_end(k, &c);
+}
+
 /* Any strides, integers too: scalar loops (integers wrap; alpha and beta whole numbers). */
 static void scalar_gemm(CgKernel *k, const CgGemmArgs *g)
 {
@@ -320,6 +343,13 @@ void cg_gemm_block(CgKernel *k, const CgGemmArgs *gin)
         bcast_tile_size(k, &mr, &nv);
         int nr = nv * w;
         TileCfg full = {nv, w, 0, false}, part = {nv, w, 0, true};
+        if (g.rows_outer) {
+            /* each row tile sweeps the columns: its rows of A stay in L1, B (a packed panel)
+             * streams from L2 */
+            RowSweep rs = {&g, nr, &full, &part};
+            cg_tiles(k, g.i0, g.i1, mr, row_sweep, &rs);
+            return;
+        }
         CgLoop lj;
         LLVMValueRef j = cg_loop_begin(k, &lj, g.j0, cg_sub(k, g.j1, c64(k, nr - 1)), nr);
         row_tiles(k, &g, j, mr, bcast_fn, &full);
@@ -368,6 +398,103 @@ static LLVMValueRef task_grain(CgKernel *k, LLVMValueRef M, LLVMValueRef N, LLVM
     LLVMValueRef work = cg_mul(k, cg_mul(k, cg_min64(k, M, c64(k, mb)), cg_min64(k, N, c64(k, nb))),
                                cg_mul(k, c64(k, 2), cg_max64(k, K, c64(k, 1))));
     return cg_grain(k, work, 8 * CG_PAR_WORK);
+}
+
+/* ---- packed panels of B ---------------------------------------------------------------------------
+ * For long K the outer-product tiles would stream B's rows at a stride of N elements (4 KB for
+ * N = 1024: every row in the same cache sets). A task then works through K in blocks of KC:
+ * it copies B[k0 .. k0+KC, j0 .. j1) into a contiguous stack panel of NB columns, and runs
+ * the tiles on it; the first block writes C (with the bias), later blocks add to it, and the
+ * last hands the results to the store path. */
+
+#define GEMM_KC 256
+
+static bool want_packed(const CgKernel *k, const CgGemmArgs *g)
+{
+    LLVMTypeRef ety = g->ety;
+    bool fp32 = LLVMGetTypeKind(ety) == LLVMFloatTypeKind;
+    return fp32 && g->b_unit_j && !(g->a_unit_k && g->b_unit_k) &&
+           (!LLVMIsAConstantInt(g->kdim) || LLVMConstIntGetSExtValue(g->kdim) > 2 * GEMM_KC);
+}
+
+/* panel[kk*nb + j] = B(k0 + kk, j0 + j) for kk < kn, j < j1 - j0: whole vectors, the last
+ * columns masked. */
+static void pack_b(CgKernel *k, const CgGemmArgs *g, LLVMValueRef panel, LLVMValueRef k0, LLVMValueRef kn, int64_t nb)
+{
+    int w = cg_lanes(k, g->ety);
+    LLVMTypeRef vty = cg_t_vec(g->ety, w);
+    int nvec = (int)(nb / w);
+    LLVMValueRef width = cg_sub(k, g->j1, g->j0);
+    LLVMValueRef mask[64];
+    IR_ASSERT(nvec <= 64);
+    for (int v = 0; v < nvec; v++)
+        mask[v] = cg_lane_mask(k, w, c64(k, (int64_t)v * w), width);
+    CgLoop l;
+    LLVMValueRef kk = cg_loop_begin(k, &l, c64(k, 0), kn, 1);
+    LLVMValueRef src = cg_add(k, cg_mul(k, cg_add(k, k0, kk), g->sbk), g->j0);
+    LLVMValueRef dst = cg_mul(k, kk, c64(k, nb));
+    for (int v = 0; v < nvec; v++) {
+        LLVMValueRef x = cg_load_vec_masked(k, vty, g->b, cg_add(k, src, c64(k, (int64_t)v * w)), g->align_b, mask[v]);
+        cg_store_vec(k, x, panel, cg_add(k, dst, c64(k, (int64_t)v * w)), 64);
+    }
+    cg_loop_end(k, &l);
+}
+
+/* One task's block of C (rows [i0, i1), columns [j0, j1) with j1 - j0 <= nb) through packed
+ * panels of B, K in blocks of GEMM_KC. */
+static void gemm_packed(CgKernel *k, const CgGemmArgs *g, int64_t nb)
+{
+    LLVMValueRef panel = cg_alloca(k, g->ety, GEMM_KC * nb);
+    CgLoop lk;
+    LLVMValueRef k0 = cg_loop_begin(k, &lk, c64(k, 0), g->kdim, GEMM_KC);
+    LLVMValueRef kn = cg_min64(k, c64(k, GEMM_KC), cg_sub(k, g->kdim, k0));
+    pack_b(k, g, panel, k0, kn, nb);
+    CgGemmArgs p = *g;
+    /* panel - j0, so that column j of the block reads panel[kk*nb + j - j0] */
+    LLVMValueRef off = LLVMBuildNeg(k->b, g->j0, "");
+    p.b = LLVMBuildGEP2(k->b, g->ety, panel, &off, 1, "");
+    p.sbk = c64(k, nb);
+    p.align_b = 64;
+    p.a = cg_gep(k, g->ety, g->a, cg_mul(k, k0, g->sak));
+    p.kdim = kn;
+    p.rows_outer = true;
+    LLVMValueRef first = LLVMBuildICmp(k->b, LLVMIntEQ, k0, c64(k, 0), "");
+    LLVMValueRef last = LLVMBuildICmp(k->b, LLVMIntSGE, cg_add(k, k0, c64(k, GEMM_KC)), g->kdim, "");
+    /* first and last (K fits one block), first only, last only, neither */
+    CgIf cf, cl1, cl2;
+    cg_if_begin(k, &cf, first);
+    {
+        cg_if_begin(k, &cl1, last);
+        cg_gemm_block(k, &p);
+        cg_if_else(k, &cl1);
+        CgGemmArgs q = p;
+        q.final = false;
+        cg_gemm_block(k, &q);
+        cg_if_end(k, &cl1);
+    }
+    cg_if_else(k, &cf);
+    {
+        CgGemmArgs q = p;
+        q.accumulate = true;
+        q.bias = NULL;
+        cg_if_begin(k, &cl2, last);
+        cg_gemm_block(k, &q);
+        cg_if_else(k, &cl2);
+        q.final = false;
+        cg_gemm_block(k, &q);
+        cg_if_end(k, &cl2);
+    }
+    cg_if_end(k, &cf);
+    cg_loop_end(k, &lk);
+}
+
+/* A task's block: packed for long K, else straight. */
+static void gemm_task(CgKernel *k, const CgGemmArgs *g, int64_t nb)
+{
+    if (want_packed(k, g))
+        gemm_packed(k, g, nb);
+    else
+        cg_gemm_block(k, g);
 }
 
 /* ---- Gemm -------------------------------------------------------------------------------------------- */
@@ -435,7 +562,7 @@ int cg_k_gemm(CgKernel *k)
         g.sbi = bm ? c64(k, 0) : (bn ? c64(k, 1) : N);
         g.align_bias = cg_align_of(c->dtype);
     }
-    cg_gemm_block(k, &g);
+    gemm_task(k, &g, nb);
     cg_loop_end(k, &lt);
     cg_par_end(k, &p);
     return 0;
@@ -542,7 +669,7 @@ int cg_k_matmul(CgKernel *k)
     g.alpha = 1;
     g.beta = 1;
     g.align_a = g.align_b = g.align_c = cg_align_of(y->dtype);
-    cg_gemm_block(k, &g);
+    gemm_task(k, &g, nb);
     cg_loop_end(k, &lt);
     cg_par_end(k, &p);
     return 0;

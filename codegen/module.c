@@ -627,6 +627,75 @@ static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry
     }
 }
 
+/* Estimated work of p's kernels at the entry's n (a*n + b summed over the nodes they run;
+ * cg_node_cost), for the runtime's choice of running the call on one thread. */
+static LLVMValueRef program_work(Emit *e, const CgProgram *p, LLVMBuilderRef b, LLVMValueRef n)
+{
+    IrDim w = ir_dim_const(0);
+    for (int s = 0; s < p->nsteps; s++) {
+        const CgStep *st = &p->steps[s];
+        for (int k = 0; st->kind == CG_STEP_KERNEL && k < st->nnodes; k++) {
+            IrDim c;
+            if (!cg_node_cost(p->g, p->g->nodes[st->nodes[k]], &c) || !ir_dim_add(w, c, &w))
+                return c64(e, INT64_MAX / 2);   /* not representable: surely worth threads */
+        }
+    }
+    return dim_value(e, b, n, w);
+}
+
+/* p's work (emit_body) as the program of one team (srt_team_run): a function
+ * NAME__<what>_run(ptr frame) runs it, reading n, the buffers and the entry's arguments from a
+ * frame the entry fills. The builder stays in the entry, after the call. */
+static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, int nargs,
+                           const LLVMValueRef *kfn, const char *what)
+{
+    /* frame: n, params, scratch, grads, args[nargs] */
+    int nf = 4 + nargs;
+    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
+    IR_ASSERT(ft);
+    ft[0] = e->i64;
+    for (int i = 1; i < nf; i++)
+        ft[i] = e->ptr;
+    LLVMTypeRef fty = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
+    free(ft);
+    LLVMValueRef frame = LLVMBuildAlloca(b, fty, "frame");
+    LLVMValueRef vals[4] = {en->n, en->params, en->scratch, en->grads ? en->grads : LLVMConstPointerNull(e->ptr)};
+    for (int i = 0; i < nf; i++)
+        LLVMBuildStore(b, i < 4 ? vals[i] : en->args[i - 4], LLVMBuildStructGEP2(b, fty, frame, (unsigned)i, ""));
+    LLVMValueRef work = program_work(e, p, b, en->n);
+
+    char name[300];
+    snprintf(name, sizeof name, "%s__%s_run", p->g->name, what);
+    LLVMTypeRef rps[] = {e->ptr};
+    LLVMTypeRef rty = LLVMFunctionType(e->vd, rps, 1, 0);
+    LLVMBuilderRef rb = LLVMCreateBuilderInContext(e->ctx);
+    LLVMValueRef run = define(e, rb, name, rty);
+    add_enum_attr(e, run, LLVMAttributeFunctionIndex, "nounwind", 0);
+    LLVMValueRef rf = LLVMGetParam(run, 0);
+    Entry in;
+    LLVMValueRef loaded[4];
+    for (int i = 0; i < 4; i++)
+        loaded[i] = LLVMBuildLoad2(rb, i == 0 ? e->i64 : e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)i, ""), "");
+    in.n = loaded[0];
+    in.params = loaded[1];
+    in.scratch = loaded[2];
+    in.grads = en->grads ? loaded[3] : NULL;
+    in.args = calloc((size_t)nargs + 1, sizeof *in.args);
+    IR_ASSERT(in.args);
+    for (int i = 0; i < nargs; i++)
+        in.args[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)(4 + i), ""), "");
+    emit_body(e, p, rb, &in, kfn);
+    LLVMBuildRetVoid(rb);
+    free(in.args);
+    LLVMDisposeBuilder(rb);
+
+    LLVMTypeRef tty;
+    LLVMTypeRef tps[] = {e->ptr, e->ptr, e->i64};
+    LLVMValueRef team = declare(e, "srt_team_run", e->vd, tps, 3, &tty);
+    LLVMValueRef targs[] = {run, frame, work};
+    LLVMBuildCall2(b, tty, team, targs, 3, "");
+}
+
 /* if (status != 0) return status; the builder continues in the success block. */
 static void return_on_error(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValueRef status)
 {
@@ -683,7 +752,7 @@ static int emit_entry(Emit *e)
     IR_ASSERT(en.args);
     for (int i = 0; i < nargs; i++)
         en.args[i] = load_buf(e, b, args, i, "");
-    emit_body(e, p, b, &en, kfn);
+    emit_team_body(e, p, b, &en, nargs, kfn, "infer");
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 out:
@@ -798,7 +867,7 @@ static int emit_training(Emit *e)
         en.args[i] = load_buf(e, b, args, i, "");
     en.args[gp->nin] = LLVMBuildSelect(b, LLVMBuildIsNull(b, loss, ""), dummy, loss, "loss");
     emit_label_checks(e, b, fn, &en, m, fname);
-    emit_body(e, gp, b, &en, gk);
+    emit_team_body(e, gp, b, &en, gp->nin + 1, gk, "grad");
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 
@@ -818,7 +887,7 @@ static int emit_training(Emit *e)
     en.scratch = load_buf(e, b, bufs, 1, "scratch");
     en.grads = load_buf(e, b, bufs, 2, "grads");
     en.args = NULL;
-    emit_body(e, ap, b, &en, ak);
+    emit_team_body(e, ap, b, &en, 0, ak, "apply");
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
 
     /* the descriptor's entries: train_v / grad_v (m, n, args, loss), apply_v (m) */

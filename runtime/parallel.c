@@ -1,7 +1,14 @@
-/* srt_parallel_for: OpenMP-based parallel loop used by generated kernels (1 thread: no OpenMP). */
+/* Threads of generated code: one OpenMP region per entry-point call (a team), and the parallel-for its kernels call. */
+#include <sched.h>
+#include <stdlib.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "runtime/sinter_parallel.h"
 
-/* Thread count of the calling thread's current inference call; >= 1. */
+/* Thread count of the calling thread's current call; >= 1. */
 static _Thread_local int current_threads = 1;
 
 void srt_set_current_threads(int threads)
@@ -15,8 +22,130 @@ int srt_current_threads(void)
 }
 
 /* Chunks per thread: a thread that starts late (the machine is busy) finds the chunks already
- * taken by the others instead of holding up the region with its fixed share. */
+ * taken by the others instead of holding up the loop with its fixed share. */
 #define CHUNKS_PER_THREAD 4
+
+/* Below this much work (FLOPs or elements moved, the compiler's estimate) a call runs on the
+ * calling thread alone: starting a team costs more than a second thread saves. */
+#define TEAM_MIN_WORK 1000000
+
+/* ---- the team --------------------------------------------------------------------------------
+ * srt_team_run opens one OpenMP region. Thread 0 (the caller) runs the program: the kernels in
+ * order, serial code between them included. The other threads wait for loops: when a kernel
+ * calls srt_parallel_for, thread 0 publishes the loop (after every worker is done with the
+ * previous one, so a published loop is never overwritten while a worker reads it), claims
+ * chunks with the workers from a shared counter, and waits until every chunk has finished.
+ * Waiting spins briefly, then yields the CPU. Outside a team srt_parallel_for opens a region
+ * of its own. */
+
+typedef struct Loop {
+    SrtParallelBody body;
+    void *closure;
+    int64_t total, grain, per, chunks;
+    int64_t next;                   /* next chunk to claim (atomic) */
+    int64_t finished;               /* chunks done (atomic) */
+} Loop;
+
+typedef struct Team {
+    int nth;
+    int64_t seq;                    /* loops published (atomic) */
+    int quit;                       /* set by thread 0 when the program is done (atomic) */
+    Loop loop;
+    int64_t *seen;                  /* per worker (index 1..nth-1): the last loop it is done with */
+} Team;
+
+static _Thread_local Team *current_team;
+
+static void relax(unsigned *spins)
+{
+    if (++*spins < 4000) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        return;
+    }
+    *spins = 0;
+    sched_yield();
+}
+
+static void run_chunks(Loop *l)
+{
+    for (;;) {
+        int64_t c = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+        if (c >= l->chunks)
+            break;
+        int64_t b = c * l->per * l->grain, e = (c + 1) * l->per * l->grain;
+        l->body(l->closure, b, e < l->total ? e : l->total);
+        __atomic_fetch_add(&l->finished, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void worker(Team *t, int id)
+{
+    int64_t mine = 0;
+    unsigned spins = 0;
+    for (;;) {
+        int64_t s = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+        if (s == mine) {
+            if (__atomic_load_n(&t->quit, __ATOMIC_ACQUIRE))
+                return;
+            relax(&spins);
+            continue;
+        }
+        spins = 0;
+        run_chunks(&t->loop);
+        mine = s;
+        __atomic_store_n(&t->seen[id], mine, __ATOMIC_RELEASE);
+    }
+}
+
+/* Thread 0: wait until every worker is done with the current loop. */
+static void wait_workers(Team *t)
+{
+    int64_t s = t->seq;
+    for (int i = 1; i < t->nth; i++) {
+        unsigned spins = 0;
+        while (__atomic_load_n(&t->seen[i], __ATOMIC_ACQUIRE) != s)
+            relax(&spins);
+    }
+}
+
+void srt_team_run(void (*program)(void *ctx), void *ctx, int64_t work)
+{
+    int nth = current_threads;
+#ifdef _OPENMP
+    if (nth > 1 && work >= TEAM_MIN_WORK && !current_team) {
+        int64_t seen_local[64];
+        int64_t *seen = nth <= 64 ? seen_local : calloc((size_t)nth, sizeof *seen);
+        if (seen) {
+            Team t = {0};
+            t.nth = nth;
+            t.seen = seen;
+            for (int i = 0; i < nth; i++)
+                seen[i] = 0;
+#pragma omp parallel num_threads(nth)
+            {
+                int id = omp_get_thread_num();
+                if (id == 0) {
+                    current_team = &t;
+                    program(ctx);
+                    current_team = NULL;
+                    wait_workers(&t);
+                    __atomic_store_n(&t.quit, 1, __ATOMIC_RELEASE);
+                } else {
+                    worker(&t, id);
+                }
+            }
+            if (seen != seen_local)
+                free(seen);
+            return;
+        }
+    }
+#endif
+    /* one thread, little work, or no memory for the team: the program alone (its loops may
+     * still open regions of their own when they are big) */
+    program(ctx);
+}
 
 void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_t grain)
 {
@@ -26,29 +155,44 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
         grain = 1;
     int64_t blocks = (total + grain - 1) / grain;
     int64_t t = current_threads;
+    Team *team = current_team;
+    if (team)
+        t = team->nth;
     if (t > blocks)
         t = blocks;
-#ifdef _OPENMP
-    if (t > 1) {
-        /* chunks of whole grains, claimed in order from a shared counter; chunk c covers
-         * blocks [c*per, (c+1)*per) */
-        int64_t chunks = t * CHUNKS_PER_THREAD < blocks ? t * CHUNKS_PER_THREAD : blocks;
-        int64_t per = (blocks + chunks - 1) / chunks;
-        chunks = (blocks + per - 1) / per;
-        int64_t next = 0;
-        int nth = (int)t;
-#pragma omp parallel num_threads(nth)
-        {
-            for (;;) {
-                int64_t c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-                if (c >= chunks)
-                    break;
-                int64_t b = c * per * grain, e = (c + 1) * per * grain;
-                body(closure, b, e < total ? e : total);
-            }
-        }
+    if (t <= 1) {
+        body(closure, 0, total);
         return;
     }
-#endif
+    /* chunks of whole grains, claimed in order from a shared counter; chunk c covers blocks
+     * [c*per, (c+1)*per) */
+    int64_t chunks = t * CHUNKS_PER_THREAD < blocks ? t * CHUNKS_PER_THREAD : blocks;
+    int64_t per = (blocks + chunks - 1) / chunks;
+    chunks = (blocks + per - 1) / per;
+    if (team) {
+        wait_workers(team);
+        Loop *l = &team->loop;
+        l->body = body;
+        l->closure = closure;
+        l->total = total;
+        l->grain = grain;
+        l->per = per;
+        l->chunks = chunks;
+        l->next = 0;
+        l->finished = 0;
+        __atomic_store_n(&team->seq, team->seq + 1, __ATOMIC_RELEASE);
+        run_chunks(l);
+        unsigned spins = 0;
+        while (__atomic_load_n(&l->finished, __ATOMIC_ACQUIRE) != chunks)
+            relax(&spins);
+        return;
+    }
+#ifdef _OPENMP
+    Loop l = {body, closure, total, grain, per, chunks, 0, 0};
+    int nth = (int)t;
+#pragma omp parallel num_threads(nth)
+    run_chunks(&l);
+#else
     body(closure, 0, total);
+#endif
 }
