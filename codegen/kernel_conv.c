@@ -167,22 +167,27 @@ static void pack_rows(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, LLVMValueRe
 }
 
 /* ---- direct convolution along output rows ----------------------------------------------------------
- * When the last spatial axis has stride 1 or 2, a register tile covers `rows` output channels x
- * nv*W consecutive positions of one output row; for each input channel and (unrolled) kernel
- * tap it reads nv vectors of one input row with masked loads (lanes over the padding or past
- * the row end are off) and broadcasts one weight per output channel. No packing, no scratch. */
+ * When the last spatial axis has stride 1 or 2 and a row holds at least one full vector, a
+ * register tile covers `rows` output channels x NR consecutive output rows x NV*W consecutive
+ * positions of each row; for each input channel and (unrolled) kernel tap it reads NR*NV
+ * vectors of input rows with masked loads (lanes over the padding or past the row end are off)
+ * and broadcasts one weight per output channel, which then feeds NR*NV multiply-adds. No
+ * packing, no scratch. */
 
 #define CONV_ROW_MAX_TAPS 49
+#define CONV_MAX_NR 2
 
 typedef struct RowConv {
     const CgGeom *g;
     LLVMTypeRef ety;
-    unsigned al, alw, aly, alb;
+    unsigned al, alw;
     int64_t cg, kc;                   /* input channels per group; weights per output channel */
-    int nv, w;
-    LLVMValueRef xbase, wbase, ybase; /* x of (batch, group), w of the group, y of (batch, group, row) */
+    int nv, w, nr;
+    LLVMValueRef xbase, wbase, ybase; /* x of (batch, group), w of the group, y of (batch, group) */
     LLVMValueRef ow0, P;              /* tile column start; output plane size */
-    LLVMValueRef rowoff[CONV_ROW_MAX_TAPS], rowok[CONV_ROW_MAX_TAPS];
+    LLVMValueRef yrow[CONV_MAX_NR];   /* offset of each tile row in the output plane */
+    LLVMValueRef rowvalid[CONV_MAX_NR];
+    LLVMValueRef rowoff[CONV_ROW_MAX_TAPS][CONV_MAX_NR], rowok[CONV_ROW_MAX_TAPS][CONV_MAX_NR];
     LLVMValueRef bias;                /* bias pointer of the group, or NULL */
 } RowConv;
 
@@ -190,12 +195,12 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
 {
     RowConv *rc = ctx;
     const CgGeom *g = rc->g;
-    int last = g->nsp - 1, nv = rc->nv, w = rc->w;
+    int last = g->nsp - 1, nv = rc->nv, w = rc->w, nr = rc->nr;
     LLVMTypeRef vty = cg_t_vec(rc->ety, w);
     /* per tap: input column of lane 0 and the lane masks; with stride s a vector of w outputs
      * spans s*w input columns, read as s contiguous chunks (only every s-th lane on) */
     int64_t st = g->s[last];
-    LLVMValueRef coloff[CONV_ROW_MAX_TAPS], mask[CONV_ROW_MAX_TAPS][4][2], omask[4];
+    LLVMValueRef coloff[CONV_ROW_MAX_TAPS], cmask[CONV_ROW_MAX_TAPS][4][2], omask[4];
     LLVMValueRef lanes[64];
     for (int l = 0; l < w; l++)
         lanes[l] = cg_i64c(k, l);
@@ -226,11 +231,17 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
                     oj = LLVMBuildAnd(k->b, LLVMConstVector(sel, (unsigned)w),
                                       LLVMBuildICmp(k->b, LLVMIntSLT, outl, cg_splat(k, g->out[last], w), ""), "");
                 }
-                m = LLVMBuildAnd(k->b, m, oj, "");
-                mask[t][v][u] = LLVMBuildAnd(k->b, m, cg_splat(k, rc->rowok[t], w), "");
+                cmask[t][v][u] = LLVMBuildAnd(k->b, m, oj, "");
             }
         }
     }
+    /* the masks of each tile row: the column mask and the input row's validity */
+    LLVMValueRef mask[CONV_ROW_MAX_TAPS][CONV_MAX_NR][4][2];
+    for (int64_t t = 0; t < g->taps; t++)
+        for (int q = 0; q < nr; q++)
+            for (int v = 0; v < nv; v++)
+                for (int u = 0; u < st; u++)
+                    mask[t][q][v][u] = LLVMBuildAnd(k->b, cmask[t][v][u], cg_splat(k, rc->rowok[t][q], w), "");
     LLVMValueRef even = NULL;
     if (st == 2) {
         LLVMValueRef idx[64];
@@ -240,54 +251,64 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
     }
     CgLoop lc;
     LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), cg_i64c(k, rc->cg), 1);
-    LLVMValueRef acc[12][4];
+    LLVMValueRef acc[12][CONV_MAX_NR][4];
     for (int r = 0; r < rows; r++)
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
+        for (int q = 0; q < nr; q++)
+            for (int v = 0; v < nv; v++)
+                acc[r][q][v] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
     LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
     LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc)));
     wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, g->taps)));
     for (int64_t t = 0; t < g->taps; t++) {
-        LLVMValueRef bv[4];
-        LLVMValueRef src = cg_add(k, xc, cg_add(k, rc->rowoff[t], coloff[t]));
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef vsrc = cg_add(k, src, cg_i64c(k, (int64_t)v * w * st));
-            if (st == 1) {
-                bv[v] = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][v][0]);
-            } else {
-                LLVMValueRef c0 = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][v][0]);
-                LLVMValueRef c1 = cg_load_vec_masked(k, vty, k->in[0], cg_add(k, vsrc, cg_i64c(k, w)), rc->al,
-                                                     mask[t][v][1]);
-                bv[v] = LLVMBuildShuffleVector(k->b, c0, c1, even, "");
+        LLVMValueRef bv[CONV_MAX_NR][4];
+        for (int q = 0; q < nr; q++) {
+            LLVMValueRef src = cg_add(k, xc, cg_add(k, rc->rowoff[t][q], coloff[t]));
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef vsrc = cg_add(k, src, cg_i64c(k, (int64_t)v * w * st));
+                if (st == 1) {
+                    bv[q][v] = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][q][v][0]);
+                } else {
+                    LLVMValueRef c0 = cg_load_vec_masked(k, vty, k->in[0], vsrc, rc->al, mask[t][q][v][0]);
+                    LLVMValueRef c1 = cg_load_vec_masked(k, vty, k->in[0], cg_add(k, vsrc, cg_i64c(k, w)), rc->al,
+                                                         mask[t][q][v][1]);
+                    bv[q][v] = LLVMBuildShuffleVector(k->b, c0, c1, even, "");
+                }
             }
         }
         for (int r = 0; r < rows; r++) {
             LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, r * rc->kc + t)), rc->alw);
             LLVMValueRef as = cg_splat(k, a, w);
-            for (int v = 0; v < nv; v++)
-                acc[r][v] = cg_fma(k, as, bv[v], acc[r][v]);
+            for (int q = 0; q < nr; q++)
+                for (int v = 0; v < nv; v++)
+                    acc[r][q][v] = cg_fma(k, as, bv[q][v], acc[r][q][v]);
         }
     }
+    int ci = 0;
     for (int r = 0; r < rows; r++)
-        for (int v = 0; v < nv; v++)
-            cg_loop_set(&lc, r * nv + v, acc[r][v]);
+        for (int q = 0; q < nr; q++)
+            for (int v = 0; v < nv; v++)
+                cg_loop_set(&lc, ci++, acc[r][q][v]);
     cg_loop_end(k, &lc);
+    ci = 0;
     for (int r = 0; r < rows; r++) {
         LLVMValueRef m = cg_add(k, m0, cg_i64c(k, r));
-        LLVMValueRef bias = rc->bias ? cg_splat(k, cg_load(k, rc->ety, rc->bias, m, rc->alb), w) : NULL;
-        LLVMValueRef yrow = cg_add(k, rc->ybase, cg_add(k, cg_mul(k, m, rc->P), rc->ow0));
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef val = lc.phi[r * nv + v];
-            if (bias)
-                val = LLVMBuildFAdd(k->b, val, bias, "");
-            cg_out_store(k, 0, cg_add(k, yrow, cg_i64c(k, (int64_t)v * w)), val, omask[v]);
+        LLVMValueRef bias = rc->bias ? cg_splat(k, cg_load(k, rc->ety, rc->bias, m, rc->alw), w) : NULL;
+        for (int q = 0; q < nr; q++) {
+            LLVMValueRef yrow = cg_add(k, rc->ybase, cg_add(k, cg_mul(k, m, rc->P), cg_add(k, rc->yrow[q], rc->ow0)));
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef val = lc.phi[ci++];
+                if (bias)
+                    val = LLVMBuildFAdd(k->b, val, bias, "");
+                LLVMValueRef om = LLVMBuildAnd(k->b, omask[v], cg_splat(k, rc->rowvalid[q], w), "");
+                cg_out_store(k, 0, cg_add(k, yrow, cg_i64c(k, (int64_t)v * w)), val, om);
+            }
         }
     }
 }
 
-/* Tile shape of the row convolution: nv vectors along the row (fewer for short rows), and as
- * many output channels as the registers allow. */
-static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, int *nv, int *w, int *mr)
+/* Tile shape of the row convolution: nv vectors along the row (fewer for short rows), nr rows
+ * when one vector covers a row and the registers allow, and as many output channels as fit. */
+static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, int *nv, int *w, int *nr, int *mr)
 {
     *w = cg_lanes(k, ety);
     int maxv = k->target->num_vector_regs >= 32 ? 3 : 2;
@@ -298,13 +319,20 @@ static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, 
         if (need < *nv)
             *nv = need < 1 ? 1 : (int)need;
     }
-    int m = (k->target->num_vector_regs - *nv - 2) / *nv;
+    *nr = g->nsp >= 2 && *nv == 1 && k->target->num_vector_regs >= 32 ? CONV_MAX_NR : 1;
+    int per = *nv * *nr;
+    int m = (k->target->num_vector_regs - per - 2) / per;
     *mr = m > 12 ? 12 : m < 1 ? 1 : m;
 }
 
-static bool conv_rows_ok(const CgGeom *g)
+/* The row kernel needs stride 1 or 2 along the row, few enough taps to unroll, and rows of at
+ * least one full vector (shorter rows waste lanes: the packed kernel does better). */
+static bool conv_rows_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
 {
-    return (g->s[g->nsp - 1] == 1 || g->s[g->nsp - 1] == 2) && g->taps <= CONV_ROW_MAX_TAPS;
+    int last = g->nsp - 1;
+    LLVMValueRef ow = g->out[last];
+    bool wide = !LLVMIsAConstantInt(ow) || LLVMConstIntGetSExtValue(ow) >= cg_lanes(k, ety);
+    return (g->s[last] == 1 || g->s[last] == 2) && g->taps <= CONV_ROW_MAX_TAPS && wide;
 }
 
 static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrValue *bias, const IrValue *y,
@@ -318,12 +346,16 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     memset(&rc, 0, sizeof rc);
     rc.ety = cg_t_elem(k, x->dtype);
     int mr;
-    row_conv_shape(k, &gm, rc.ety, &rc.nv, &rc.w, &mr);
+    row_conv_shape(k, &gm, rc.ety, &rc.nv, &rc.w, &rc.nr, &mr);
+    int nr = rc.nr;
     LLVMValueRef rows = cg_i64c(k, 1);
     for (int i = 0; i < last; i++)
         rows = cg_mul(k, rows, gm.out[i]);
-    LLVMValueRef tasks = cg_mul(k, cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, group)), rows);
-    LLVMValueRef work = cg_mul(k, gm.out[last], cg_i64c(k, 2 * mg * cg * gm.taps));
+    /* tasks: (batch, group, block of nr output rows); rows of several leading axes are
+     * consecutive in the plane, so a block may span them */
+    LLVMValueRef blocks = cg_ceil_div(k, rows, cg_i64c(k, nr));
+    LLVMValueRef tasks = cg_mul(k, cg_mul(k, cg_dim(k, x->shape.d[0]), cg_i64c(k, group)), blocks);
+    LLVMValueRef work = cg_mul(k, gm.out[last], cg_i64c(k, 2 * mg * cg * gm.taps * nr));
     LLVMValueRef grain = cg_grain(k, work, 8 * CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, tasks, grain, 0, NULL);
@@ -331,49 +363,53 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     rc.g = &gm;
     rc.al = cg_align_of(x->dtype);
     rc.alw = cg_align_of(w->dtype);
-    rc.aly = cg_align_of(y->dtype);
     rc.cg = cg;
     rc.kc = cg * gm.taps;
     rc.P = gm.osz;
     rows = cg_i64c(k, 1);
     for (int i = 0; i < last; i++)
         rows = cg_mul(k, rows, gm.out[i]);
+    blocks = cg_ceil_div(k, rows, cg_i64c(k, nr));
     CgLoop lt;
     LLVMValueRef t = cg_loop_begin(k, &lt, p.begin, p.end, 1);
-    LLVMValueRef r = LLVMBuildURem(k->b, t, rows, "");
-    LLVMValueRef bg = LLVMBuildUDiv(k->b, t, rows, "");   /* batch * group + g */
+    LLVMValueRef r0 = cg_mul(k, LLVMBuildURem(k->b, t, blocks, ""), cg_i64c(k, nr));
+    LLVMValueRef bg = LLVMBuildUDiv(k->b, t, blocks, "");   /* batch * group + g */
     LLVMValueRef b = LLVMBuildUDiv(k->b, bg, cg_i64c(k, group), "");
     LLVMValueRef gi = LLVMBuildURem(k->b, bg, cg_i64c(k, group), "");
     rc.xbase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, C)), cg_mul(k, gi, cg_i64c(k, cg))), gm.isz);
     rc.wbase = cg_mul(k, gi, cg_i64c(k, mg * rc.kc));
-    rc.ybase = cg_add(k, cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), rc.P),
-                      cg_mul(k, r, gm.out[last]));
-    if (bias) {
+    rc.ybase = cg_mul(k, cg_add(k, cg_mul(k, b, cg_i64c(k, M)), cg_mul(k, gi, cg_i64c(k, mg))), rc.P);
+    if (bias)
         rc.bias = cg_gep(k, rc.ety, k->in[2], cg_mul(k, gi, cg_i64c(k, mg)));
-        rc.alb = cg_align_of(bias->dtype);
-    }
-    /* leading output coordinates of row r, then each tap's input row (offset, validity) */
-    LLVMValueRef oc[IR_MAX_RANK], rem = r;
-    for (int i = last - 1; i >= 0; i--) {
-        oc[i] = i > 0 ? LLVMBuildURem(k->b, rem, gm.out[i], "") : rem;
-        if (i > 0)
-            rem = LLVMBuildUDiv(k->b, rem, gm.out[i], "");
-    }
-    for (int64_t tap = 0; tap < gm.taps; tap++) {
-        int64_t tc[IR_MAX_RANK], q = tap;
-        for (int i = last; i >= 0; i--) {
-            tc[i] = q % gm.k[i];
-            q /= gm.k[i];
+    for (int q = 0; q < nr; q++) {
+        /* tile row q: output row r (clamped to the last one; its stores are masked off) */
+        LLVMValueRef rq = cg_add(k, r0, cg_i64c(k, q));
+        rc.rowvalid[q] = LLVMBuildICmp(k->b, LLVMIntSLT, rq, rows, "");
+        LLVMValueRef r = cg_min64(k, rq, cg_sub(k, rows, cg_i64c(k, 1)));
+        rc.yrow[q] = cg_mul(k, r, gm.out[last]);
+        /* leading output coordinates of row r, then each tap's input row (offset, validity) */
+        LLVMValueRef oc[IR_MAX_RANK], rem = r;
+        for (int i = last - 1; i >= 0; i--) {
+            oc[i] = i > 0 ? LLVMBuildURem(k->b, rem, gm.out[i], "") : rem;
+            if (i > 0)
+                rem = LLVMBuildUDiv(k->b, rem, gm.out[i], "");
         }
-        LLVMValueRef ok = LLVMConstInt(cg_t_i1(k), 1, 0), off = cg_i64c(k, 0);
-        for (int i = 0; i < last; i++) {
-            LLVMValueRef ic = cg_add(k, cg_sub(k, cg_mul(k, oc[i], cg_i64c(k, gm.s[i])), gm.pb[i]),
-                                     cg_i64c(k, tc[i] * gm.d[i]));
-            ok = LLVMBuildAnd(k->b, ok, LLVMBuildICmp(k->b, LLVMIntULT, ic, gm.in[i], ""), "");
-            off = cg_add(k, cg_mul(k, off, gm.in[i]), ic);
+        for (int64_t tap = 0; tap < gm.taps; tap++) {
+            int64_t tc[IR_MAX_RANK], qq = tap;
+            for (int i = last; i >= 0; i--) {
+                tc[i] = qq % gm.k[i];
+                qq /= gm.k[i];
+            }
+            LLVMValueRef ok = rc.rowvalid[q], off = cg_i64c(k, 0);
+            for (int i = 0; i < last; i++) {
+                LLVMValueRef ic = cg_add(k, cg_sub(k, cg_mul(k, oc[i], cg_i64c(k, gm.s[i])), gm.pb[i]),
+                                         cg_i64c(k, tc[i] * gm.d[i]));
+                ok = LLVMBuildAnd(k->b, ok, LLVMBuildICmp(k->b, LLVMIntULT, ic, gm.in[i], ""), "");
+                off = cg_add(k, cg_mul(k, off, gm.in[i]), ic);
+            }
+            rc.rowoff[tap][q] = cg_mul(k, off, gm.in[last]);
+            rc.rowok[tap][q] = ok;
         }
-        rc.rowoff[tap] = cg_mul(k, off, gm.in[last]);
-        rc.rowok[tap] = ok;
     }
     CgLoop lw;
     rc.ow0 = cg_loop_begin(k, &lw, cg_i64c(k, 0), gm.out[last], (int64_t)rc.nv * rc.w);
@@ -401,7 +437,7 @@ int cg_k_conv(CgKernel *k)
     size_t esz = srt_dtype_size(x->dtype);
     unsigned al = cg_align_of(x->dtype);
     bool direct = conv_is_direct(n, &gm);
-    if (!direct && conv_rows_ok(&gm)) {
+    if (!direct && conv_rows_ok(k, &gm, ety)) {
         conv_rows(k, x, w, bias, y, group);
         return 0;
     }
