@@ -285,6 +285,8 @@ typedef struct CgGemmArgs {
     LLVMValueRef kdim;                   /* K */
     bool accumulate;                     /* C += product (else C = product) */
     bool rows_outer;                     /* outer-product tiles: row tiles outside column tiles */
+    int tile_mr, tile_nv;                /* outer-product tile (rows, vectors); 0: the target's
+                                            default */
     /* epilogue: C(i,j) = alpha*acc + beta*bias(i,j) [+ C(i,j) if accumulate]; bias NULL: none */
     double alpha, beta;
     LLVMValueRef bias, sbi, sbjb;        /* bias(i,j) = bias[i*sbi + j*sbjb]; vector tiles need

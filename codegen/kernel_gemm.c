@@ -23,15 +23,34 @@ static bool const_is(LLVMValueRef v, int64_t c)
     return LLVMIsAConstantInt(v) && LLVMConstIntGetSExtValue(v) == c;
 }
 
-/* Tile sizes for the target (register budget: accumulators + operands <= vector registers). */
-static void bcast_tile_size(const CgKernel *k, int *mr, int *nv)
+/* Outer-product tile for the target (register budget: accumulators + operands <= vector
+ * registers). With 32 registers: 8 rows x 3 vectors where N is not known at compile time (the
+ * convolutions' blocks are sized for it), else 6 rows x 4 vectors (measured faster than 8 x 3
+ * at K = 256 .. 1024 with 128-deep panels) unless 8 x 3 wastes clearly fewer masked columns
+ * (N = 48 or 84: one tile of 48 or two, not one or two of 64). */
+static void bcast_tile_size(const CgKernel *k, int64_t n, int w, int *mr, int *nv)
 {
     if (k->target->num_vector_regs >= 32) {
         *mr = 8;
         *nv = 3;
+        if (n > 0 && (n + 3 * w - 1) / (3 * w) * 3 * 19 > (n + 4 * w - 1) / (4 * w) * 4 * 20) {
+            *mr = 6;
+            *nv = 4;
+        }
     } else {
         *mr = 6;
         *nv = 2;
+    }
+}
+
+/* The tile a GEMM block uses: the caller's choice, else the default for unknown N. */
+static void gemm_tile(const CgKernel *k, const CgGemmArgs *g, int w, int *mr, int *nv)
+{
+    if (g->tile_mr > 0) {
+        *mr = g->tile_mr;
+        *nv = g->tile_nv;
+    } else {
+        bcast_tile_size(k, 0, w, mr, nv);
     }
 }
 
@@ -332,6 +351,7 @@ void cg_gemm_block(CgKernel *k, const CgGemmArgs *gin)
         s.b_unit_j = true;
         s.a_unit_k = g.b_unit_k, s.b_unit_k = g.a_unit_k;
         s.c_unit_j = const_is(s.scj, 1);
+        s.tile_mr = s.tile_nv = 0; /* the tile was chosen for the other N */
         if (s.bias && !const_is(s.sbjb, 0) && !const_is(s.sbjb, 1)) {
             scalar_gemm(k, &g);
             return;
@@ -340,7 +360,7 @@ void cg_gemm_block(CgKernel *k, const CgGemmArgs *gin)
     }
     if (g.b_unit_j && (!g.bias || const_is(g.sbjb, 0) || const_is(g.sbjb, 1))) {
         int mr, nv;
-        bcast_tile_size(k, &mr, &nv);
+        gemm_tile(k, &g, w, &mr, &nv);
         int nr = nv * w;
         TileCfg full = {nv, w, 0, false}, part = {nv, w, 0, true};
         if (g.rows_outer) {
@@ -381,14 +401,15 @@ void cg_gemm_block(CgKernel *k, const CgGemmArgs *gin)
 
 /* ---- tasks: blocks of rows x columns, split across threads --------------------------------------- */
 
-/* Rows and columns per task: several register tiles, so each task reuses its A rows and B
- * panel from cache. */
-static void block_size(CgKernel *k, LLVMTypeRef ety, int64_t *mb, int64_t *nb)
+/* Rows and columns per task, and the register tile: a task is one column tile wide and 32 row
+ * tiles tall, so the tile's B panel (packed or not) stays in L1 while the rows of A stream past
+ * it (wider or shorter tasks measured slower at K = 1024). */
+static void block_size(CgKernel *k, LLVMTypeRef ety, LLVMValueRef N, int64_t *mb, int64_t *nb, int *mr, int *nv)
 {
-    int w = cg_lanes(k, ety), mr, nv;
-    bcast_tile_size(k, &mr, &nv);
-    *mb = (int64_t)mr * 8;
-    *nb = (int64_t)nv * w * 4;
+    int w = cg_lanes(k, ety);
+    bcast_tile_size(k, LLVMIsAConstantInt(N) ? LLVMConstIntGetSExtValue(N) : 0, w, mr, nv);
+    *mb = (int64_t)*mr * 32;
+    *nb = (int64_t)*nv * w;
 }
 
 /* Grain (tasks per chunk) so that a chunk is worth several thread start-ups: a task covers at
@@ -407,14 +428,19 @@ static LLVMValueRef task_grain(CgKernel *k, LLVMValueRef M, LLVMValueRef N, LLVM
  * the tiles on it; the first block writes C (with the bias), later blocks add to it, and the
  * last hands the results to the store path. */
 
-#define GEMM_KC 256
+#define GEMM_KC 128
 
 static bool want_packed(const CgKernel *k, const CgGemmArgs *g)
 {
     LLVMTypeRef ety = g->ety;
     bool fp32 = LLVMGetTypeKind(ety) == LLVMFloatTypeKind;
-    return fp32 && g->b_unit_j && !(g->a_unit_k && g->b_unit_k) &&
-           (!LLVMIsAConstantInt(g->kdim) || LLVMConstIntGetSExtValue(g->kdim) > 2 * GEMM_KC);
+    if (!fp32 || !g->b_unit_j || (g->a_unit_k && g->b_unit_k))
+        return false;
+    if (!LLVMIsAConstantInt(g->kdim) || LLVMConstIntGetSExtValue(g->kdim) > 2 * GEMM_KC)
+        return true;
+    /* rows of B a multiple of 4 KB apart all fall in the same cache sets */
+    return LLVMIsAConstantInt(g->sbk) && LLVMConstIntGetSExtValue(g->kdim) >= 64 &&
+           (LLVMConstIntGetSExtValue(g->sbk) * 4) % 4096 == 0;
 }
 
 /* panel[kk*nb + j] = B(k0 + kk, j0 + j) for kk < kn, j < j1 - j0: whole vectors, the last
@@ -444,10 +470,11 @@ static void pack_b(CgKernel *k, const CgGemmArgs *g, LLVMValueRef panel, LLVMVal
  * panels of B, K in blocks of GEMM_KC. */
 static void gemm_packed(CgKernel *k, const CgGemmArgs *g, int64_t nb)
 {
-    LLVMValueRef panel = cg_alloca(k, g->ety, GEMM_KC * nb);
+    int64_t kc = GEMM_KC;
+    LLVMValueRef panel = cg_alloca(k, g->ety, kc * nb);
     CgLoop lk;
-    LLVMValueRef k0 = cg_loop_begin(k, &lk, c64(k, 0), g->kdim, GEMM_KC);
-    LLVMValueRef kn = cg_min64(k, c64(k, GEMM_KC), cg_sub(k, g->kdim, k0));
+    LLVMValueRef k0 = cg_loop_begin(k, &lk, c64(k, 0), g->kdim, kc);
+    LLVMValueRef kn = cg_min64(k, c64(k, kc), cg_sub(k, g->kdim, k0));
     pack_b(k, g, panel, k0, kn, nb);
     CgGemmArgs p = *g;
     /* panel - j0, so that column j of the block reads panel[kk*nb + j - j0] */
@@ -459,7 +486,7 @@ static void gemm_packed(CgKernel *k, const CgGemmArgs *g, int64_t nb)
     p.kdim = kn;
     p.rows_outer = true;
     LLVMValueRef first = LLVMBuildICmp(k->b, LLVMIntEQ, k0, c64(k, 0), "");
-    LLVMValueRef last = LLVMBuildICmp(k->b, LLVMIntSGE, cg_add(k, k0, c64(k, GEMM_KC)), g->kdim, "");
+    LLVMValueRef last = LLVMBuildICmp(k->b, LLVMIntSGE, cg_add(k, k0, c64(k, kc)), g->kdim, "");
     /* first and last (K fits one block), first only, last only, neither */
     CgIf cf, cl1, cl2;
     cg_if_begin(k, &cf, first);
@@ -488,13 +515,30 @@ static void gemm_packed(CgKernel *k, const CgGemmArgs *g, int64_t nb)
     cg_loop_end(k, &lk);
 }
 
-/* A task's block: packed for long K, else straight. */
+/* A task's block: packed for long K when the block has rows enough to pay for the copy (a
+ * batch-1 GEMV reads B once either way), else straight. */
 static void gemm_task(CgKernel *k, const CgGemmArgs *g, int64_t nb)
 {
-    if (want_packed(k, g))
-        gemm_packed(k, g, nb);
-    else
+    if (!want_packed(k, g)) {
         cg_gemm_block(k, g);
+        return;
+    }
+    int mr, nv;
+    gemm_tile(k, g, cg_lanes(k, g->ety), &mr, &nv);
+    LLVMValueRef rows = cg_sub(k, g->i1, g->i0);
+    if (LLVMIsAConstantInt(rows)) {
+        if (LLVMConstIntGetSExtValue(rows) >= 2 * mr)
+            gemm_packed(k, g, nb);
+        else
+            cg_gemm_block(k, g);
+        return;
+    }
+    CgIf c;
+    cg_if_begin(k, &c, LLVMBuildICmp(k->b, LLVMIntSGE, rows, c64(k, 2 * mr), ""));
+    gemm_packed(k, g, nb);
+    cg_if_else(k, &c);
+    cg_gemm_block(k, g);
+    cg_if_end(k, &c);
 }
 
 /* ---- Gemm -------------------------------------------------------------------------------------------- */
@@ -508,8 +552,9 @@ int cg_k_gemm(CgKernel *k)
     bool ta = ir_attr_int(n, "transA") != 0, tb = ir_attr_int(n, "transB") != 0;
     LLVMTypeRef ety = cg_t_elem(k, y->dtype);
     int64_t mb, nb;
-    block_size(k, ety, &mb, &nb);
+    int mr, nv;
     LLVMValueRef M = cg_dim(k, y->shape.d[0]), N = cg_dim(k, y->shape.d[1]);
+    block_size(k, ety, N, &mb, &nb, &mr, &nv);
     LLVMValueRef K = cg_dim(k, a->shape.d[ta ? 0 : 1]);
     LLVMValueRef mblocks = cg_ceil_div(k, M, c64(k, mb)), nblocks = cg_ceil_div(k, N, c64(k, nb));
     LLVMValueRef tasks = cg_mul(k, mblocks, nblocks);
@@ -546,6 +591,8 @@ int cg_k_gemm(CgKernel *k)
     g.j0 = cg_mul(k, bj, c64(k, nb));
     g.j1 = cg_min64(k, cg_add(k, g.j0, c64(k, nb)), N);
     g.kdim = K;
+    g.tile_mr = mr;
+    g.tile_nv = nv;
     g.alpha = ir_attr_float(n, "alpha");
     g.beta = ir_attr_float(n, "beta");
     g.align_a = cg_align_of(a->dtype);
@@ -590,13 +637,13 @@ int cg_k_matmul(CgKernel *k)
     if (!fold)
         for (int i = 0; i < br; i++)
             bdims[nbd++] = y->shape.d[i];
-    int64_t mb, nb;
-    block_size(k, ety, &mb, &nb);
-
     LLVMValueRef M = cg_dim(k, Md);
     if (fold)
         M = cg_mul(k, M, cg_dims_prod(k, a->shape.d, 0, bra));
     LLVMValueRef N = cg_dim(k, Nd), K = cg_dim(k, Kd);
+    int64_t mb, nb;
+    int mr, nv;
+    block_size(k, ety, N, &mb, &nb, &mr, &nv);
     LLVMValueRef nbatch = cg_dims_prod(k, bdims, 0, nbd);
     LLVMValueRef mblocks = cg_ceil_div(k, M, c64(k, mb)), nblocks = cg_ceil_div(k, N, c64(k, nb));
     LLVMValueRef tasks = cg_mul(k, nbatch, cg_mul(k, mblocks, nblocks));
@@ -666,6 +713,8 @@ int cg_k_matmul(CgKernel *k)
     g.j0 = cg_mul(k, bj, c64(k, nb));
     g.j1 = cg_min64(k, cg_add(k, g.j0, c64(k, nb)), N);
     g.kdim = K;
+    g.tile_mr = mr;
+    g.tile_nv = nv;
     g.alpha = 1;
     g.beta = 1;
     g.align_a = g.align_b = g.align_c = cg_align_of(y->dtype);

@@ -596,6 +596,13 @@ static const Extra extras[] = {
     {"MatMul with batch folded into rows",
      MODEL("x_matmul_fold", INP("x", "[\"N\",3,17,40]"), "[\"y\"]", PRM("w", "[40,29]"),
            NODE("MatMul", "[\"x\",\"w\"]", "[\"y\"]", "{}"))},
+    {"MatMul through packed B panels (K = 300: three k blocks; N = 256: 6 x 4 tiles), a last "
+     "row block too short to pack",
+     MODEL("x_matmul_pack", INP("x", "[\"N\",196,300]"), "[\"y\"]", PRM("w", "[300,256]"),
+           NODE("MatMul", "[\"x\",\"w\"]", "[\"y\"]", "{}"))},
+    {"MatMul whose B rows are 4 KB apart (packed from 12 rows up)",
+     MODEL("x_matmul_4k", INP("x", "[\"N\",7,70]"), "[\"y\"]", PRM("w", "[70,1024]"),
+           NODE("MatMul", "[\"x\",\"w\"]", "[\"y\"]", "{}"))},
     {"MatMul with broadcast batch dims",
      MODEL("x_matmul_bc", INP("x", "[\"N\",1,5,40]") "," INP("z", "[3,40,21]"), "[\"y\"]", "",
            NODE("MatMul", "[\"x\",\"z\"]", "[\"y\"]", "{}"))},
