@@ -82,6 +82,23 @@ typedef struct CgMachine {
 int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d);
 void cg_machine_dispose(CgMachine *m);
 
+/* How a shared library for a machine is linked (link.c): the C compiler driver (cc or SINTER_CC
+ * for this machine, TOOL-gcc from PATH for a Linux cross target such as aarch64-linux-gnu) and
+ * the runtime archive built for that target. */
+typedef struct CgLinker {
+    char cc[4096];
+    char rt[4096];
+    bool host;
+} CgLinker;
+
+/* Finds both, or returns -1 with a diagnostic at where saying what is missing. */
+int cg_find_linker(const CgMachine *m, CgLinker *l, const char *where, IrDiag *d);
+/* Links obj into the shared library out (a temporary name of shown, the path the user asked
+ * for, whose file name is the SONAME unless lo->soname says otherwise); the linker's messages
+ * go to the file log. Returns 0, or -1 with a diagnostic naming shown. */
+int cg_link_shared(const CgLinker *l, const CgLinkOptions *lo, const char *obj, const char *out, const char *shown,
+                   const char *log, IrDiag *d);
+
 /* Build the LLVM module of p in ctx (module.c): kernels, entry points, descriptor, weights,
  * and the training entry points when tp is not NULL. Verified; not yet optimized. Returns
  * NULL + diagnostics on error. */

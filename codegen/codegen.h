@@ -27,12 +27,26 @@ typedef struct CgOptions {
 
 /* Compile g into out_path; tg, when not NULL, is g's training graph (pass_training_graph) and
  * adds the training entry points. emit: "so", "o", "ll", "bc", "s", or NULL to choose by the
- * extension of out_path (anything else: "so"). For "so" the header NAME.h (NAME = g->name)
- * is written beside the library. Files appear atomically (temporary name, then rename);
- * on error nothing is left behind. Returns 0, or -1 with diagnostics. Thread-safe: each
- * call uses its own LLVM context. */
+ * extension of out_path (anything else: "so"). For "so" and "o" the header NAME.h (NAME =
+ * g->name) is written beside the output. A shared library for another Linux target is linked
+ * with its cross compiler (TOOL-gcc on PATH) and the runtime built for it (codegen/link.c).
+ * Files appear atomically (temporary name, then rename); on error nothing is left behind.
+ * Returns 0, or -1 with diagnostics. Thread-safe: each call uses its own LLVM context. */
 int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *out_path, const char *emit,
                IrDiag *d);
+
+/* How a shared library is linked (cg_compile_with; cg_compile uses the defaults, all zero). */
+typedef struct CgLinkOptions {
+    const char *soname;       /* the library's SONAME; NULL: the output's file name */
+    bool strip;               /* no symbol table beyond the exported ABI (the linker's -s) */
+} CgLinkOptions;
+
+/* cg_compile with link options (lo may be NULL); they apply to a shared library only: with
+ * another output kind they are a diagnostic at "--soname" or "--strip". */
+int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgLinkOptions *lo, const char *out_path,
+                    const char *emit, IrDiag *d);
+/* What cg_compile_with would refuse about lo for that output, checked before any work. */
+int cg_link_check(const CgLinkOptions *lo, const char *out_path, const char *emit, IrDiag *d);
 
 /* Checks, before any work, what cg_compile(g, o, out_path, emit, d) would refuse about the
  * options alone: the target, the optimization level, the output kind and whether that kind can

@@ -379,7 +379,8 @@ static int emit_descriptor(Emit *e, const Wrappers *w)
     _Static_assert(sizeof f / sizeof *f == sizeof(SinterModelInfo) / 8, "descriptor fields");
     LLVMSetInitializer(e->info, LLVMConstNamedStruct(e->info_ty, f, sizeof f / sizeof *f));
     LLVMValueRef al = LLVMAddAlias2(e->mod, e->info_ty, 0, e->info, "sinter_model_info");
-    LLVMSetLinkage(al, LLVMExternalLinkage);
+    /* weak: objects of several models link into one program (sinter_add_model) */
+    LLVMSetLinkage(al, LLVMWeakAnyLinkage);
     LLVMSetVisibility(al, LLVMDefaultVisibility);
     return 0;
 }

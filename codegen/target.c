@@ -1,12 +1,9 @@
 /* Target machines, the optimization pipeline, emission of .o/.s/.ll/.bc, linking the .so, and cg_compile. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <llvm-c/BitWriter.h>
@@ -15,12 +12,6 @@
 
 #include "codegen/cg_infra.h"
 #include "runtime/sinter_rt.h"
-
-#ifndef SINTER_RT_ARCHIVE
-#define SINTER_RT_ARCHIVE "libsinter_rt.a"
-#endif
-
-extern char **environ;
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 
@@ -203,68 +194,6 @@ static int emit_file(LLVMModuleRef mod, const CgMachine *m, const char *kind, co
     return 0;
 }
 
-/* ---- linking ------------------------------------------------------------------------ */
-
-/* First line of a (small) text file, for diagnostics. */
-static void first_line(const char *path, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
-}
-
-/* cc -shared -fopenmp -o out obj RUNTIME -lm, run without a shell; the compiler's messages go
- * to log; diagnostics name shown. SINTER_CC and SINTER_RT_ARCHIVE in the environment override
- * the defaults. */
-static int link_shared(const char *obj, const char *out, const char *shown, const char *log, IrDiag *d)
-{
-    const char *cc = getenv("SINTER_CC");
-    const char *rt = getenv("SINTER_RT_ARCHIVE");
-    if (!cc || !*cc)
-        cc = "cc";
-    if (!rt || !*rt)
-        rt = SINTER_RT_ARCHIVE;
-    if (access(rt, R_OK) != 0) {
-        ir_diag_error(d, shown, "cannot link: the runtime library %s is missing (set SINTER_RT_ARCHIVE)", rt);
-        return -1;
-    }
-#ifdef SINTER_RT_LINK_FLAGS
-    const char *extra = SINTER_RT_LINK_FLAGS;
-#else
-    const char *extra = "-Wl,-z,relro";
-#endif
-    char *argv[] = {(char *)cc, "-shared", "-fopenmp", "-o", (char *)out, (char *)obj, (char *)rt, "-lm",
-                    "-Wl,-z,defs", "-Wl,-z,noexecstack", (char *)extra, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, cc, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        ir_diag_error(d, shown, "cannot run the linker \"%s\": %s (set SINTER_CC)", cc, strerror(rc));
-        return -1;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            ir_diag_error(d, shown, "waiting for the linker: %s", strerror(errno));
-            return -1;
-        }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char msg[512];
-        first_line(log, msg, sizeof msg);
-        ir_diag_error(d, shown, "linking failed (%s): %s", cc, *msg ? msg : "no message");
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- cg_compile -------------------------------------------------------------------------- */
 
 static bool is_c_ident(const char *s)
@@ -373,14 +302,32 @@ static int check_options(const CgOptions *o, IrDiag *d)
     return 0;
 }
 
-/* A shared library can be linked only for this machine's architecture and OS. */
+/* --soname and --strip shape a shared library. */
+static int check_link_options(const CgLinkOptions *o, const char *kind, IrDiag *d)
+{
+    if (o->soname && (!*o->soname || strchr(o->soname, '/'))) {
+        ir_diag_error(d, "--soname", "expects a file name such as libNAME.so.1, got \"%s\"", o->soname);
+        return -1;
+    }
+    if ((o->soname || o->strip) && strcmp(kind, "so")) {
+        ir_diag_error(d, o->soname ? "--soname" : "--strip", "applies to shared libraries only, not to .%s output",
+                      kind);
+        return -1;
+    }
+    return 0;
+}
+
+int cg_link_check(const CgLinkOptions *lo, const char *out_path, const char *emit, IrDiag *d)
+{
+    const char *kind = output_kind(out_path ? out_path : "", emit, d);
+    return kind && lo ? check_link_options(lo, kind, d) : kind ? 0 : -1;
+}
+
+/* A shared library needs a linker and a runtime for its target (codegen/link.c). */
 static int check_linkable(const CgMachine *m, const char *kind, const char *where, IrDiag *d)
 {
-    if (strcmp(kind, "so") || m->host)
-        return 0;
-    ir_diag_error(d, where, "cannot link a shared library for %s on this machine: use --emit o and link it with "
-                  "the target's toolchain together with the runtime", m->triple);
-    return -1;
+    CgLinker l;
+    return strcmp(kind, "so") ? 0 : cg_find_linker(m, &l, where, d);
 }
 
 LLVMModuleRef cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *o, LLVMContextRef ctx, IrDiag *d)
@@ -418,9 +365,18 @@ int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, 
 
 int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
 {
+    return cg_compile_with(g, tg, o, NULL, out_path, emit, d);
+}
+
+int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgLinkOptions *lo, const char *out_path,
+                    const char *emit, IrDiag *d)
+{
     CgOptions defaults = {2, NULL, NULL, NULL, false};
+    CgLinkOptions no_link = {NULL, false};
     if (!o)
         o = &defaults;
+    if (!lo)
+        lo = &no_link;
     if (!out_path || !*out_path) {
         ir_diag_error(d, g->name, "no output file given");
         return -1;
@@ -433,7 +389,7 @@ int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *ou
     if (check_options(o, d) != 0)
         return -1;
     const char *kind = output_kind(out_path, emit, d);
-    if (!kind)
+    if (!kind || check_link_options(lo, kind, d) != 0)
         return -1;
     CgMachine m;
     if (cg_machine_init(&m, o, d) != 0)
@@ -454,50 +410,49 @@ int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *ou
         ir_diag_error(d, out_path, "cannot create a file beside it: %s", strerror(errno));
         goto out;
     }
-    if (strcmp(kind, "so")) {
+    bool lib = !strcmp(kind, "so");
+    if (!lib) {
         if (emit_file(mod, &m, kind, tmp, out_path, d) != 0)
             goto out;
         chmod(tmp, 0644);
-        if (rename(tmp, out_path) != 0) {
-            ir_diag_error(d, out_path, "cannot write: %s", strerror(errno));
+    } else {
+        /* Shared library: object in a private temporary folder, linked beside the output. */
+        CgLinker linker;
+        const char *td = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/sinter-cc-XXXXXX", td && *td ? td : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            ir_diag_error(d, tmpdir, "cannot create a temporary folder: %s", strerror(errno));
+            tmpdir[0] = '\0';
             goto out;
         }
-        rc = 0;
-        goto out;
+        snprintf(obj, sizeof obj, "%s/%s.o", tmpdir, g->name);
+        snprintf(log, sizeof log, "%s/link.log", tmpdir);
+        if (emit_file(mod, &m, "o", obj, obj, d) != 0 || cg_find_linker(&m, &linker, out_path, d) != 0 ||
+            cg_link_shared(&linker, lo, obj, tmp, out_path, log, d) != 0)
+            goto out;
+        chmod(tmp, 0755);
     }
-
-    /* Shared library: object in a private temporary folder, link beside the output, header
-     * beside it too, then both renamed into place. */
-    const char *td = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/sinter-cc-XXXXXX", td && *td ? td : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        ir_diag_error(d, tmpdir, "cannot create a temporary folder: %s", strerror(errno));
-        tmpdir[0] = '\0';
-        goto out;
+    /* A library or an object gets its header beside it; both are renamed into place. */
+    if (lib || !strcmp(kind, "o")) {
+        if (!(text = cg_header_text(g, tg != NULL, d)))
+            goto out;
+        char hname[300];
+        snprintf(hname, sizeof hname, "%s.h", g->name);
+        hdr = beside(out_path, hname);
+        hdr_tmp = temp_beside(hdr);
+        if (!hdr_tmp) {
+            ir_diag_error(d, hdr, "cannot create a file beside it: %s", strerror(errno));
+            goto out;
+        }
+        if (write_text(hdr_tmp, text, d) != 0)
+            goto out;
+        chmod(hdr_tmp, 0644);
     }
-    snprintf(obj, sizeof obj, "%s/%s.o", tmpdir, g->name);
-    snprintf(log, sizeof log, "%s/link.log", tmpdir);
-    if (emit_file(mod, &m, "o", obj, obj, d) != 0 || link_shared(obj, tmp, out_path, log, d) != 0)
-        goto out;
-    chmod(tmp, 0755);
-    if (!(text = cg_header_text(g, tg != NULL, d)))
-        goto out;
-    char hname[300];
-    snprintf(hname, sizeof hname, "%s.h", g->name);
-    hdr = beside(out_path, hname);
-    hdr_tmp = temp_beside(hdr);
-    if (!hdr_tmp) {
-        ir_diag_error(d, hdr, "cannot create a file beside it: %s", strerror(errno));
-        goto out;
-    }
-    if (write_text(hdr_tmp, text, d) != 0)
-        goto out;
-    chmod(hdr_tmp, 0644);
     if (rename(tmp, out_path) != 0) {
         ir_diag_error(d, out_path, "cannot write: %s", strerror(errno));
         goto out;
     }
-    if (rename(hdr_tmp, hdr) != 0) {
+    if (hdr && rename(hdr_tmp, hdr) != 0) {
         ir_diag_error(d, hdr, "cannot write: %s", strerror(errno));
         unlink(out_path);
         goto out;

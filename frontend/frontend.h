@@ -42,6 +42,12 @@ typedef struct FeOptions {
 IrGraph *fe_parse_model_opts(const char *text, size_t len, const char *file_label, const char *model_dir,
                              const FeOptions *opt, IrDiag *d);
 
+/* Params from a .safetensors file (`sinter compile --weights`): every param of g must have a
+ * tensor of its name, dtype and shape there; other tensors (the optimizer state of a checkpoint
+ * written by `sinter train --save`) are ignored. All-or-nothing: on error, one diagnostic
+ * "PATH: message" per mismatch and g unchanged. g->weights then names the file. */
+int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d);
+
 /* Emitting a model
  * ----------------
  * A malloc'ed model in the DESIGN.md format that fe_parse_model accepts and that parses back

@@ -36,6 +36,31 @@ static char *weights_path(const IrGraph *g)
     return p;
 }
 
+/* Does tensor t of a weights file have param v's dtype and shape? If not, why into why. */
+static bool tensor_fits(const SrtTensor *t, const IrValue *v, char *why, size_t len)
+{
+    char q[FE_QBUF], sb[FE_QBUF], want[160], got[160];
+    if (t->dtype != v->dtype) {
+        snprintf(why, len, "tensor %s is %s but %s %s is %s", fe_quote(q, t->name), st_dtype(t->dtype), v->where,
+                 fe_quote(sb, v->name), fe_dtype_name(v->dtype));
+        return false;
+    }
+    bool same = t->rank == v->shape.rank;
+    for (int k = 0; same && k < t->rank; k++)
+        same = t->dims[k] == v->shape.d[k].b;
+    if (!same) {
+        int64_t dims[IR_MAX_RANK];
+        for (int k = 0; k < v->shape.rank; k++)
+            dims[k] = v->shape.d[k].b;
+        format_dims(got, sizeof got, t->rank, t->dims);
+        format_dims(want, sizeof want, v->shape.rank, dims);
+        snprintf(why, len, "tensor %s has shape %s but %s %s has shape %s", fe_quote(q, t->name), got, v->where,
+                 fe_quote(sb, v->name), want);
+        return false;
+    }
+    return true;
+}
+
 /* Matches the tensors of the file to params. */
 static bool apply_weights(Fe *c, const SrtTensorFile *tf)
 {
@@ -43,7 +68,7 @@ static bool apply_weights(Fe *c, const SrtTensorFile *tf)
     bool ok = true;
     for (int i = 0; i < tf->count && !c->stop; i++) {
         const SrtTensor *t = &tf->tensors[i];
-        char q[FE_QBUF], sb[FE_SBUF], want[160], got[160];
+        char q[FE_QBUF], sb[FE_SBUF];
         int id = ir_value_find(g, t->name);
         if (id < 0 || g->values[id]->role != IR_ROLE_PARAM) {
             FeSuggest s;
@@ -59,23 +84,9 @@ static bool apply_weights(Fe *c, const SrtTensorFile *tf)
         for (int k = 0; k < c->nparams; k++)
             if (c->params[k].id == id)
                 c->params[k].in_file = true;
-        if (t->dtype != v->dtype) {
-            fe_error(c, "weights", "tensor %s is %s but %s %s is %s", fe_quote(q, t->name), st_dtype(t->dtype),
-                     v->where, fe_quote(sb, v->name), fe_dtype_name(v->dtype));
-            ok = false;
-            continue;
-        }
-        bool same = t->rank == v->shape.rank;
-        for (int k = 0; same && k < t->rank; k++)
-            same = t->dims[k] == v->shape.d[k].b;
-        if (!same) {
-            int64_t dims[IR_MAX_RANK];
-            for (int k = 0; k < v->shape.rank; k++)
-                dims[k] = v->shape.d[k].b;
-            format_dims(got, sizeof got, t->rank, t->dims);
-            format_dims(want, sizeof want, v->shape.rank, dims);
-            fe_error(c, "weights", "tensor %s has shape %s but %s %s has shape %s", fe_quote(q, t->name), got,
-                     v->where, fe_quote(sb, v->name), want);
+        char why[400];
+        if (!tensor_fits(t, v, why, sizeof why)) {
+            fe_error(c, "weights", "%s", why);
             ok = false;
             continue;
         }
@@ -121,4 +132,46 @@ bool fe_materialize_params(Fe *c)
         fe_init_fill(init, g->seed, v->name, v->dtype, numel.b, v->data);
     }
     return ok;
+}
+
+int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d)
+{
+    SrtTensorFile tf;
+    char err[512];
+    if (srt_safetensors_read(path, &tf, err, sizeof err) != SINTER_OK) {
+        ir_diag_error(d, path, "%s", err);
+        return -1;
+    }
+    /* every param first (all-or-nothing), then the data */
+    const SrtTensor **of = calloc((size_t)g->nvalues + 1, sizeof *of);
+    IR_ASSERT(of);
+    int bad = 0;
+    for (int id = 0; id < g->nvalues; id++) {
+        const IrValue *v = g->values[id];
+        if (v->role != IR_ROLE_PARAM || v->opt_state)
+            continue;
+        char q[FE_QBUF], why[400];
+        if (!(of[id] = srt_tensorfile_find(&tf, v->name))) {
+            ir_diag_error(d, path, "has no tensor %s for %s of the model", fe_quote(q, v->name), v->where);
+            bad++;
+        } else if (!tensor_fits(of[id], v, why, sizeof why)) {
+            ir_diag_error(d, path, "%s", why);
+            bad++;
+        }
+    }
+    for (int id = 0; !bad && id < g->nvalues; id++) {
+        if (!of[id])
+            continue;
+        IrValue *v = g->values[id];
+        v->data = ir_arena_memdup(g->arena, of[id]->data, of[id]->nbytes ? of[id]->nbytes : 1);
+        v->from_weights = true;
+    }
+    if (!bad) {
+        char *abs = realpath(path, NULL);
+        g->weights = ir_arena_strdup(g->arena, abs ? abs : path);
+        free(abs);
+    }
+    free(of);
+    srt_tensorfile_free(&tf);
+    return bad ? -1 : 0;
 }

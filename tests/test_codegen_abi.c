@@ -888,7 +888,7 @@ START_TEST(t_emit_kinds)
     snprintf(path, sizeof path, "%s/abi.ll", dir);
     ck_assert_int_eq(cg_compile(g, NULL, &o, path, NULL, &d), 0);
     char *text = slurp(path, &len);
-    ck_assert_ptr_nonnull(strstr(text, "@sinter_model_info = alias"));
+    ck_assert_ptr_nonnull(strstr(text, "@sinter_model_info = weak alias"));
     ck_assert_ptr_nonnull(strstr(text, "define internal void @abi__k0_Mul(i64 %0, ptr noalias align 4 %1, "
                                        "ptr noalias align 64 %2, ptr noalias align 64 %3)"));
     free(text);
@@ -944,10 +944,25 @@ START_TEST(t_compile_errors)
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
+    CgOptions bare = {2, "aarch64-none-elf", NULL, NULL, false};
+    ck_assert_int_eq(cg_compile(g, NULL, &bare, path, NULL, &d), -1);
+    snprintf(expect, sizeof expect, "%s: cannot link a shared library for aarch64-unknown-none-elf: only Linux "
+             "targets are linked; use --emit o and link it with the target's toolchain together with the runtime",
+             path);
+    ck_assert_str_eq(ir_diag_first(&d), expect);
+    ir_diag_free(&d);
+
+    /* a Linux cross target without its cross compiler on PATH */
+    ir_diag_init(&d, NULL);
+    char *saved_path = strdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", "/nonexistent", 1);
     CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false};
     ck_assert_int_eq(cg_compile(g, NULL, &cross, path, NULL, &d), -1);
-    snprintf(expect, sizeof expect, "%s: cannot link a shared library for aarch64-unknown-linux-gnu on this "
-             "machine: use --emit o and link it with the target's toolchain together with the runtime", path);
+    setenv("PATH", saved_path, 1);
+    free(saved_path);
+    snprintf(expect, sizeof expect, "%s: cannot link a shared library for aarch64-unknown-linux-gnu: the cross "
+             "compiler aarch64-linux-gnu-gcc is not on PATH (Debian: apt-get install gcc-aarch64-linux-gnu); or use "
+             "--emit o and link it with the target's toolchain together with the runtime", path);
     ck_assert_str_eq(ir_diag_first(&d), expect);
     ir_diag_free(&d);
 
@@ -1167,9 +1182,12 @@ START_TEST(t_cli_compile_errors)
         {"-o DIR/libabi.so -O7", "sinter compile: unknown optimization level -O7 (use -O0, -O1, -O2 or -O3)"},
         {"-o DIR/libabi.so --emit exe", "sinter compile: --emit: unknown output kind \"exe\" (expected so, o, ll, "
                                         "bc or s)"},
-        {"-o DIR/libabi.so --target aarch64-linux-gnu",
-         "sinter compile: --emit: cannot link a shared library for aarch64-unknown-linux-gnu on this machine: use "
-         "--emit o and link it with the target's toolchain together with the runtime"},
+        {"-o DIR/libabi.so --target aarch64-none-elf",
+         "sinter compile: --emit: cannot link a shared library for aarch64-unknown-none-elf: only Linux targets are "
+         "linked; use --emit o and link it with the target's toolchain together with the runtime"},
+        {"-o DIR/abi.o --strip", "sinter compile: --strip: applies to shared libraries only, not to .o output"},
+        {"-o DIR/libabi.so --soname a/b", "sinter compile: --soname: expects a file name such as libNAME.so.1, got "
+                                          "\"a/b\""},
         {"-o DIR/libabi.so --dump-after nosuch", NULL},
         {"-o DIR/libabi.so --frobnicate", NULL},
     };

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "codegen/codegen.h"
+#include "frontend/frontend.h"
 #include "passes/passes.h"
 #include "tools/cli.h"
 
@@ -10,13 +11,16 @@ typedef struct CompileArgs {
     const char *out;
     const char *emit;         /* NULL: by the extension of out */
     const char *dump_after;   /* a pass name, "plan" or "all"; NULL: no dumps */
+    const char *weights;      /* --weights: params from this .safetensors file; NULL: the model's */
     CgOptions cg;
+    CgLinkOptions link;
 } CompileArgs;
 
 static int parse_args(int argc, char **argv, CompileArgs *o)
 {
     static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
-                                        "--features", "--external-weights", "--dump-after", "--help", NULL};
+                                        "--features", "--external-weights", "--dump-after", "--weights", "--soname",
+                                        "--strip", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
@@ -27,6 +31,16 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             o->cg.opt_level = argv[a.i][2] - '0';
         } else if (cli_flag(&a, "--external-weights")) {
             o->cg.external_weights = true;
+        } else if (cli_flag(&a, "--strip")) {
+            o->link.strip = true;
+        } else if (cli_option(&a, "--weights", "a .safetensors file", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->weights = v;
+        } else if (cli_option(&a, "--soname", "a file name such as libNAME.so.1", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->link.soname = v;
         } else if (cli_option(&a, "-o", "an output file (.so, .o, .ll, .bc or .s)", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -82,7 +96,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
     }
     IrDiag d;
     ir_diag_init(&d, NULL);
-    if (cg_target_check(&o->cg, o->out, o->emit, &d) != 0) {
+    if (cg_target_check(&o->cg, o->out, o->emit, &d) != 0 || cg_link_check(&o->link, o->out, o->emit, &d) != 0) {
         int r = cli_usage_error("compile", "%s", ir_diag_first(&d));
         ir_diag_free(&d);
         return r;
@@ -101,7 +115,14 @@ static int run_compile(int argc, char **argv)
     if (!g)
         return CLI_EINPUT;
     IrDiag d;
-    ir_diag_init(&d, o.model);
+    ir_diag_init(&d, NULL);
+    int status = CLI_OK;
+    IrGraph *tg = NULL;
+    if (o.weights && fe_apply_weights(g, o.weights, &d) != 0) {
+        status = cli_report(&d);
+        goto out;
+    }
+    d.file = o.model;
     PassContext ctx;
     pass_context_init(&ctx, &d);
     ctx.verify = true;
@@ -109,8 +130,6 @@ static int run_compile(int argc, char **argv)
         ctx.dump_after = o.dump_after;
         ctx.dump_file = stdout;
     }
-    int status = CLI_OK;
-    IrGraph *tg = NULL;
     if (pass_prepare(g, &ctx, &tg) != 0) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
@@ -127,7 +146,7 @@ static int run_compile(int argc, char **argv)
         cg_print_program(p, stdout);
         cg_program_free(p);
     }
-    if (cg_compile(g, tg, &o.cg, o.out, o.emit, &d) != 0) {
+    if (cg_compile_with(g, tg, &o.cg, &o.link, o.out, o.emit, &d) != 0) {
         status = cli_report(&d);
         goto out;
     }
@@ -142,7 +161,8 @@ out:
 const CliVerb cli_verb_compile = {
     "compile", run_compile,
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
-    "                      [--cpu NAME] [--features LIST] [--external-weights] [--dump-after PASS]\n"
+    "                      [--cpu NAME] [--features LIST] [--weights FILE] [--external-weights]\n"
+    "                      [--soname NAME] [--strip] [--dump-after PASS]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -153,17 +173,25 @@ const CliVerb cli_verb_compile = {
     "batch size.\n"
     "\n"
     "  -o OUT              output file; its extension picks the kind unless --emit says it:\n"
-    "                      .so (shared library + header), .o (object), .ll / .bc (LLVM IR),\n"
+    "                      .so (shared library + header), .o (object + header; link it with\n"
+    "                      the runtime libsinter_rt.a, libgomp and libm), .ll / .bc (LLVM IR),\n"
     "                      .s (assembly)\n"
     "  --emit KIND         so, o, ll, bc or s\n"
     "  -O0 .. -O3          optimization level (default -O2)\n"
-    "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu (default: this machine); a\n"
-    "                      shared library is linked only for this machine: use --emit o\n"
+    "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu or riscv64-linux-gnu (default:\n"
+    "                      this machine); a shared library for another Linux target is linked\n"
+    "                      with its cross compiler (TRIPLE-gcc on PATH, e.g. Debian's\n"
+    "                      gcc-aarch64-linux-gnu) and the runtime sinter built for it\n"
     "  --cpu NAME          CPU to select instructions for (default: this machine's; with\n"
     "                      --target: generic). x86-64-v3 is a portable AVX2 baseline\n"
     "  --features LIST     CPU features, e.g. +avx2,-avx512f (default: the CPU's)\n"
+    "  --weights FILE      params from a .safetensors file instead of the model's weights or\n"
+    "                      inits: every param by name, dtype and shape (a checkpoint of\n"
+    "                      'sinter train --save' works; its optimizer state is ignored)\n"
     "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
     "                      NAME_load reads them from a .safetensors file\n"
+    "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"
+    "  --strip             leave out the symbol table beyond the library's exported ABI\n"
     "  --dump-after PASS   print the IR after a pass of the pipeline (or all of them), or the\n"
     "                      kernels and buffer plan with --dump-after plan\n"
     "\n"

@@ -3,7 +3,9 @@
 
 #include "tools/cli.h"
 
-#define SINTER_VERSION "0.1.0"
+#ifndef SINTER_VERSION
+#define SINTER_VERSION "0.0.0"   /* CMakeLists.txt sets the project version */
+#endif
 
 /* ORDER: the order `sinter --help` lists the verbs in. */
 static const CliVerb *const verbs[] = {

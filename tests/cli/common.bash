@@ -92,6 +92,20 @@ mknpy() {
     } >"$file"
 }
 
+# mksafetensors FILE NAME DTYPE SHAPE HEX: a .safetensors file with one tensor (DTYPE like F32,
+# SHAPE like [3], HEX the little-endian data bytes).
+mksafetensors() {
+    local file=$1 name=$2 dtype=$3 shape=$4 hex=$5
+    local nbytes=$((${#hex} / 2))
+    local head="{\"$name\":{\"dtype\":\"$dtype\",\"shape\":$shape,\"data_offsets\":[0,$nbytes]}}"
+    local len=${#head} i
+    {
+        for ((i = 0; i < 8; i++)); do printf "\\x$(printf '%02x' $(((len >> (8 * i)) & 255)))"; done
+        printf '%s' "$head"
+        for ((i = 0; i < ${#hex}; i += 2)); do printf "\\x${hex:i:2}"; done
+    } >"$file"
+}
+
 # Little-endian float32 bytes of a few exact values.
 F1=0000803f F2=00000040 F3=00004040 F4=00008040 FHALF=0000003f FM1=000080bf F0=00000000
 

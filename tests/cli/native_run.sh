@@ -1,20 +1,6 @@
 # CLI test: `sinter run` on compiled code (LIB.so, MODEL.json compiled in memory, --compare) and the C example.
 . "$(dirname "$0")/common.bash"
 
-# mksafetensors FILE NAME DTYPE SHAPE HEX: a .safetensors file with one tensor (DTYPE like F32,
-# SHAPE like [3], HEX the little-endian data bytes).
-mksafetensors() {
-    local file=$1 name=$2 dtype=$3 shape=$4 hex=$5
-    local nbytes=$((${#hex} / 2))
-    local head="{\"$name\":{\"dtype\":\"$dtype\",\"shape\":$shape,\"data_offsets\":[0,$nbytes]}}"
-    local len=${#head} i
-    {
-        for ((i = 0; i < 8; i++)); do printf "\\x$(printf '%02x' $(((len >> (8 * i)) & 255)))"; done
-        printf '%s' "$head"
-        for ((i = 0; i < ${#hex}; i += 2)); do printf "\\x${hex:i:2}"; done
-    } >"$file"
-}
-
 # float32 data bytes of an .npy file written by sinter (header of 128 bytes) as hex
 npy_data() {
     tail -c +129 "$1" | od -An -v -tx1 | tr -d ' \n'
