@@ -16,7 +16,7 @@ extern "C" {
 #define SINTER_STATUS_DEFINED
 #endif
 
-/* Bumped on any layout change of SinterModelInfo or SinterTensorInfo.
+/* Bumped on any layout change of SinterModelInfo or SinterTensorInfo (python/sinter/_abi.py mirrors both).
  * 2: training fields appended after `error` (the first 23 fields are those of version 1). */
 #define SINTER_MODEL_INFO_VERSION 2
 

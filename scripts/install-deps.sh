@@ -3,10 +3,11 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config llvm-19-dev libcjson-dev check zlib1g-dev
-      libgomp1 clang-14 graphviz dataset-fashion-mnist)
+      libgomp1 clang-14 graphviz dataset-fashion-mnist
+      python3-numpy python3-venv)   # the Python module (python/) and its tests
 # Optional: reference implementations for benchmarks and for regenerating test vectors.
 if [ "${SINTER_WITH_PYTHON:-0}" = 1 ]; then
-  pkgs+=(python3-numpy python3-torch libopenblas0-pthread)
+  pkgs+=(python3-torch libopenblas0-pthread)
 fi
 
 missing=()

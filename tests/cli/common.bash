@@ -109,6 +109,13 @@ mksafetensors() {
 # Little-endian float32 bytes of a few exact values.
 F1=0000803f F2=00000040 F3=00004040 F4=00008040 FHALF=0000003f FM1=000080bf F0=00000000
 
+# skip WHY: ends the script as skipped (exit 77, CTest's SKIP_RETURN_CODE) unless checks failed.
+skip() {
+    echo "$(basename "$0"): skipped: $*" >&2
+    [ "$FAILS" -gt 0 ] && finish
+    exit 77
+}
+
 # Ends the script: a summary line and the exit status.
 finish() {
     if [ "$FAILS" -gt 0 ]; then
