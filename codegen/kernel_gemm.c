@@ -443,27 +443,41 @@ static bool want_packed(const CgKernel *k, const CgGemmArgs *g)
            (LLVMConstIntGetSExtValue(g->sbk) * 4) % 4096 == 0;
 }
 
-/* panel[kk*nb + j] = B(k0 + kk, j0 + j) for kk < kn, j < j1 - j0: whole vectors, the last
- * columns masked. */
-static void pack_b(CgKernel *k, const CgGemmArgs *g, LLVMValueRef panel, LLVMValueRef k0, LLVMValueRef kn, int64_t nb)
+/* panel[kk*nb + j] = B(k0 + kk, j0 + j) for kk < kn, j < j1 - j0: whole vectors; plain loads
+ * when the block is nb columns wide (all but the last block of a row), else the last columns
+ * masked. */
+static void pack_rows(CgKernel *k, const CgGemmArgs *g, LLVMValueRef panel, LLVMValueRef k0, LLVMValueRef kn,
+                      int64_t nb, LLVMValueRef width)
 {
     int w = cg_lanes(k, g->ety);
     LLVMTypeRef vty = cg_t_vec(g->ety, w);
     int nvec = (int)(nb / w);
-    LLVMValueRef width = cg_sub(k, g->j1, g->j0);
     LLVMValueRef mask[64];
     IR_ASSERT(nvec <= 64);
     for (int v = 0; v < nvec; v++)
-        mask[v] = cg_lane_mask(k, w, c64(k, (int64_t)v * w), width);
+        mask[v] = width ? cg_lane_mask(k, w, c64(k, (int64_t)v * w), width) : NULL;
     CgLoop l;
     LLVMValueRef kk = cg_loop_begin(k, &l, c64(k, 0), kn, 1);
     LLVMValueRef src = cg_add(k, cg_mul(k, cg_add(k, k0, kk), g->sbk), g->j0);
     LLVMValueRef dst = cg_mul(k, kk, c64(k, nb));
     for (int v = 0; v < nvec; v++) {
-        LLVMValueRef x = cg_load_vec_masked(k, vty, g->b, cg_add(k, src, c64(k, (int64_t)v * w)), g->align_b, mask[v]);
+        LLVMValueRef at = cg_add(k, src, c64(k, (int64_t)v * w));
+        LLVMValueRef x = mask[v] ? cg_load_vec_masked(k, vty, g->b, at, g->align_b, mask[v])
+                                 : cg_load_vec(k, vty, g->b, at, g->align_b);
         cg_store_vec(k, x, panel, cg_add(k, dst, c64(k, (int64_t)v * w)), 64);
     }
     cg_loop_end(k, &l);
+}
+
+static void pack_b(CgKernel *k, const CgGemmArgs *g, LLVMValueRef panel, LLVMValueRef k0, LLVMValueRef kn, int64_t nb)
+{
+    LLVMValueRef width = cg_sub(k, g->j1, g->j0);
+    CgIf c;
+    cg_if_begin(k, &c, LLVMBuildICmp(k->b, LLVMIntEQ, width, c64(k, nb), ""));
+    pack_rows(k, g, panel, k0, kn, nb, NULL);
+    cg_if_else(k, &c);
+    pack_rows(k, g, panel, k0, kn, nb, width);
+    cg_if_end(k, &c);
 }
 
 /* One task's block of C (rows [i0, i1), columns [j0, j1) with j1 - j0 <= nb) through packed

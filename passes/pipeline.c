@@ -29,6 +29,9 @@ static const char *const inference_pipeline[] = {
     "cse",
     /* cse only rewires uses: the duplicate nodes and constants it replaced are now dead. */
     "dce",
+    /* Decomposed LayerNormalization and Gelu become single ops; their constants (eps, sqrt 2)
+     * are folded by now, and single-use checks see the final uses. */
+    "canonicalize",
     /* Last: groups are what codegen emits as kernels, so they are formed on the final graph
      * (a pass that removed or rewired nodes afterwards could break a group's contract). */
     "fuse",
@@ -44,6 +47,8 @@ static const char *const training_pipeline[] = {
     "dce",
     "cse",
     "dce",
+    /* before autodiff, so the backward graph uses the single ops' gradients */
+    "canonicalize",
     /* the loss, the backward graph and the optimizer update */
     "autodiff",
     /* autodiff types what it makes; re-running types everything uniformly */

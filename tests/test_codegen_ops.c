@@ -642,6 +642,11 @@ static const Extra extras[] = {
     ":{" Q "kind" Q ":" Q "uniform" Q "," Q "low" Q ":0.5," Q "high" Q ":1.5}}"
 #define BNP(p) PRM(p "s", "[C]") "," PRM(p "b", "[C]") "," PRM(p "m", "[C]") "," PRMPOS(p "v", "[C]")
 
+/* Scalar float constants after a model's params: PRM(...) CONSTS(CST(...) "," CST(...)) */
+#define CONSTS(list) "]," Q "constants" Q ":[" list
+#define CST(name, v) \
+    "{" Q "name" Q ":" Q name Q "," Q "dtype" Q ":" Q "float32" Q "," Q "shape" Q ":[]," Q "data" Q ":[" v "]}"
+
 typedef struct Fused {
     const char *what;
     const char *json;
@@ -654,6 +659,23 @@ static const Fused fused[] = {
            NODE("Add", "[\"x\",\"z\"]", "[\"a\"]", "{}") "," NODE("Mul", "[\"a\",\"c\"]", "[\"b\"]", "{}") ","
            NODE("Tanh", "[\"b\"]", "[\"y\"]", "{}")),
      "Add:0 Mul:0 Tanh:0"},
+    {"decomposed LayerNormalization (canonicalize) with a Relu epilogue",
+     MODEL("f_ln_dec", INP("x", "[\"N\",5,40]"), "[\"y\"]",
+           PRM("g", "[40]") "," PRM("b", "[40]") CONSTS(CST("two", "2") "," CST("eps", "1e-5")),
+           NODE("ReduceMean", "[\"x\"]", "[\"m\"]", "{\"axes\":[-1]}") ","
+           NODE("Sub", "[\"x\",\"m\"]", "[\"d\"]", "{}") "," NODE("Pow", "[\"d\",\"two\"]", "[\"p\"]", "{}") ","
+           NODE("ReduceMean", "[\"p\"]", "[\"v\"]", "{\"axes\":[-1]}") ","
+           NODE("Add", "[\"v\",\"eps\"]", "[\"ve\"]", "{}") "," NODE("Sqrt", "[\"ve\"]", "[\"s\"]", "{}") ","
+           NODE("Div", "[\"d\",\"s\"]", "[\"n\"]", "{}") "," NODE("Mul", "[\"n\",\"g\"]", "[\"gn\"]", "{}") ","
+           NODE("Add", "[\"gn\",\"b\"]", "[\"z\"]", "{}") "," NODE("Relu", "[\"z\"]", "[\"y\"]", "{}")),
+     "LayerNormalization:0 Relu:0"},
+    {"Gelu in erf form (canonicalize) as a MatMul epilogue",
+     MODEL("f_gelu_erf", INP("x", "[\"N\",7,30]"), "[\"y\"]",
+           PRM("w", "[30,50]") CONSTS(CST("r2", "1.4142135381698608") "," CST("one", "1") "," CST("half", "0.5")),
+           NODE("MatMul", "[\"x\",\"w\"]", "[\"h\"]", "{}") "," NODE("Div", "[\"h\",\"r2\"]", "[\"u\"]", "{}") ","
+           NODE("Erf", "[\"u\"]", "[\"e\"]", "{}") "," NODE("Add", "[\"e\",\"one\"]", "[\"a\"]", "{}") ","
+           NODE("Mul", "[\"h\",\"a\"]", "[\"m\"]", "{}") "," NODE("Mul", "[\"m\",\"half\"]", "[\"y\"]", "{}")),
+     "MatMul:0 Gelu:0"},
     {"Gemm epilogue: Relu and a scale; the anchor's output kept too",
      MODEL("f_gemm", INP("x", "[\"N\",70]"), "[\"y\",\"h\"]", PRM("w", "[45,70]") "," PRM("b", "[45]") "," PRM("s", "[1]"),
            NODE("Gemm", "[\"x\",\"w\",\"b\"]", "[\"h\"]", "{\"transB\":1}") ","

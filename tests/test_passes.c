@@ -197,21 +197,23 @@ START_TEST(registry)
 }
 END_TEST
 
-/* The default pipeline is the inference one: shape_infer, const_fold, dce, cse, dce, fuse;
- * the training one simplifies, differentiates, simplifies again and fuses. */
+/* The default pipeline is the inference one: shape_infer, const_fold, dce, cse, dce,
+ * canonicalize, fuse; the training one simplifies, canonicalizes, differentiates, simplifies
+ * again and fuses. */
 START_TEST(default_pipeline)
 {
     const char *const *names, *const *inf, *const *tr;
     int n = pass_default_pipeline(&names);
-    ck_assert_int_eq(n, 6);
-    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce", "fuse"};
+    ck_assert_int_eq(n, 7);
+    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce", "canonicalize", "fuse"};
     for (int i = 0; i < n; i++)
         ck_assert_str_eq(names[i], want[i]);
-    ck_assert_int_eq(pass_pipeline("inference", &inf), 6);
+    ck_assert_int_eq(pass_pipeline("inference", &inf), 7);
     ck_assert_ptr_eq(inf, names);
-    ck_assert_int_eq(pass_pipeline("training", &tr), 12);
-    ck_assert_str_eq(tr[5], "autodiff");
-    ck_assert_str_eq(tr[11], "fuse");
+    ck_assert_int_eq(pass_pipeline("training", &tr), 13);
+    ck_assert_str_eq(tr[5], "canonicalize");
+    ck_assert_str_eq(tr[6], "autodiff");
+    ck_assert_str_eq(tr[12], "fuse");
     ck_assert_int_eq(pass_pipeline("nope", &tr), -1);
     ck_assert_ptr_null(tr);
 }
@@ -286,7 +288,7 @@ START_TEST(dump_all)
     ctx.verify = true;
     ck_assert_int_eq(pass_run_pipeline(g, &ctx), 0);
     fclose(ctx.dump_file);
-    ck_assert_int_eq(ctx.passes_run, 6);
+    ck_assert_int_eq(ctx.passes_run, 7);
     ck_assert_int_eq(ctx.passes_changed, 3);   /* shape_infer typed, dce removed Exp, fuse grouped */
     const char *want = "; after shape_infer\n"
                        "model small (seed 0)\n"
@@ -309,6 +311,12 @@ START_TEST(dump_all)
                        "%a = Relu(%x) : f32[N,4]\n"
                        "%b = Neg(%a) : f32[N,4]\n"
                        "output %b\n"
+                       "\n; after canonicalize\n"
+                       "model small (seed 0)\n"
+                       "input %x : f32[N,4]\n"
+                       "%a = Relu(%x) : f32[N,4]\n"
+                       "%b = Neg(%a) : f32[N,4]\n"
+                       "output %b\n"
                        "\n; after fuse\n"
                        "model small (seed 0)\n"
                        "input %x : f32[N,4]\n"
@@ -319,7 +327,7 @@ START_TEST(dump_all)
     int headers = 0;
     for (const char *p = buf; (p = strstr(p, "; after ")); p++)
         headers++;
-    ck_assert_int_eq(headers, 6);
+    ck_assert_int_eq(headers, 7);
     free(buf);
     ir_diag_free(&d);
     ir_graph_free(g);
