@@ -116,7 +116,9 @@ int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d)
     m->aarch64 = prefix(m->triple, "aarch64") || prefix(m->triple, "arm64");
     bool native = !o->triple && !o->cpu;
     m->cpu = o->cpu ? xstrdup(o->cpu) : native ? take_message(LLVMGetHostCPUName()) : xstrdup("generic");
-    m->features = o->features ? xstrdup(o->features) : native ? take_message(LLVMGetHostCPUFeatures()) : xstrdup("");
+    m->features = o->features ? xstrdup(o->features) : native ? take_message(LLVMGetHostCPUFeatures())
+                  /* riscv64 Linux is RV64GC (lp64d ABI, cg_build_optimized); +v for vector code */
+                  : prefix(m->triple, "riscv64") ? xstrdup("+m,+a,+f,+d,+c") : xstrdup("");
 
     LLVMTargetRef t;
     char *err = NULL;
@@ -273,6 +275,11 @@ LLVMModuleRef cg_build_optimized(IrGraph *g, const IrGraph *tg, const CgOptions 
         return NULL;
     }
     LLVMModuleRef mod = cg_build_module(p, tp, m, o, ctx, d);
+    if (mod && prefix(m->triple, "riscv64")) {
+        /* the hard-float ABI of Linux distributions (without it: soft-float lp64, unlinkable) */
+        LLVMMetadataRef abi = LLVMMDStringInContext2(ctx, "lp64d", 5);
+        LLVMAddModuleFlag(mod, LLVMModuleFlagBehaviorError, "target-abi", 10, abi);
+    }
     cg_train_plan_free(tp);
     cg_program_free(p);
     if (mod && optimize(mod, m, o->opt_level, d, g->name) != 0) {

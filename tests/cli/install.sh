@@ -17,6 +17,14 @@ run env SINTER_RT_ARCHIVE= "$PREFIX/bin/sinter" compile "$EX/fmnist_mlp.json" -o
 expect_rc "installed sinter compiles a library" 0
 CHECKS=$((CHECKS + 1))
 [ -f "$TMP/fmnist_mlp.h" ] || fail "installed sinter: no header beside the library"
+# ... and a cross runtime, when the build made one
+if [ -f "$BUILD/sinter-rt/aarch64-linux-gnu/libsinter_rt.a" ]; then
+    CHECKS=$((CHECKS + 1))
+    [ -f "$PREFIX/lib/sinter-rt/aarch64-linux-gnu/libsinter_rt.a" ] || fail "installed: the aarch64 runtime missing"
+    run env SINTER_RT_ARCHIVE= "$PREFIX/bin/sinter" compile "$EX/fmnist_mlp.json" --target aarch64-linux-gnu \
+        -o "$TMP/libfmnist_mlp-a64.so"
+    expect_rc "installed sinter links an aarch64 library with lib/sinter-rt/aarch64-linux-gnu" 0
+fi
 
 # ---- pkg-config and libsinter ---------------------------------------------------------------
 export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
