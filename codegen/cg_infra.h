@@ -38,6 +38,10 @@ typedef struct CgPart {
     const int *update_dst, *update_src;
 } CgPart;
 
+/* Samples per chunk when the inference program may run a batch as consecutive chunks that
+ * stay in cache (batch.c), or 0: the whole batch at once. */
+int64_t cg_batch_chunk(const CgProgram *p);
+
 /* Lower one part of g (cg_lower is the inference part). */
 int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag *d);
 

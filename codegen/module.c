@@ -659,7 +659,16 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
         ft[i] = e->ptr;
     LLVMTypeRef fty = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
     free(ft);
-    LLVMValueRef frame = LLVMBuildAlloca(b, fty, "frame");
+    /* in the entry block: the call may sit in a branch or loop */
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(ab, first);
+    else
+        LLVMPositionBuilderAtEnd(ab, entry);
+    LLVMValueRef frame = LLVMBuildAlloca(ab, fty, "frame");
+    LLVMDisposeBuilder(ab);
     LLVMValueRef vals[4] = {en->n, en->params, en->scratch, en->grads ? en->grads : LLVMConstPointerNull(e->ptr)};
     for (int i = 0; i < nf; i++)
         LLVMBuildStore(b, i < 4 ? vals[i] : en->args[i - 4], LLVMBuildStructGEP2(b, fty, frame, (unsigned)i, ""));
@@ -695,6 +704,112 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
     LLVMValueRef team = declare(e, "srt_team_run", e->vd, tps, 3, &tty);
     LLVMValueRef targs[] = {run, frame, work};
     LLVMBuildCall2(b, tty, team, targs, 3, "");
+}
+
+/* The inference program over chunks of the batch (cg_batch_chunk), when the batch has two
+ * chunks or more: a function NAME__infer_chunks(ctx, c0, c1) runs chunks [c0, c1), chunk c on
+ * samples [c*B, min(c*B + B, n)) -- the arguments advanced by c*B samples (inputs without N
+ * shared), its own slice of the scratch arena at c * a*B bytes (the plan's scratch is a*n: the
+ * slices fit) -- and srt_parallel_for spreads the chunks over the threads, each running its
+ * chunks' kernels alone (loops inside a loop body run serially). One chunk: the team body. */
+static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, int nargs,
+                        const LLVMValueRef *kfn, int64_t chunk)
+{
+    /* ctx: n, params, scratch, args[nargs] */
+    int nf = 3 + nargs;
+    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
+    IR_ASSERT(ft);
+    ft[0] = e->i64;
+    for (int i = 1; i < nf; i++)
+        ft[i] = e->ptr;
+    LLVMTypeRef cty = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
+    free(ft);
+
+    char name[300];
+    snprintf(name, sizeof name, "%s__infer_chunks", p->g->name);
+    LLVMTypeRef cps[] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef fty = LLVMFunctionType(e->vd, cps, 3, 0);
+    LLVMBuilderRef rb = LLVMCreateBuilderInContext(e->ctx);
+    LLVMValueRef cf = define(e, rb, name, fty);
+    add_enum_attr(e, cf, LLVMAttributeFunctionIndex, "nounwind", 0);
+    LLVMValueRef ctx = LLVMGetParam(cf, 0);
+    LLVMValueRef fld[3];
+    for (int i = 0; i < 3; i++)
+        fld[i] = LLVMBuildLoad2(rb, i == 0 ? e->i64 : e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)i, ""), "");
+    LLVMValueRef *arg = calloc((size_t)nargs + 1, sizeof *arg);
+    IR_ASSERT(arg);
+    for (int i = 0; i < nargs; i++)
+        arg[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)(3 + i), ""), "");
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(rb);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, cf, "chunk");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, cf, "chunk.body");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, cf, "chunk.done");
+    LLVMBuildBr(rb, head);
+    LLVMPositionBuilderAtEnd(rb, head);
+    LLVMValueRef c = LLVMBuildPhi(rb, e->i64, "c");
+    LLVMBuildCondBr(rb, LLVMBuildICmp(rb, LLVMIntSLT, c, LLVMGetParam(cf, 2), ""), body, done);
+    LLVMPositionBuilderAtEnd(rb, body);
+    LLVMValueRef n0 = LLVMBuildMul(rb, c, c64(e, chunk), "n0");
+    LLVMValueRef left = LLVMBuildSub(rb, fld[0], n0, "");
+    Entry ce;
+    memset(&ce, 0, sizeof ce);
+    ce.n = LLVMBuildSelect(rb, LLVMBuildICmp(rb, LLVMIntSLT, left, c64(e, chunk), ""), left, c64(e, chunk), "nchunk");
+    ce.params = fld[1];
+    LLVMValueRef soff = LLVMBuildMul(rb, c, c64(e, p->scratch_bytes.a * chunk), "");
+    ce.scratch = LLVMBuildGEP2(rb, e->i8, fld[2], &soff, 1, "");
+    ce.args = calloc((size_t)nargs + 1, sizeof *ce.args);
+    IR_ASSERT(ce.args);
+    for (int i = 0; i < nargs; i++) {
+        const IrValue *v = p->g->values[i < p->nin ? p->in[i] : p->out[i - p->nin]];
+        int64_t per = srt_dtype_size(v->dtype);
+        bool has_n = false;
+        for (int d = 0; d < v->shape.rank; d++) {
+            has_n |= !ir_dim_is_const(v->shape.d[d]);
+            if (d > 0)
+                per *= v->shape.d[d].b;
+        }
+        LLVMValueRef off = LLVMBuildMul(rb, n0, c64(e, per), "");
+        ce.args[i] = has_n ? LLVMBuildGEP2(rb, e->i8, arg[i], &off, 1, "") : arg[i];
+    }
+    emit_body(e, p, rb, &ce, kfn);
+    free(ce.args);
+    free(arg);
+    LLVMValueRef next = LLVMBuildAdd(rb, c, c64(e, 1), "");
+    LLVMBasicBlockRef end = LLVMGetInsertBlock(rb);
+    LLVMBuildBr(rb, head);
+    LLVMValueRef inc[2] = {LLVMGetParam(cf, 1), next};
+    LLVMBasicBlockRef from[2] = {pre, end};
+    LLVMAddIncoming(c, inc, from, 2);
+    LLVMPositionBuilderAtEnd(rb, done);
+    LLVMBuildRetVoid(rb);
+    LLVMDisposeBuilder(rb);
+
+    /* the entry: chunks = ceil(n / B); two or more: srt_parallel_for over them */
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+    LLVMValueRef nchunks = LLVMBuildSDiv(b, LLVMBuildAdd(b, en->n, c64(e, chunk - 1), ""), c64(e, chunk), "chunks");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(e->ctx, fn, "chunks.many");
+    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(e->ctx, fn, "chunks.one");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, fn, "chunks.join");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGE, nchunks, c64(e, 2), ""), many, one);
+    LLVMPositionBuilderAtEnd(b, many);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->ctx);
+    LLVMPositionBuilderBefore(ab, LLVMGetFirstInstruction(entry));
+    LLVMValueRef cx = LLVMBuildAlloca(ab, cty, "chunk.ctx");
+    LLVMDisposeBuilder(ab);
+    LLVMValueRef vals[3] = {en->n, en->params, en->scratch};
+    for (int i = 0; i < nf; i++)
+        LLVMBuildStore(b, i < 3 ? vals[i] : en->args[i - 3], LLVMBuildStructGEP2(b, cty, cx, (unsigned)i, ""));
+    LLVMTypeRef pty;
+    LLVMTypeRef pps[] = {e->ptr, e->ptr, e->i64, e->i64};
+    LLVMValueRef pf = declare(e, "srt_parallel_for", e->vd, pps, 4, &pty);
+    LLVMValueRef pargs[] = {cf, cx, nchunks, c64(e, 1)};
+    LLVMBuildCall2(b, pty, pf, pargs, 4, "");
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, one);
+    emit_team_body(e, p, b, en, nargs, kfn, "infer");
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
 }
 
 /* if (status != 0) return status; the builder continues in the success block. */
@@ -753,7 +868,11 @@ static int emit_entry(Emit *e)
     IR_ASSERT(en.args);
     for (int i = 0; i < nargs; i++)
         en.args[i] = load_buf(e, b, args, i, "");
-    emit_team_body(e, p, b, &en, nargs, kfn, "infer");
+    int64_t chunk = cg_batch_chunk(p);
+    if (chunk > 0 && chunk < p->max_n)
+        emit_chunks(e, p, b, &en, nargs, kfn, chunk);
+    else
+        emit_team_body(e, p, b, &en, nargs, kfn, "infer");
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 out:

@@ -8,6 +8,10 @@
 
 #include "runtime/sinter_parallel.h"
 
+/* Set while a thread runs the body of a loop of its own region: loops and teams it starts
+ * then run on it alone (the batch chunks of an entry call run their kernels this way). */
+static _Thread_local int in_loop_body;
+
 /* Thread count of the calling thread's current call; >= 1. */
 static _Thread_local int current_threads = 1;
 
@@ -114,7 +118,7 @@ void srt_team_run(void (*program)(void *ctx), void *ctx, int64_t work)
 {
     int nth = current_threads;
 #ifdef _OPENMP
-    if (nth > 1 && work >= TEAM_MIN_WORK && !current_team) {
+    if (nth > 1 && work >= TEAM_MIN_WORK && !current_team && !in_loop_body) {
         int64_t seen_local[64];
         int64_t *seen = nth <= 64 ? seen_local : calloc((size_t)nth, sizeof *seen);
         if (seen) {
@@ -154,7 +158,7 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
     if (grain < 1)
         grain = 1;
     int64_t blocks = (total + grain - 1) / grain;
-    int64_t t = current_threads;
+    int64_t t = in_loop_body ? 1 : current_threads;
     Team *team = current_team;
     if (team)
         t = team->nth;
@@ -191,7 +195,11 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
     Loop l = {body, closure, total, grain, per, chunks, 0, 0};
     int nth = (int)t;
 #pragma omp parallel num_threads(nth)
-    run_chunks(&l);
+    {
+        in_loop_body++;
+        run_chunks(&l);
+        in_loop_body--;
+    }
 #else
     body(closure, 0, total);
 #endif

@@ -603,6 +603,11 @@ static const Extra extras[] = {
     {"MatMul whose B rows are 4 KB apart (packed from 12 rows up)",
      MODEL("x_matmul_4k", INP("x", "[\"N\",7,70]"), "[\"y\"]", PRM("w", "[70,1024]"),
            NODE("MatMul", "[\"x\",\"w\"]", "[\"y\"]", "{}"))},
+    {"batch chunks: 512 KB of scratch per sample runs a batch of 3 as chunks of 2 and 1 (own scratch "
+     "slices, arguments advanced)",
+     MODEL("x_chunks", INP("x", "[\"N\",8,128,128]"), "[\"y\"]", PRM("w", "[8,8,3,3]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{\"pads\":[1,1,1,1]}") ","
+           NODE("MaxPool", "[\"c\"]", "[\"y\"]", "{\"kernel_shape\":[2,2],\"strides\":[2,2]}"))},
     {"MatMul with broadcast batch dims",
      MODEL("x_matmul_bc", INP("x", "[\"N\",1,5,40]") "," INP("z", "[3,40,21]"), "[\"y\"]", "",
            NODE("MatMul", "[\"x\",\"z\"]", "[\"y\"]", "{}"))},
