@@ -254,15 +254,21 @@ LLVMValueRef cg_lane_mask(const CgKernel *k, int w, LLVMValueRef first, LLVMValu
     return LLVMBuildICmp(k->b, LLVMIntSLT, idx, cg_splat(k, limit, w), "mask");
 }
 
-LLVMValueRef cg_alloca(const CgKernel *k, LLVMTypeRef ty, int64_t count)
+LLVMBuilderRef cg_entry_builder(LLVMContextRef ctx, LLVMValueRef fn)
 {
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(k->fn);
-    LLVMBuilderRef tb = LLVMCreateBuilderInContext(k->ctx);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+    LLVMBuilderRef tb = LLVMCreateBuilderInContext(ctx);
     LLVMValueRef first = LLVMGetFirstInstruction(entry);
     if (first)
         LLVMPositionBuilderBefore(tb, first);
     else
         LLVMPositionBuilderAtEnd(tb, entry);
+    return tb;
+}
+
+LLVMValueRef cg_alloca(const CgKernel *k, LLVMTypeRef ty, int64_t count)
+{
+    LLVMBuilderRef tb = cg_entry_builder(k->ctx, k->fn);
     LLVMValueRef a = LLVMBuildArrayAlloca(tb, ty, cg_i64c(k, count), "stack");
     LLVMSetAlignment(a, 64);
     LLVMDisposeBuilder(tb);
@@ -575,13 +581,7 @@ void cg_par_end(CgKernel *k, CgPar *p)
     LLVMBuildRetVoid(tb);
     LLVMDisposeBuilder(tb);
 
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(k->fn);
-    LLVMBuilderRef ab = LLVMCreateBuilderInContext(k->ctx);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(ab, first);
-    else
-        LLVMPositionBuilderAtEnd(ab, entry);
+    LLVMBuilderRef ab = cg_entry_builder(k->ctx, k->fn);
     LLVMValueRef cl = LLVMBuildAlloca(ab, sty, "closure");
     LLVMDisposeBuilder(ab);
     for (int i = 0; i < nc; i++)

@@ -68,4 +68,8 @@ bool cg_op_has_kernel(IrOp op);
  * not representable. */
 bool cg_node_cost(const IrGraph *g, const IrNode *n, IrDim *cost);
 
+/* A builder at the start of fn's entry block, for allocas of code that may sit in a loop
+ * (dispose it after use). */
+LLVMBuilderRef cg_entry_builder(LLVMContextRef ctx, LLVMValueRef fn);
+
 #endif

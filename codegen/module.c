@@ -644,6 +644,19 @@ static LLVMValueRef program_work(Emit *e, const CgProgram *p, LLVMBuilderRef b, 
     return dim_value(e, b, n, w);
 }
 
+/* The struct {i64 n, ptr x (nf - 1)} an entry hands to an outlined program. */
+static LLVMTypeRef frame_type(Emit *e, int nf)
+{
+    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
+    IR_ASSERT(ft);
+    ft[0] = e->i64;
+    for (int i = 1; i < nf; i++)
+        ft[i] = e->ptr;
+    LLVMTypeRef t = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
+    free(ft);
+    return t;
+}
+
 /* p's work (emit_body) as the program of one team (srt_team_run): a function
  * NAME__<what>_run(ptr frame) runs it, reading n, the buffers and the entry's arguments from a
  * frame the entry fills. The builder stays in the entry, after the call. */
@@ -652,21 +665,9 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
 {
     /* frame: n, params, scratch, grads, args[nargs] */
     int nf = 4 + nargs;
-    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
-    IR_ASSERT(ft);
-    ft[0] = e->i64;
-    for (int i = 1; i < nf; i++)
-        ft[i] = e->ptr;
-    LLVMTypeRef fty = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
-    free(ft);
-    /* in the entry block: the call may sit in a branch or loop */
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
-    LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->ctx);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(ab, first);
-    else
-        LLVMPositionBuilderAtEnd(ab, entry);
+    LLVMTypeRef fty = frame_type(e, nf);
+    /* in the entry block: the call may sit in a branch */
+    LLVMBuilderRef ab = cg_entry_builder(e->ctx, LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
     LLVMValueRef frame = LLVMBuildAlloca(ab, fty, "frame");
     LLVMDisposeBuilder(ab);
     LLVMValueRef vals[4] = {en->n, en->params, en->scratch, en->grads ? en->grads : LLVMConstPointerNull(e->ptr)};
@@ -717,13 +718,7 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
 {
     /* ctx: n, params, scratch, args[nargs] */
     int nf = 3 + nargs;
-    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
-    IR_ASSERT(ft);
-    ft[0] = e->i64;
-    for (int i = 1; i < nf; i++)
-        ft[i] = e->ptr;
-    LLVMTypeRef cty = LLVMStructTypeInContext(e->ctx, ft, (unsigned)nf, 0);
-    free(ft);
+    LLVMTypeRef cty = frame_type(e, nf);
 
     char name[300];
     snprintf(name, sizeof name, "%s__infer_chunks", p->g->name);
@@ -792,9 +787,7 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, fn, "chunks.join");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGE, nchunks, c64(e, 2), ""), many, one);
     LLVMPositionBuilderAtEnd(b, many);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
-    LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->ctx);
-    LLVMPositionBuilderBefore(ab, LLVMGetFirstInstruction(entry));
+    LLVMBuilderRef ab = cg_entry_builder(e->ctx, fn);
     LLVMValueRef cx = LLVMBuildAlloca(ab, cty, "chunk.ctx");
     LLVMDisposeBuilder(ab);
     LLVMValueRef vals[3] = {en->n, en->params, en->scratch};
