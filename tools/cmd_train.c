@@ -449,17 +449,36 @@ typedef struct Progress {
     int width;            /* characters of the line on the terminal */
 } Progress;
 
-static void progress_step(Progress *p, int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double t0,
-                          double loss_mean)
+/* Seconds as "1:02:03" or "2:03" (rounded up to whole seconds). */
+static void format_eta(char *buf, size_t len, double seconds)
+{
+    long long t = seconds > 0 ? (long long)ceil(seconds) : 0;
+    if (t >= 3600)
+        snprintf(buf, len, "%lld:%02lld:%02lld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%lld:%02lld", t / 60, t % 60);
+}
+
+/* step of steps done in this epoch (samples examples), since t0; the ETA counts the training
+ * steps left in all epochs at this epoch's rate (evaluation not included). */
+static void progress_step(Progress *p, int64_t epoch, int64_t epochs, int64_t step, int64_t steps, int64_t samples,
+                          double t0, double loss_mean)
 {
     double now = now_seconds();
     bool last = step == steps;
     if (p->tty ? (now - p->last < 0.1 && !last) : (!last && step % ((steps + 9) / 10) != 0))
         return;
     double rate = now > t0 ? (double)step / (now - t0) : 0;
-    char line[160];
-    int len = snprintf(line, sizeof line, "epoch %lld/%lld  step %lld/%lld  %.1f steps/s  loss %.4f",
-                       (long long)epoch, (long long)epochs, (long long)step, (long long)steps, rate, loss_mean);
+    double srate = now > t0 ? (double)samples / (now - t0) : 0;
+    char line[200], eta[32];
+    int64_t left = (epochs - epoch) * steps + (steps - step);
+    if (rate > 0)
+        format_eta(eta, sizeof eta, (double)left / rate);
+    else
+        snprintf(eta, sizeof eta, "?");
+    int len = snprintf(line, sizeof line, "epoch %lld/%lld  step %lld/%lld  %.1f steps/s  %.0f samples/s  ETA %s  "
+                       "loss %.4f", (long long)epoch, (long long)epochs, (long long)step, (long long)steps, rate, srate,
+                       eta, loss_mean);
     if (p->tty) {
         fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0, "");
         p->width = len;
@@ -717,7 +736,7 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     for (int64_t ep = 1; ep <= o->epochs; ep++) {
         shuffle(order, count, o->seed, epoch0 + ep - 1);
         double t0 = now_seconds(), loss_sum = 0;
-        int64_t timed = 0;
+        int64_t timed = 0, samples = 0;
         for (int64_t s = 0; s < steps; s++) {
             int64_t n = s == steps - 1 && rest && !o->drop_last ? rest : batch;
             batch_fill(&b, order + s * batch, n);
@@ -739,15 +758,16 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
                 goto fail;
             }
             loss_sum += loss;
-            progress_step(&p, ep, o->epochs, s + 1, steps, t0, loss_sum / (double)(s + 1));
+            samples += n;
+            progress_step(&p, ep, o->epochs, s + 1, steps, samples, t0, loss_sum / (double)(s + 1));
         }
         double secs = now_seconds() - t0;
         train_seconds += secs;
         progress_end(&p);
         qsort(step_times, (size_t)timed, sizeof *step_times, cmp_double);
-        printf("epoch %lld/%lld: train loss %.4f, %lld steps in %.2f s (%.1f steps/s, median step %.3f ms)",
-               (long long)ep, (long long)o->epochs, loss_sum / (double)steps, (long long)steps, secs,
-               (double)steps / secs, timed ? 1e3 * step_times[timed / 2] : 0.0);
+        printf("epoch %lld/%lld: train loss %.4f, %lld steps in %.2f s (%.1f steps/s, %.0f samples/s, median step "
+               "%.3f ms)", (long long)ep, (long long)o->epochs, loss_sum / (double)steps, (long long)steps, secs,
+               (double)steps / secs, (double)samples / secs, timed ? 1e3 * step_times[timed / 2] : 0.0);
         if (evaluating) {
             if (evaluate(&x, &ev, eval_ds, eval_col_of, eval_n, &er, &d) != 0) {
                 printf("\n");
@@ -834,7 +854,8 @@ const CliVerb cli_verb_train = {
     "\n"
     "Trains a model with its compiled training step (forward, the loss and the optimizer of the\n"
     "model's \"training\" section, backward and update in one call), printing progress on stderr\n"
-    "and, after every epoch, the mean training loss and an evaluation on the test data.\n"
+    "(step, steps/s, samples/s, the ETA of the training steps left, the mean loss) and, after\n"
+    "every epoch, the mean training loss and an evaluation on the test data.\n"
     "  LIB.so       a library made by 'sinter compile' from a model with a training section\n"
     "  MODEL.json   compiled in memory for this machine (LLVM's ORC JIT); no file is written\n"
     "\n"

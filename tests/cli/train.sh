@@ -160,6 +160,13 @@ expect_contains "train: saved" "$OUT" " s (step 8); saved params, optimizer stat
 # progress without a terminal: one line per tenth of the epoch (8 steps: every step)
 expect_contains "train: progress" "$ERR" "epoch 1/1  step 1/8  "
 expect_contains "train: progress ends with the last step" "$ERR" "epoch 1/1  step 8/8  "
+expect_eq "train: progress lines: steps/s, samples/s, ETA, loss" \
+    "$(grep -cE '^epoch 1/1  step [1-8]/8  [0-9.]+ steps/s  [0-9]+ samples/s  ETA [0-9]+:[0-5][0-9]  loss [0-9.]+$' <<<"$ERR")" 8
+expect_contains "train: nothing left at the last step" "$ERR" "ETA 0:00  loss"
+# samples/s is 32 (the batch) times steps/s
+ratio=$(awk '/step 4\/8/ { printf "%.0f", $7 / $5 }' <<<"$ERR")
+expect_eq "train: samples/s = batch x steps/s" "$ratio" "32"
+expect_contains "train: the epoch line has samples/s" "$OUT" " samples/s, median step "
 before=$(sed -n 's/^before training: .*test loss \([0-9.]*\)$/\1/p' <<<"$OUT")
 after=$(sed -n 's/^epoch 1\/1: .*test loss \([0-9.]*\)$/\1/p' <<<"$OUT")
 CHECKS=$((CHECKS + 1))
