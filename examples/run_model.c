@@ -2,7 +2,7 @@
 /*
  * usage: run_model LIB.so [--threads T] [--weights FILE] IN.npy... OUT.npy...
  *        run_model LIB.so [--threads T] [--weights FILE] --grad IN.npy... LOSS.npy GRADS.npy
- *        run_model --compare GOT.npy WANT.npy TOL
+ *        run_model --compare GOT WANT TOL      (.npy files, or .safetensors files tensor by tensor)
  *
  * The first form dlopens LIB.so, reads its sinter_model_info descriptor, reads one .npy file
  * per graph input (declaration order; dtypes must be the declared ones, shapes agree on the
@@ -10,7 +10,9 @@
  * inputs are the graph inputs then the training inputs (labels); it runs the training
  * library's grad entry point (gradients without an update) and writes the loss and the flat
  * gradient buffer. --compare checks that two .npy files of floats agree: |got - want| <=
- * TOL * max(1, |want|) everywhere (exit 1 and the worst element otherwise).
+ * TOL * max(1, |want|) everywhere (exit 1 and the worst element otherwise); for two
+ * .safetensors files (params, e.g. of two training runs) every float tensor of WANT is compared
+ * with the tensor of the same name in GOT.
  *
  * It needs only the runtime archive (for .npy files) and libdl: build it for a target with
  * that target's C compiler and the runtime sinter built for it, e.g.
@@ -21,6 +23,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,44 +47,83 @@ static double value_at(const SrtTensor *t, size_t i)
     return t->dtype == SRT_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
 }
 
+/* The worst difference so far of a --compare (|got - want| / max(1, |want|)) and where. */
+typedef struct Worst {
+    double scaled, abs, got, want;
+    size_t count, at;
+    const char *name;
+} Worst;
+
+/* Adds tensor pair (got, want) to w; -1 if they differ in dtype or size (or are not float). */
+static int compare_tensors(const SrtTensor *got, const SrtTensor *want, const char *name, Worst *w)
+{
+    if ((got->dtype != SRT_F32 && got->dtype != SRT_F64) || got->dtype != want->dtype || got->nbytes != want->nbytes)
+        return -1;
+    size_t count = got->nbytes / srt_dtype_size(got->dtype);
+    for (size_t i = 0; i < count; i++) {
+        double a = value_at(got, i), b = value_at(want, i), diff = fabs(a - b);
+        double scaled = isnan(diff) ? INFINITY : diff / (fabs(b) > 1 ? fabs(b) : 1);
+        if (scaled > w->scaled || !w->name) {
+            *w = (Worst){scaled, diff, a, b, w->count, i, name};
+        }
+    }
+    w->count += count;
+    return 0;
+}
+
+static bool is_safetensors(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 12 && !strcmp(path + n - 12, ".safetensors");
+}
+
+/* --compare: two .npy files, or every float tensor of two .safetensors files by name. */
 static int compare(const char *got_path, const char *want_path, const char *tol_text)
 {
-    SrtTensor got = {0}, want = {0};
     char err[512];
     char *end;
     double tol = strtod(tol_text, &end);
     if (*end || !(tol >= 0))
         return fail("--compare: TOL must be a number >= 0, got \"%s\"", tol_text);
-    if (srt_npy_read(got_path, &got, err, sizeof err) || srt_npy_read(want_path, &want, err, sizeof err)) {
-        srt_tensor_free(&got);
-        return fail("%s", err);
-    }
+    Worst w = {0};
     int rc = 0;
-    size_t count = got.nbytes / (got.dtype == SRT_F64 ? 8 : 4);
-    if ((got.dtype != SRT_F32 && got.dtype != SRT_F64) || got.dtype != want.dtype || got.nbytes != want.nbytes) {
-        rc = fail("--compare: %s and %s differ in dtype or size (float32/float64 files expected)", got_path,
-                  want_path);
-    } else {
-        double worst = 0, worst_abs = 0;
-        size_t at = 0;
-        for (size_t i = 0; i < count; i++) {
-            double a = value_at(&got, i), b = value_at(&want, i), diff = fabs(a - b);
-            double scaled = diff / (fabs(b) > 1 ? fabs(b) : 1);
-            if (scaled > worst || isnan(diff)) {
-                worst = isnan(diff) ? INFINITY : scaled;
-                worst_abs = diff;
-                at = i;
-            }
+    if (is_safetensors(got_path) && is_safetensors(want_path)) {
+        SrtTensorFile got = {0}, want = {0};
+        if (srt_safetensors_read(got_path, &got, err, sizeof err) ||
+            srt_safetensors_read(want_path, &want, err, sizeof err)) {
+            srt_tensorfile_free(&got);
+            return fail("%s", err);
         }
-        printf("compare: %zu values, max difference %.3g (abs %.3g, at %zu: %.9g vs %.9g)\n", count, worst, worst_abs,
-               at, count ? value_at(&got, at) : 0.0, count ? value_at(&want, at) : 0.0);
-        rc = worst <= tol ? 0 : 1;
-        if (rc)
-            fprintf(stderr, "run_model: --compare: %s differs from %s by more than %s\n", got_path, want_path,
-                    tol_text);
+        for (int i = 0; i < want.count && !rc; i++) {
+            const SrtTensor *b = &want.tensors[i], *a = srt_tensorfile_find(&got, b->name);
+            if (b->dtype != SRT_F32 && b->dtype != SRT_F64)
+                continue;   /* step counters and the like */
+            if (!a || compare_tensors(a, b, b->name, &w) != 0)
+                rc = fail("--compare: tensor \"%s\" of %s is missing from %s or differs in dtype or shape",
+                          b->name, want_path, got_path);
+        }
+        if (!rc)
+            printf("compare: %d tensors, %zu values, max difference %.3g (abs %.3g, %s[%zu]: %.9g vs %.9g)\n",
+                   want.count, w.count, w.scaled, w.abs, w.name ? w.name : "-", w.at, w.got, w.want);
+        srt_tensorfile_free(&got);
+        srt_tensorfile_free(&want);
+    } else {
+        SrtTensor got = {0}, want = {0};
+        if (srt_npy_read(got_path, &got, err, sizeof err) || srt_npy_read(want_path, &want, err, sizeof err)) {
+            srt_tensor_free(&got);
+            return fail("%s", err);
+        }
+        if (compare_tensors(&got, &want, "", &w) != 0)
+            rc = fail("--compare: %s and %s differ in dtype or size (float32/float64 files expected)", got_path,
+                      want_path);
+        else
+            printf("compare: %zu values, max difference %.3g (abs %.3g, at %zu: %.9g vs %.9g)\n", w.count, w.scaled,
+                   w.abs, w.at, w.got, w.want);
+        srt_tensor_free(&got);
+        srt_tensor_free(&want);
     }
-    srt_tensor_free(&got);
-    srt_tensor_free(&want);
+    if (!rc && w.scaled > tol)
+        rc = fail("--compare: %s differs from %s by more than %s", got_path, want_path, tol_text);
     return rc;
 }
 
@@ -111,7 +153,7 @@ int main(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: run_model LIB.so [--threads T] [--weights FILE] IN.npy... OUT.npy...\n"
                         "       run_model LIB.so [--threads T] [--weights FILE] --grad IN.npy... LOSS.npy GRADS.npy\n"
-                        "       run_model --compare GOT.npy WANT.npy TOL\n");
+                        "       run_model --compare GOT WANT TOL   (.npy or .safetensors files)\n");
         return 2;
     }
     const char *lib = argv[1], *weights = NULL;

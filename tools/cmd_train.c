@@ -7,6 +7,7 @@
 
 #include "tools/cli.h"
 #include "tools/data.h"
+#include "tools/dist.h"
 #include "tools/native.h"
 
 typedef struct TrainArgs {
@@ -26,6 +27,8 @@ typedef struct TrainArgs {
     int64_t limit;            /* 0: all examples */
     bool drop_last;
     int opt_level;            /* -1: not given (2) */
+    bool mpi;                 /* --mpi: data-parallel across the MPI ranks (dist set) */
+    CliDist dist;             /* rank 0 of 1 without --mpi */
 } TrainArgs;
 
 #define MAX_EPOCHS 1000000
@@ -54,7 +57,7 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
 {
     static const char *const known[] = {"--data", "--eval-data", "--no-eval", "--epochs", "--batch", "--lr",
                                         "--save", "--load", "--threads", "--seed", "--limit", "--drop-last", "-O",
-                                        "--help", NULL};
+                                        "--mpi", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "train", argc, argv);
     const char *v;
@@ -65,6 +68,11 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
             o->no_eval = true;
         } else if (cli_flag(&a, "--drop-last")) {
             o->drop_last = true;
+        } else if (cli_flag(&a, "--mpi")) {
+            if (!cli_dist_built())
+                return cli_usage_error("train", "--mpi: this sinter was built without MPI (Debian: install "
+                                       "libopenmpi-dev and build it again)");
+            o->mpi = true;
         } else if (cli_option(&a, "--data", "fmnist, an IDX directory or FILE,FILE (or NAME=FILE,...)", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -152,6 +160,9 @@ typedef struct TrainEntries {
     int64_t ntrain_inputs;
     const SinterTensorInfo *train_inputs;   /* labels etc., after the graph inputs in train_step's args */
     int (*train_step)(void *m, int64_t n, void *const *args, float *loss);
+    int (*grad)(void *m, int64_t n, void *const *args, float *loss);   /* --mpi: grad, allreduce, apply */
+    int (*apply)(void *m);
+    float *(*grads)(void *m, size_t *count);
     int (*set_lr)(void *m, float lr);
     int64_t (*get_step)(const void *m);
     int64_t max_n;                          /* largest n train_step accepts */
@@ -173,6 +184,9 @@ static bool find_entries(const SinterModelInfo *info, TrainEntries *e)
     e->ntrain_inputs = info->ntraining_inputs;
     e->train_inputs = info->training_inputs;
     e->train_step = info->train_step;
+    e->grad = info->grad;
+    e->apply = info->apply;
+    e->grads = info->grads;
     e->set_lr = info->set_lr;
     e->get_step = info->get_step;
     e->max_n = info->train_max_n;
@@ -444,6 +458,7 @@ static void print_eval(const Eval *ev, const EvalResult *r)
 /* The progress line on stderr: rewritten in place on a terminal (at most 10 times a second),
  * else one line per tenth of an epoch. */
 typedef struct Progress {
+    bool quiet;           /* nothing (MPI ranks other than 0) */
     bool tty;
     double last;          /* time of the last terminal update */
     int width;            /* characters of the line on the terminal */
@@ -466,6 +481,8 @@ static void progress_step(Progress *p, int64_t epoch, int64_t epochs, int64_t st
 {
     double now = now_seconds();
     bool last = step == steps;
+    if (p->quiet)
+        return;
     if (p->tty ? (now - p->last < 0.1 && !last) : (!last && step % ((steps + 9) / 10) != 0))
         return;
     double rate = now > t0 ? (double)step / (now - t0) : 0;
@@ -494,6 +511,47 @@ static void progress_end(Progress *p)
     if (p->tty && p->width > 0)
         fprintf(stderr, "\r%*s\r", p->width, "");
     p->width = 0;
+}
+
+/* ---- data-parallel steps (--mpi) ----------------------------------------------------------------- */
+
+/* One step on the global batch order[0..n) across the ranks: rank r takes its contiguous share
+ * (n / size examples, one more for the first n % size ranks), computes the gradients of its
+ * share's mean loss, scales them by share / n, and the sum over the ranks (MPI_Allreduce) is
+ * the gradient of the global batch's mean loss; every rank then applies the same update, so the
+ * params stay identical. *loss: the global batch's loss, weighted the same way. Returns a
+ * SINTER_* status of the library, or -1 after a diagnostic for an MPI failure. */
+static int mpi_step(CliNative *x, const TrainEntries *e, Batch *b, const CliDist *w, const int64_t *order, int64_t n,
+                    float *loss, IrDiag *d)
+{
+    int64_t share = n / w->size, extra = n % w->size;
+    int64_t mine = share + (w->rank < extra), start = w->rank * share + (w->rank < extra ? w->rank : extra);
+    size_t count = 0;
+    float *g = e->grads(x->m, &count);
+    if (!g && count) {
+        ir_diag_error(d, NULL, "the library returned no gradient buffer");
+        return -1;
+    }
+    float local = 0;
+    int rc = SINTER_OK;
+    if (mine > 0) {
+        batch_fill(b, order + start, mine);
+        void **args = b->buf;
+        if ((rc = e->grad(x->m, mine, (void *const *)args, &local)) != SINTER_OK)
+            return rc;
+    } else {
+        memset(g, 0, count * sizeof *g);   /* a global batch smaller than the ranks: nothing from this one */
+    }
+    float scale = (float)((double)mine / (double)n);
+    for (size_t i = 0; i < count; i++)
+        g[i] *= scale;
+    double weighted = (double)local * (double)mine / (double)n;
+    if (cli_dist_sum_floats(g, count) != 0 || cli_dist_sum_double(&weighted) != 0) {
+        ir_diag_error(d, NULL, "MPI_Allreduce of the gradients failed");
+        return -1;
+    }
+    *loss = (float)weighted;
+    return e->apply(x->m);
 }
 
 /* ---- the run ------------------------------------------------------------------------------------ */
@@ -605,6 +663,10 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
                           "(it cannot generate the training step yet)");
         goto fail;
     }
+    if (o->mpi && (!e.grad || !e.apply || !e.grads)) {
+        ir_diag_error(&d, o->model, "--mpi: the library has no grad/apply/grads entry points");
+        goto fail;
+    }
     if (o->batch > e.max_n) {
         status = cli_usage_error("train", "--batch %lld is larger than %s's training step accepts (at most %lld)",
                                  (long long)o->batch, info->name, (long long)e.max_n);
@@ -693,6 +755,10 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
         if (o->have_lr)
             printf(", lr %g", o->lr);
         printf(", shuffle seed %llu\n", (unsigned long long)o->seed);
+        if (o->mpi)
+            printf("data-parallel on %d MPI rank%s: each takes its contiguous share of every batch; gradients "
+                   "averaged by MPI_Allreduce; rank 0 evaluates and saves\n", o->dist.size,
+                   o->dist.size == 1 ? "" : "s");
     }
     fflush(stdout);
 
@@ -731,6 +797,7 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     Progress p;
     memset(&p, 0, sizeof p);
     p.tty = isatty(2);
+    p.quiet = o->dist.rank != 0;
     int64_t epoch0 = steps > 0 ? step0 / steps : 0;   /* shuffles continue where a loaded checkpoint stopped */
     double train_seconds = 0;
     for (int64_t ep = 1; ep <= o->epochs; ep++) {
@@ -739,14 +806,20 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
         int64_t timed = 0, samples = 0;
         for (int64_t s = 0; s < steps; s++) {
             int64_t n = s == steps - 1 && rest && !o->drop_last ? rest : batch;
-            batch_fill(&b, order + s * batch, n);
             float loss = 0;
             double t_step = now_seconds();
-            if ((rc = e.train_step(x.m, n, args, &loss)) != SINTER_OK) {
+            if (o->mpi) {
+                rc = mpi_step(&x, &e, &b, &o->dist, order + s * batch, n, &loss, &d);
+            } else {
+                batch_fill(&b, order + s * batch, n);
+                rc = e.train_step(x.m, n, args, &loss);
+            }
+            if (rc != SINTER_OK) {
                 progress_end(&p);
                 snprintf(buf, sizeof buf, "training step %lld of epoch %lld failed", (long long)s + 1,
                          (long long)ep);
-                call_failed(&x, rc, buf, &d);
+                if (rc > 0)
+                    call_failed(&x, rc, buf, &d);
                 goto fail;
             }
             if (n == batch)
@@ -795,6 +868,8 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
     goto done;
 fail:
     status = cli_report(&d);
+    if (o->dist.size > 1)
+        cli_dist_abort(status);   /* the other ranks would wait for this one forever */
 done:
     ir_diag_free(&d);
     batch_free(&b);
@@ -820,11 +895,32 @@ static int run_train(int argc, char **argv)
         cli_data_spec_free(&o.eval);
         return status;
     }
+    if (o.mpi) {
+        char err[256];
+        if (cli_dist_init(&o.dist, err, sizeof err) != 0) {
+            cli_data_spec_free(&o.data);
+            cli_data_spec_free(&o.eval);
+            fprintf(stderr, "sinter train: --mpi: %s\n", err);
+            return CLI_EINPUT;
+        }
+        if (o.dist.rank != 0) {
+            /* rank 0 reports, evaluates and saves; the others train in silence */
+            if (!freopen("/dev/null", "w", stdout))
+                fprintf(stderr, "sinter train: rank %d: cannot silence stdout\n", o.dist.rank);
+            o.no_eval = true;
+            o.eval_text = NULL;
+            o.save = NULL;
+        }
+    } else {
+        o.dist.size = 1;
+    }
     /* the test split of an IDX directory evaluates unless told otherwise */
     bool have_eval = !o.no_eval && (o.eval_text || (o.data.dir && cli_data_idx_present(o.data.dir, CLI_DATA_TEST)));
     const CliDataSpec *eval_spec = o.eval_text ? &o.eval : &o.data;
-    if (!have_eval && o.epochs == 0 && !o.save) {
+    if (!have_eval && o.epochs == 0 && !o.save && o.dist.rank == 0) {
         cli_data_spec_free(&o.data);
+        if (o.mpi)
+            cli_dist_finalize();
         return cli_usage_error("train", "--epochs 0 only evaluates (and saves with --save), but there is no test "
                                "data (give --eval-data)");
     }
@@ -843,6 +939,8 @@ static int run_train(int argc, char **argv)
     cli_data_free(&eval_ds);
     cli_data_spec_free(&o.data);
     cli_data_spec_free(&o.eval);
+    if (o.mpi)
+        cli_dist_finalize();
     return status;
 }
 
@@ -850,7 +948,11 @@ const CliVerb cli_verb_train = {
     "train", run_train,
     "usage: sinter train MODEL.json|LIB.so --data DATA --epochs E --batch B [--lr X]\n"
     "                    [--eval-data DATA | --no-eval] [--save FILE.safetensors] [--load FILE]\n"
-    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3]\n"
+    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3]"
+#ifdef SINTER_HAVE_MPI
+    " [--mpi]"
+#endif
+    "\n"
     "\n"
     "Trains a model with its compiled training step (forward, the loss and the optimizer of the\n"
     "model's \"training\" section, backward and update in one call), printing progress on stderr\n"
@@ -894,6 +996,14 @@ const CliVerb cli_verb_train = {
     "  --drop-last        leave out the last incomplete batch of every epoch (by default the\n"
     "                     last step trains on the remaining examples)\n"
     "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
+#ifdef SINTER_HAVE_MPI
+    "  --mpi              data-parallel across the ranks of an MPI job (mpirun -np R sinter train\n"
+    "                     ... --mpi): --batch stays the global batch, rank r trains on its\n"
+    "                     contiguous share of it, the gradients are averaged with MPI_Allreduce\n"
+    "                     before every update; rank 0 prints, evaluates and saves. Equals one\n"
+    "                     process for losses with the mean reduction (BatchNormalization\n"
+    "                     normalizes each share with its own statistics)\n"
+#endif
     "\n"
     "Exit status: 0 success, 1 bad model, library or data file, or a failed or diverging\n"
     "training step (one line on stderr naming the file), 2 bad usage.\n",
