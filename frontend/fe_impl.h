@@ -53,6 +53,8 @@ typedef struct Fe {
     bool stop;                /* FE_MAX_ERRORS reached: unwind */
     size_t max_data_bytes;
     int max_nodes;
+    const SrtTensorFile *mem_weights; /* FeOptions.weights: the params' values instead of a file */
+    const char *mem_label;            /* what messages call them */
     size_t data_bytes;        /* params + constants + tensor attributes declared so far */
     FeParam *params;          /* malloc'ed, one per declared param */
     int nparams, cap_params;

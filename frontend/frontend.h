@@ -36,6 +36,11 @@ IrGraph *fe_parse_model(const char *text, size_t len, const char *file_label, co
 typedef struct FeOptions {
     size_t max_data_bytes;    /* params + constants + tensor attributes, summed; 0 = default (64 GiB) */
     int max_nodes;            /* 0 = default (1 << 20) */
+    /* In-memory weights (an imported ONNX model's initializers): used instead of a "weights"
+     * file (the model then has none); params without "init" take their values from here.
+     * weights_label names them in messages (e.g. "initializers of m.onnx"). */
+    const SrtTensorFile *weights;
+    const char *weights_label;
 } FeOptions;
 
 /* fe_parse_model with explicit limits (opt may be NULL for the defaults). The fuzzer uses it. */

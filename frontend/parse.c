@@ -182,11 +182,12 @@ static void parse_params(Fe *c, const cJSON *arr)
         if (init && data) {
             fe_error(c, p, "give either \"init\" or \"data\", not both");
             ok = false;
-        } else if (!init && !data && !c->g->weights && !fe_is_typo(c, e, "init") && !fe_is_typo(c, e, "data")) {
+        } else if (!init && !data && !c->g->weights && !c->mem_weights && !fe_is_typo(c, e, "init") &&
+                   !fe_is_typo(c, e, "data")) {
             fe_error(c, p, "no \"init\" and the model has no \"weights\" file (add e.g. \"init\": {\"kind\": "
                            "\"zeros\"})");
             ok = false;
-        } else if (!init && !data && !c->g->weights) {
+        } else if (!init && !data && !c->g->weights && !c->mem_weights) {
             ok = false;
         }
         if (typed && !fe_charge_bytes(c, p, dtype, &shape, &bytes))
@@ -898,6 +899,8 @@ IrGraph *fe_parse_model_opts(const char *text, size_t len, const char *file_labe
     c.d = d;
     c.max_data_bytes = opt && opt->max_data_bytes ? opt->max_data_bytes : DEFAULT_MAX_DATA_BYTES;
     c.max_nodes = opt && opt->max_nodes > 0 ? opt->max_nodes : DEFAULT_MAX_NODES;
+    c.mem_weights = opt ? opt->weights : NULL;
+    c.mem_label = opt && opt->weights_label ? opt->weights_label : "the weights in memory";
     IrGraph *g = NULL;
     cJSON *root = parse_json(&c, text, len);
     if (root)

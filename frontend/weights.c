@@ -61,8 +61,8 @@ static bool tensor_fits(const SrtTensor *t, const IrValue *v, char *why, size_t 
     return true;
 }
 
-/* Matches the tensors of the file to params. */
-static bool apply_weights(Fe *c, const SrtTensorFile *tf)
+/* Matches the tensors of the file (label: its path, for messages) to params. */
+static bool apply_weights(Fe *c, const SrtTensorFile *tf, const char *label)
 {
     IrGraph *g = c->g;
     bool ok = true;
@@ -75,7 +75,7 @@ static bool apply_weights(Fe *c, const SrtTensorFile *tf)
             fe_suggest_init(&s, t->name);
             for (int k = 0; k < c->nparams; k++)
                 fe_suggest_try(&s, g->values[c->params[k].id]->name);
-            fe_error(c, "weights", "tensor %s matches no param of the model%s", fe_quote(q, t->name),
+            fe_error(c, "weights", "%s: tensor %s matches no param of the model%s", label, fe_quote(q, t->name),
                      fe_suggest_text(&s, sb));
             ok = false;
             continue;
@@ -86,7 +86,7 @@ static bool apply_weights(Fe *c, const SrtTensorFile *tf)
                 c->params[k].in_file = true;
         char why[400];
         if (!tensor_fits(t, v, why, sizeof why)) {
-            fe_error(c, "weights", "%s", why);
+            fe_error(c, "weights", "%s: %s", label, why);
             ok = false;
             continue;
         }
@@ -100,7 +100,9 @@ bool fe_materialize_params(Fe *c)
 {
     IrGraph *g = c->g;
     bool ok = true;
-    if (g->weights) {
+    if (c->mem_weights) {
+        ok = apply_weights(c, c->mem_weights, c->mem_label);
+    } else if (g->weights) {
         char err[512];
         SrtTensorFile tf;
         char *path = weights_path(g);
@@ -109,8 +111,8 @@ bool fe_materialize_params(Fe *c)
             free(path);
             return false;
         }
+        ok = apply_weights(c, &tf, path);
         free(path);
-        ok = apply_weights(c, &tf);
         srt_tensorfile_free(&tf);
     }
     for (int k = 0; k < c->nparams && !c->stop; k++) {
