@@ -87,6 +87,7 @@ static const CgOpImpl impls[IR_OP_COUNT] = {
     [IR_OP_SHAPE] = {cg_k_shape, WORK_MOVE},
     [IR_OP_CONSTOFSHAPE] = {cg_k_shape, WORK_MOVE},
     [IR_OP_RANGE] = {cg_k_shape, WORK_MOVE},
+    [IR_OP_PAD] = {cg_k_pad, WORK_MOVE},
     [IR_OP_SCELOSS] = {cg_k_sce_loss, WORK_FLOPS},
     [IR_OP_MSELOSS] = {cg_k_mse_loss, WORK_FLOPS},
     [IR_OP_RELUGRAD] = EW,

@@ -169,7 +169,7 @@ bool ir_node_flops(const IrGraph *g, const IrNode *n, IrDim *flops)
     case IR_OP_RESHAPE: case IR_OP_FLATTEN: case IR_OP_TRANSPOSE: case IR_OP_SQUEEZE:
     case IR_OP_UNSQUEEZE: case IR_OP_CONCAT: case IR_OP_SPLIT: case IR_OP_SLICE:
     case IR_OP_GATHER: case IR_OP_EXPAND: case IR_OP_SHAPE: case IR_OP_CONSTOFSHAPE:
-    case IR_OP_RANGE:
+    case IR_OP_RANGE: case IR_OP_PAD:
         return true;   /* data movement and shape arithmetic */
     default:
         return scale(out_elems, per_elem(n->op), flops);

@@ -58,6 +58,9 @@ static inline int64_t ir_bcast_offset(const IrTensor *t, int rank, const int64_t
     return off;
 }
 
+/* Pad's source index along an axis for output index o (-1: the constant; ir/ops_shape.c). */
+int64_t ir_pad_source(const char *mode, int64_t o, int64_t begin, int64_t dim);
+
 /* ---- sliding windows (ir/interp_window.c) ------------------------------------------ */
 
 /* The attribute `name` if it has exactly count entries, else count copies of def. */

@@ -1415,3 +1415,131 @@ int ref_Range(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *
     }
     return 0;
 }
+
+/* ==== Pad ======================================================================= */
+
+/* The source index along one axis for output index o (ONNX Pad modes; i = o - begin pad):
+ * inside [0, dim) itself; outside: -1 for "constant", the nearest edge for "edge", the mirror
+ * image without repeating the edge for "reflect", and i modulo dim for "wrap". */
+int64_t ir_pad_source(const char *mode, int64_t o, int64_t begin, int64_t dim)
+{
+    int64_t i = o - begin;
+    if (i >= 0 && i < dim)
+        return i;
+    switch (mode[0]) {
+    case 'e': return i < 0 ? 0 : dim - 1;
+    case 'r': return i < 0 ? -i : 2 * (dim - 1) - i;
+    case 'w': return ((i % dim) + dim) % dim;
+    default: return -1;
+    }
+}
+
+/* Begin/end pads per axis of a rank-r input from pads (2*count entries: begins, then ends) and
+ * the optional axes (count entries; NULL: all r axes in order). False for a bad axis. */
+static bool pad_amounts(int r, int count, const int64_t *pads, const int64_t *axes, int64_t *pb, int64_t *pe)
+{
+    for (int k = 0; k < r; k++)
+        pb[k] = pe[k] = 0;
+    for (int i = 0; i < count; i++) {
+        int a = i;
+        if (axes && !ir_norm_axis(axes[i], r, &a))
+            return false;
+        pb[a] = pads[i];
+        pe[a] = pads[count + i];
+    }
+    return true;
+}
+
+int shape_Pad(IrGraph *g, IrNode *n, IrDiag *d)
+{
+    const IrValue *x = ir_in(g, n, 0), *cv = ir_in(g, n, 2), *ax = ir_in(g, n, 3);
+    int r = x->shape.rank;
+    const char *mode = ir_attr_str(n, "mode");
+    if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge") && strcmp(mode, "wrap")) {
+        ir_node_error(d, n, "mode \"%s\" is not one of constant, reflect, edge, wrap", mode);
+        return -1;
+    }
+    if (check_index_vector(g, n, 1, "pads", false, d) != 0 || (ax && check_index_vector(g, n, 3, "axes", true, d)))
+        return -1;
+    int64_t *pads, *axes = NULL;
+    int count = const_input(g, n, 1, "pads", &pads, d), naxes = r;
+    if (count < 0 || (ax && (naxes = const_input(g, n, 3, "axes", &axes, d)) < 0))
+        return -1;
+    if (count != 2 * naxes) {
+        ir_node_error(d, n, "pads %s has %d entries; it needs 2 per padded axis (%d)", ints_str(count, pads).s, count,
+                      2 * naxes);
+        return -1;
+    }
+    int norm[IR_MAX_RANK];
+    if (axes && norm_axes(n, "axes", naxes, axes, r, x, norm, d) != 0)
+        return -1;
+    if (cv) {
+        IrDim numel;
+        if (cv->dtype != x->dtype || !ir_shape_numel(&cv->shape, &numel) || !ir_dim_eq(numel, ir_dim_const(1))) {
+            ir_node_error(d, n, "inputs[2] (constant_value) has type %s; it must be one element of %s's dtype",
+                          type_str(cv).s, type_str(x).s);
+            return -1;
+        }
+    }
+    int64_t pb[IR_MAX_RANK], pe[IR_MAX_RANK];
+    IR_ASSERT(pad_amounts(r, naxes, pads, axes, pb, pe));
+    IrShape y = x->shape;
+    for (int k = 0; k < r; k++) {
+        IrDim o;
+        if (!ir_dim_add(x->shape.d[k], ir_dim_const(pb[k] + pe[k]), &o) || !dim_nonneg(o)) {
+            ir_node_error(d, n, "pads %s make axis %d of %s negative", ints_str(count, pads).s, k, type_str(x).s);
+            return -1;
+        }
+        bool grows = pb[k] > 0 || pe[k] > 0;
+        if (grows && strcmp(mode, "constant")) {
+            /* the other modes read inside the input: it needs elements, and reflect one more
+             * than the pad (the edge is not repeated); wrap repeats the input as often as needed */
+            int64_t need = mode[0] == 'r' ? (pb[k] > pe[k] ? pb[k] : pe[k]) + 1 : 1;
+            IrDim dim = x->shape.d[k];
+            if (dim.a != 0 || dim.b < need) {
+                ir_node_error(d, n, "mode \"%s\" pads axis %d by %lld/%lld but the input's size there is %s (needs a "
+                              "constant size of at least %lld)", mode, k, (long long)pb[k], (long long)pe[k],
+                              dim_str(dim).s, (long long)need);
+                return -1;
+            }
+        }
+        y.d[k] = o;
+    }
+    ir_set_out(g, n, 0, x->dtype, &y);
+    return 0;
+}
+
+int ref_Pad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
+{
+    const IrTensor *x = in[0], *pads = in[1], *cv = n->nin > 2 && n->in[2] >= 0 ? in[2] : NULL;
+    const IrTensor *ax = n->nin > 3 && n->in[3] >= 0 ? in[3] : NULL;
+    IrTensor *y = out[0];
+    int r = x->rank, count = ax ? (int)ax->numel : r;
+    int64_t pv[2 * IR_MAX_RANK], av[IR_MAX_RANK], pb[IR_MAX_RANK], pe[IR_MAX_RANK];
+    for (int i = 0; i < 2 * count; i++)
+        pv[i] = ir_tensor_geti(pads, i);
+    for (int i = 0; ax && i < count; i++)
+        av[i] = ir_tensor_geti(ax, i);
+    IR_ASSERT(pad_amounts(r, count, pv, ax ? av : NULL, pb, pe));
+    const char *mode = ir_attr_str(n, "mode");
+    double fill = cv ? ir_tensor_getf(cv, 0) : 0;
+    int64_t ifill = cv ? ir_tensor_geti(cv, 0) : 0;
+    bool fp = ir_dtype_is_float(x->dtype);
+    int64_t xst[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
+    strides_of(x, xst);
+    for (int64_t i = 0; i < y->numel; i++) {
+        int64_t src = 0;
+        for (int k = 0; k < r && src >= 0; k++) {
+            int64_t s = ir_pad_source(mode, idx[k], pb[k], x->dims[k]);
+            src = s < 0 ? -1 : src + s * xst[k];
+        }
+        if (src >= 0)
+            copy_elems(y, i, x, src, 1);
+        else if (fp)
+            ir_tensor_setf(y, i, fill);
+        else
+            ir_tensor_seti(y, i, ifill);
+        next_index(r, y->dims, idx);
+    }
+    return 0;
+}

@@ -770,6 +770,28 @@ static int rule_gather(Ad *ad, const IrNode *n, const int *dy)
     return accum(ad, x, pass_ad_finish(ad, gn));
 }
 
+/* Constant-mode Pad: dX is dY with the pads negated (a crop where X was padded, zeros where
+ * the pad cut X). The other modes read X's elements more than once (a scatter-add). */
+static int rule_pad(Ad *ad, const IrNode *n, const int *dy)
+{
+    int x = n->in[0];
+    if (n->nin > 2 && pass_ad_wants(ad, n->in[2]))
+        return pass_ad_fail(ad, "the gradient with respect to Pad's constant_value is not supported");
+    if (!pass_ad_wants(ad, x))
+        return 0;
+    if (strcmp(ir_attr_str(n, "mode"), "constant"))
+        return pass_ad_fail(ad, "only constant-mode Pad is differentiated (mode \"%s\")", ir_attr_str(n, "mode"));
+    IrDim *pads;
+    int count = ir_value_known_ints(ad->g, n->in[1], &pads);
+    int64_t neg[2 * IR_MAX_RANK];
+    if (count < 0 || count > 2 * IR_MAX_RANK)
+        return pass_ad_fail(ad, "Pad's pads are not a constant");
+    for (int i = 0; i < count; i++)
+        neg[i] = -pads[i].b;
+    int in[4] = {dy[0], pass_ad_ints(ad, count, neg), -1, n->nin > 3 ? n->in[3] : -1};
+    return accum(ad, x, pass_ad_finish(ad, pass_ad_begin(ad, IR_OP_PAD, 4, in, 1)));
+}
+
 static int rule_expand(Ad *ad, const IrNode *n, const int *dy)
 {
     int x = n->in[0];
@@ -891,6 +913,7 @@ static const AdRule rules[IR_OP_COUNT] = {
     [IR_OP_SLICE] = rule_slice,
     [IR_OP_GATHER] = rule_gather,
     [IR_OP_EXPAND] = rule_expand,
+    [IR_OP_PAD] = rule_pad,
     [IR_OP_SCELOSS] = rule_sce,
     [IR_OP_MSELOSS] = rule_mse,
 };

@@ -258,6 +258,10 @@ static const GcCase cases[] = {
      "'inputs': [], 'params': [" P("p", "[3, 1]") "], 'constants': [{'name': 's', 'dtype': 'int64', 'shape': [3], 'data': [2, 3, 4]}], "
      "'nodes': [" NODE("Expand", "['p', 's']", "['out']", "") "], " OUT},
 
+    {.name = "pad with zeros and a crop (negative pad), axes given",
+     "'inputs': [], 'params': [" P("p", "[2, 3, 4]") "], 'constants': [{'name': 'pd', 'dtype': 'int64', 'shape': [4], 'data': [1, -1, 2, 1]}, "
+     "{'name': 'ax', 'dtype': 'int64', 'shape': [2], 'data': [1, 2]}], "
+     "'nodes': [" NODE("Pad", "['p', 'pd', '', 'ax']", "['out']", "") "], " OUT},
     /* ---- losses ---- */
     {.name = "softmaxcrossentropyloss mean with weights and ignore_index",
      "'inputs': [], 'params': [" P("p", "[6, 4]") "], 'nodes': [" NODE("Identity", "['p']", "['out']", "") "], " OUT,

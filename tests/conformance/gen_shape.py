@@ -734,11 +734,64 @@ def gen_chains():
     c.output("y", x.reshape(2, 8, 4).transpose(0, 2, 1))
 
 
+# ---- Pad --------------------------------------------------------------------------
+
+def pad_np(x, pads, mode="constant", value=0, axes=None):
+    """ONNX Pad via np.pad; negative pads crop first."""
+    r = x.ndim
+    axes = list(range(r)) if axes is None else [a % r for a in axes]
+    k = len(axes)
+    begin, end = [0] * r, [0] * r
+    for i, a in enumerate(axes):
+        begin[a], end[a] = pads[i], pads[k + i]
+    crop = tuple(slice(max(-b, 0), x.shape[a] - max(-e, 0)) for a, (b, e) in enumerate(zip(begin, end)))
+    x = x[crop]
+    width = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end)]
+    npmode = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode]
+    if mode == "constant":
+        return np.pad(x, width, mode="constant", constant_values=value)
+    return np.pad(x, width, mode=npmode)
+
+
+def gen_pad():
+    c = case("pad_constant_value", "Pad [2,3] by [1,0,0,2] with constant_value 1.5 (a LeNet-style border)")
+    x = data((2, 3))
+    c.input("x", x)
+    c.node("Pad", ["x", c.const("p", [1, 0, 0, 2]), c.const("v", 1.5, np.float32)], ["y"])
+    c.output("y", pad_np(x, [1, 0, 0, 2], value=1.5))
+
+    c = case("pad_batch_spatial", "Pad [N,2,3,3] by 2 on both spatial axes (zeros, no constant_value)", n=2)
+    x = data((2, 2, 3, 3))
+    c.input("x", x, batch_axes=(0,))
+    p = [0, 0, 2, 2, 0, 0, 2, 2]
+    c.node("Pad", ["x", c.const("p", p)], ["y"])
+    c.output("y", pad_np(x, p))
+
+    c = case("pad_negative_crop", "Pad [3,4] int64 by [-1,1,0,-2]: negative pads crop")
+    x = data((3, 4), np.int64)
+    c.input("x", x)
+    c.node("Pad", ["x", c.const("p", [-1, 1, 0, -2]), c.const("v", 7, np.int64)], ["y"])
+    c.output("y", pad_np(x, [-1, 1, 0, -2], value=7))
+
+    for mode in ("reflect", "edge", "wrap"):
+        c = case(f"pad_{mode}", f"Pad [2,4] f64 in {mode} mode by [0,2,1,3] (wrap/reflect reach 3 of 4 elements)")
+        x = data((2, 4), np.float64)
+        c.input("x", x)
+        c.node("Pad", ["x", c.const("p", [0, 2, 1, 3])], ["y"], mode=mode)
+        c.output("y", pad_np(x, [0, 2, 1, 3], mode))
+
+    c = case("pad_axes", "Pad [2,3,4] with axes [-1,1] (opset 18): pads [1,0,2,1]")
+    x = data((2, 3, 4))
+    c.input("x", x)
+    c.node("Pad", ["x", c.const("p", [1, 0, 2, 1]), "", c.const("a", [-1, 1])], ["y"])
+    c.output("y", pad_np(x, [1, 0, 2, 1], axes=[-1, 1]))
+
+
 def main():
     shutil.rmtree(ROOT, ignore_errors=True)
     os.makedirs(ROOT)
     for gen in (gen_reshape, gen_flatten, gen_transpose, gen_squeeze, gen_concat, gen_split, gen_slice,
-                gen_gather, gen_expand, gen_shape, gen_constant_of_shape, gen_range, gen_chains):
+                gen_gather, gen_expand, gen_shape, gen_constant_of_shape, gen_range, gen_chains, gen_pad):
         gen()
     names = [c.name for c in CASES]
     assert len(names) == len(set(names)), "duplicate case names"
