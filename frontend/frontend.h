@@ -67,4 +67,43 @@ int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d);
  * "2N", which do not parse back). Returns NULL only when memory runs out. */
 char *fe_emit_json(const IrGraph *g);
 
+/* Importing ONNX (frontend/fe_onnx*.c)
+ * ------------------------------------
+ * An ONNX model (protobuf, opsets 7 to 21 of the default domain) converted to a model in
+ * this format: the JSON text, and the params' values (the initializers) as tensors, which
+ * `sinter import` writes to the weights file the JSON names. Tensor and node names stay the
+ * ONNX names (any string is a tensor name), so diagnostics cite them; the model name is a C
+ * identifier made from the file name unless given. Nodes follow the opset-17 forms sinter
+ * implements (attributes of older opsets become inputs and so on; docs/onnx.md).
+ * Errors: "FILE: WHERE: message" lines in d (unsupported ops all in one line), return -1. */
+typedef struct FeOnnxOptions {
+    const char *name;          /* model name (a C identifier); NULL: from the file name */
+    const char *batch_dim;     /* the dim_param that is sinter's N; NULL: the only dim_param of
+                                  the graph inputs, if there is exactly one */
+    bool batch_first;          /* dim 0 of every graph input is N (whatever the file says) */
+    const char *weights;       /* the "weights" path the JSON gives (relative to the JSON);
+                                  NULL: none (the params then come from memory) */
+    size_t max_bytes;          /* tensor data limit; 0 = default (64 GiB) */
+} FeOnnxOptions;
+
+typedef struct FeOnnxModel {
+    char *json;                /* malloc'ed model text */
+    size_t json_len;
+    SrtTensorFile weights;     /* the params' values, in param order */
+} FeOnnxModel;
+
+int fe_onnx_import(const char *path, const FeOnnxOptions *o, FeOnnxModel *out, IrDiag *d);
+/* The same from bytes: label prefixes messages, dir resolves external data files. */
+int fe_onnx_import_mem(const uint8_t *buf, size_t len, const char *label, const char *dir, const FeOnnxOptions *o,
+                       FeOnnxModel *out, IrDiag *d);
+void fe_onnx_model_free(FeOnnxModel *m);
+/* Imports PATH in memory and parses the result: the graph fe_load_model would give for the
+ * JSON and weights `sinter import` writes. o may be NULL. */
+IrGraph *fe_load_onnx(const char *path, const FeOnnxOptions *o, IrDiag *d);
+/* One serialized ONNX TensorProto (the input_K.pb / output_K.pb files of ONNX's tests) as a
+ * tensor (name and data malloc'ed: srt_tensor_free). label prefixes messages. */
+int fe_onnx_read_tensor(const uint8_t *buf, size_t len, const char *label, SrtTensor *out, IrDiag *d);
+/* fe_load_onnx for a path ending in ".onnx", else fe_load_model. */
+IrGraph *fe_load_any(const char *path, IrDiag *d);
+
 #endif

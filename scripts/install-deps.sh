@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config llvm-19-dev libcjson-dev check zlib1g-dev
       libgomp1 clang-14 graphviz dataset-fashion-mnist
       python3-numpy python3-venv     # the Python module (python/) and its tests
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # cross-compiled libraries, run under qemu
-      openmpi-bin libopenmpi-dev)   # sinter train --mpi and its test
+      openmpi-bin libopenmpi-dev   # sinter train --mpi and its test
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata)   # ONNX import and its tests
 # Optional: reference implementations for benchmarks and for regenerating test vectors.
 if [ "${SINTER_WITH_PYTHON:-0}" = 1 ]; then
   pkgs+=(python3-torch libopenblas0-pthread)

@@ -13,7 +13,7 @@ IrGraph *cli_load_model(const char *path)
 {
     IrDiag d;
     ir_diag_init(&d, NULL);   /* the frontend prefixes its messages with the path */
-    IrGraph *g = fe_load_model(path, &d);
+    IrGraph *g = fe_load_any(path, &d);   /* MODEL.onnx: imported in memory */
     if (!g) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "%s: cannot load the model", path);
