@@ -53,6 +53,16 @@ IrGraph *fe_parse_model_opts(const char *text, size_t len, const char *file_labe
  * "PATH: message" per mismatch and g unchanged. g->weights then names the file. */
 int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d);
 
+/* The text IR (docs/ir.md): what ir_print_text writes, read back. A .sir file holds one graph at
+ * any stage of the pipeline (as loaded, after any pass, the training graph after autodiff, kernel
+ * groups after fuse); print -> fe_parse_sir -> print is the identity. Params get their data as in
+ * a model (the weights file, else the init spec from (seed, name), else the data written), every
+ * node output's written type is checked against shape inference, and the graph is verified.
+ * Diagnostics are "FILE: LINE:COL: message" (or "FILE: line N ..." about a node); arguments as
+ * for fe_parse_model_opts (opt may be NULL). fe_load_model reads files named *.sir with it. */
+IrGraph *fe_parse_sir(const char *text, size_t len, const char *file_label, const char *model_dir,
+                      const FeOptions *opt, IrDiag *d);
+
 /* Emitting a model
  * ----------------
  * A malloc'ed model in the DESIGN.md format that fe_parse_model accepts and that parses back

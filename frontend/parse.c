@@ -948,7 +948,10 @@ IrGraph *fe_load_model(const char *path, IrDiag *d)
         dir[1] = 0;
     else
         *slash = 0;
-    IrGraph *g = fe_parse_model((const char *)buf, len, path, dir, d);
+    size_t n = strlen(path);
+    bool sir = n > 4 && !strcmp(path + n - 4, ".sir");
+    IrGraph *g = sir ? fe_parse_sir((const char *)buf, len, path, dir, NULL, d)
+                     : fe_parse_model((const char *)buf, len, path, dir, d);
     free(dir);
     free(buf);
     return g;

@@ -78,6 +78,16 @@ int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool wit
             return -1;
         }
     }
+    /* a training graph's backward nodes read training inputs, which only come with the loss */
+    for (int i = 0; !ntrain && i < g->nnodes; i++)
+        for (int k2 = 0; k2 < g->nodes[i]->nin; k2++) {
+            int id = g->nodes[i]->in[k2];
+            if (id >= 0 && g->values[id]->training_input) {
+                ir_node_error(d, g->nodes[i], "reads training input \"%s\": a training graph runs as a training "
+                              "step, not for inference", g->values[id]->name);
+                return -1;
+            }
+        }
     for (int i = 0; i < g->nnodes; i++)
         if (run_node(g, g->nodes[i], n, vals, d) != 0)
             return -1;

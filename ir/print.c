@@ -26,9 +26,12 @@
  *   training grad %fc1.weight : %"grad/fc1.weight"          after autodiff: each param's gradient
  * Names matching [A-Za-z0-9_.]+ print bare, others quoted with C-style escapes: %"/attn/q".
  * Reals print with the fewest digits that read back to the same float or double. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -91,6 +94,20 @@ static void print_quoted(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A node name after "# ": as it is when it reads back unchanged to the end of the line
+ * (printable, no surrounding blanks, not starting with a quote), else quoted. */
+static void print_comment_name(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    bool plain = s[0] != '"' && s[0] != ' ' && s[n - 1] != ' ';
+    for (size_t i = 0; plain && i < n; i++)
+        plain = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+    if (plain)
+        fputs(s, f);
+    else
+        print_quoted(f, s);
+}
+
 /* %name, or %"name" when it is not a plain identifier. */
 static void print_ref(FILE *f, const IrGraph *g, int id)
 {
@@ -135,19 +152,37 @@ static void print_element(FILE *f, const IrTensor *t, int64_t i)
         fprintf(f, "%lld", (long long)ir_tensor_geti(t, i));
 }
 
-/* "[1, 2, 3]" (a scalar prints bare), or "<1024 values, min -1.2 max 3.4>" when long. */
+/* How print_data writes a value's contents. */
+typedef enum DataForm { FORM_STORAGE, FORM_BARE, FORM_LIST, FORM_SPLAT, FORM_SUMMARY } DataForm;
+
+static DataForm data_form(IrDtype dtype, int64_t numel, bool scalar, const void *data, bool full)
+{
+    if (dtype >= SRT_BF16)
+        return FORM_STORAGE;
+    if (scalar && numel == 1)
+        return FORM_BARE;
+    if (numel <= PRINT_MAX_INLINE || full)
+        return FORM_LIST;
+    size_t esz = srt_dtype_size(dtype);
+    for (int64_t k = 1; k < numel; k++)
+        if (memcmp((const char *)data + (size_t)k * esz, data, esz))
+            return FORM_SUMMARY;
+    return FORM_SPLAT;
+}
+
+/* "[1, 2, 3]" (a scalar prints bare), "<1024 values, all 0>" when every element is the same, or
+ * "<1024 values, min -1.2 max 3.4>" when long (ir_print_text then adds a "data" line). */
 static void print_data(FILE *f, IrDtype dtype, int64_t numel, bool scalar, const void *data, bool full)
 {
     IrTensor t = {.dtype = dtype, .numel = numel, .data = (void *)data};
-    if (dtype >= SRT_BF16) {
+    switch (data_form(dtype, numel, scalar, data, full)) {
+    case FORM_STORAGE:
         fprintf(f, "<%lld values of a storage-only type>", (long long)numel);
         return;
-    }
-    if (scalar && numel == 1) {
+    case FORM_BARE:
         print_element(f, &t, 0);
         return;
-    }
-    if (numel <= PRINT_MAX_INLINE || full) {
+    case FORM_LIST:
         fputc('[', f);
         for (int64_t i = 0; i < numel; i++) {
             if (i)
@@ -156,8 +191,15 @@ static void print_data(FILE *f, IrDtype dtype, int64_t numel, bool scalar, const
         }
         fputc(']', f);
         return;
+    case FORM_SPLAT:
+        fprintf(f, "<%lld values, all ", (long long)numel);
+        print_element(f, &t, 0);
+        fputc('>', f);
+        return;
+    case FORM_SUMMARY:
+        break;
     }
-    /* summary: min and max (NaNs counted apart) */
+    /* summary: min and max (NaNs counted apart); the values follow in a "data" line */
     int64_t nnan = 0, imin = -1, imax = -1;
     for (int64_t i = 0; i < numel; i++) {
         if (ir_dtype_is_float(dtype)) {
@@ -190,14 +232,32 @@ static void print_data(FILE *f, IrDtype dtype, int64_t numel, bool scalar, const
     fputc('>', f);
 }
 
-/* Contents of a value with data: " = ...". Values whose shape is not constant have no data. */
-static void print_value_data(FILE *f, const IrValue *v, bool full)
+/* Element count of a value with printable data, or -1 (values whose shape is not constant have
+ * no data). */
+static int64_t data_numel(const IrValue *v)
 {
     IrDim cnt;
     if (!v->data || !v->typed || !ir_shape_numel(&v->shape, &cnt) || cnt.a != 0)
+        return -1;
+    return cnt.b;
+}
+
+/* Contents of a value with data: " = ...". */
+static void print_value_data(FILE *f, const IrValue *v, bool full)
+{
+    int64_t n = data_numel(v);
+    if (n < 0)
         return;
     fputs(" = ", f);
-    print_data(f, v->dtype, cnt.b, v->shape.rank == 0, v->data, full);
+    print_data(f, v->dtype, n, v->shape.rank == 0, v->data, full);
+}
+
+/* Does the declaration of v print its data (params: only without an init spec or weights file)? */
+static bool prints_data(const IrValue *v, bool full)
+{
+    if (v->role == IR_ROLE_PARAM)
+        return full || (!v->from_weights && !v->init_json);
+    return v->role == IR_ROLE_CONST && v->data;
 }
 
 /* " = sym[N, 784]" for a value with known symbolic content. */
@@ -323,13 +383,13 @@ static void print_param(FILE *f, const IrValue *v, bool full)
     print_type(f, v);
     if (v->from_weights)
         fputs(" from weights", f);
-    else if (v->init_json)
+    if (v->init_json)
         print_init(f, v->init_json);
     if (v->opt_state)
         fputs(" optimizer state", f);
     else if (!v->trainable)
         fputs(" frozen", f);
-    if (full || (!v->from_weights && !v->init_json))
+    if (prints_data(v, full))
         print_value_data(f, v, full);
 }
 
@@ -363,8 +423,10 @@ static void print_node(FILE *f, const IrGraph *g, const IrNode *n)
     }
     if (n->group >= 0)
         fprintf(f, " group=%d", n->group);
-    if (n->name && *n->name)
-        fprintf(f, "    # %s", n->name);
+    if (n->name && *n->name) {
+        fputs("    # ", f);
+        print_comment_name(f, n->name);
+    }
     fputc('\n', f);
 }
 
@@ -431,12 +493,59 @@ static void print_training(FILE *f, const IrGraph *g)
     }
 }
 
+/* weights "PATH": absolute, so the text parses from any folder. */
+static void print_weights(FILE *f, const IrGraph *g)
+{
+    const char *w = g->weights, *dir = g->model_dir ? g->model_dir : ".";
+    size_t len = strlen(w) + strlen(dir) + 2;
+    char *joined = malloc(len);
+    IR_ASSERT(joined);
+    if (w[0] == '/')
+        snprintf(joined, len, "%s", w);
+    else
+        snprintf(joined, len, "%s/%s", dir, w);
+    char *abs = realpath(joined, NULL);
+    char cwd[PATH_MAX];
+    if (!abs && joined[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        /* the file is gone: still make the path absolute */
+        size_t alen = strlen(cwd) + strlen(joined) + 2;
+        abs = malloc(alen);
+        IR_ASSERT(abs);
+        snprintf(abs, alen, "%s/%s", cwd, joined);
+    }
+    fputs("weights ", f);
+    print_quoted(f, abs ? abs : joined);
+    fputc('\n', f);
+    free(abs);
+    free(joined);
+}
+
+/* "data %c = [...]" for every value whose declaration printed a summary. */
+static void print_data_lines(FILE *f, const IrGraph *g, bool full)
+{
+    for (int role = IR_ROLE_PARAM; role <= IR_ROLE_CONST; role++)
+        for (int id = 0; id < g->nvalues; id++) {
+            const IrValue *v = g->values[id];
+            int64_t n = data_numel(v);
+            if ((int)v->role != role || n < 0 || !prints_data(v, full) ||
+                data_form(v->dtype, n, v->shape.rank == 0, v->data, full) != FORM_SUMMARY)
+                continue;
+            fputs("data ", f);
+            print_ref(f, g, id);
+            fputs(" = ", f);
+            print_data(f, v->dtype, n, false, v->data, true);
+            fputc('\n', f);
+        }
+}
+
 void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt)
 {
     IrPrintOptions defaults = {0};
     if (!opt)
         opt = &defaults;
     fprintf(f, "model %s (seed %lld)\n", g->name, (long long)g->seed);
+    if (g->weights)
+        print_weights(f, g);
     for (int i = 0; i < g->ninputs; i++) {
         fputs("input ", f);
         print_ref(f, g, g->inputs[i]);
@@ -473,4 +582,5 @@ void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt)
     }
     if (g->training)
         print_training(f, g);
+    print_data_lines(f, g, opt->show_data);
 }

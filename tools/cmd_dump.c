@@ -255,8 +255,8 @@ static int run_dump(int argc, char **argv)
 
 const CliVerb cli_verb_dump = {
     "dump", run_dump,
-    "usage: sinter dump MODEL.json [--after PASS|all] [--passes P1,P2,...] [--pipeline NAME]\n"
-    "                   [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
+    "usage: sinter dump MODEL.json|FILE.sir [--after PASS|all] [--passes P1,P2,...] [--pipeline NAME]\n"
+    "                             [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
     "\n"
     "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
     "passes run). With --after PASS: after running the pass pipeline up to and including\n"
@@ -265,7 +265,8 @@ const CliVerb cli_verb_dump = {
     "program: kernels in execution order and every buffer's storage, offset and size\n"
     "(a*N+b bytes). With --after autodiff: the training graph (forward, loss, backward and\n"
     "optimizer update nodes), from the training pipeline. The graph is verified after\n"
-    "every pass. After fuse, nodes of one kernel group carry 'group=K'.\n"
+    "every pass. After fuse, nodes of one kernel group carry 'group=K'. The text parses\n"
+    "back: saved as FILE.sir (-o FILE.sir) it is a model for every verb (docs/ir.md).\n"
     "\n"
     "  --after PASS|all|plan  where to print (passes: shape_infer, const_fold, dce, cse, ...)\n"
     "  --pipeline NAME   inference (default) or training: the named pipeline to run\n"

@@ -107,4 +107,22 @@ run "$SINTER" dump "$EX/fmnist_mlp.json" --after plan
 expect_contains "dump --after plan: the group's kernel" "$OUT" ': group 1: Gemm(%xn, %fc1.weight, %fc1.bias) -> %h1; Relu(%h1) -> %a1'
 expect_contains "dump --after plan: an intermediate is not stored" "$OUT" '%h1 : f32[N,256]  inside kernel'
 
+# the text IR parses back: a .sir file is a model for every verb, and dumps as it was written
+run "$SINTER" dump "$EX/lenet5.json" --pipeline training --after fuse -o "$TMP/lenet5_train.sir"
+expect_rc "dump -o X.sir" 0
+run "$SINTER" dump "$TMP/lenet5_train.sir"
+expect_rc "dump X.sir" 0
+expect_eq "dump X.sir: the same text" "$OUT" "$(cat "$TMP/lenet5_train.sir")"
+run "$SINTER" dump "$EX/lenet5.json" -o "$TMP/lenet5.sir"
+run "$SINTER" check "$TMP/lenet5.sir"
+expect_rc "check X.sir" 0
+run "$SINTER" dump "$EX/lenet5.json" --format json
+JSON_OUT=$OUT
+run "$SINTER" dump "$TMP/lenet5.sir" --format json
+expect_eq "dump X.sir --format json: the model it came from" "$OUT" "$JSON_OUT"
+printf 'model m (seed 0)\ninput %%x : f32[N]\n%%y = Relu(%%q) : f32[N]\n' > "$TMP/bad.sir"
+run "$SINTER" check "$TMP/bad.sir"
+expect_rc "check bad.sir" 1
+expect_eq "check bad.sir: one line naming the place" "$ERR" "$TMP/bad.sir: 3:11: unknown value \"q\" (values are declared before their uses)"
+
 finish
