@@ -252,11 +252,12 @@ static void print_value_data(FILE *f, const IrValue *v, bool full)
     print_data(f, v->dtype, n, v->shape.rank == 0, v->data, full);
 }
 
-/* Does the declaration of v print its data (params: only without an init spec or weights file)? */
-static bool prints_data(const IrValue *v, bool full)
+/* Does the declaration of v print its data? Params only when nothing else reproduces it: neither
+ * a weights file (in-memory weights, e.g. ONNX initializers, print) nor an init spec. */
+static bool prints_data(const IrGraph *g, const IrValue *v, bool full)
 {
     if (v->role == IR_ROLE_PARAM)
-        return full || (!v->from_weights && !v->init_json);
+        return full || !(v->from_weights ? g->weights : v->init_json);
     return v->role == IR_ROLE_CONST && v->data;
 }
 
@@ -371,7 +372,7 @@ static void print_init(FILE *f, const char *init_json)
     cJSON_Delete(o);
 }
 
-static void print_param(FILE *f, const IrValue *v, bool full)
+static void print_param(FILE *f, const IrGraph *g, const IrValue *v, bool full)
 {
     fputs("param ", f);
     fputc('%', f);
@@ -389,7 +390,7 @@ static void print_param(FILE *f, const IrValue *v, bool full)
         fputs(" optimizer state", f);
     else if (!v->trainable)
         fputs(" frozen", f);
-    if (prints_data(v, full))
+    if (prints_data(g, v, full))
         print_value_data(f, v, full);
 }
 
@@ -527,7 +528,7 @@ static void print_data_lines(FILE *f, const IrGraph *g, bool full)
         for (int id = 0; id < g->nvalues; id++) {
             const IrValue *v = g->values[id];
             int64_t n = data_numel(v);
-            if ((int)v->role != role || n < 0 || !prints_data(v, full) ||
+            if ((int)v->role != role || n < 0 || !prints_data(g, v, full) ||
                 data_form(v->dtype, n, v->shape.rank == 0, v->data, full) != FORM_SUMMARY)
                 continue;
             fputs("data ", f);
@@ -556,7 +557,7 @@ void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt)
     }
     for (int id = 0; id < g->nvalues; id++)
         if (g->values[id]->role == IR_ROLE_PARAM) {
-            print_param(f, g->values[id], opt->show_data);
+            print_param(f, g, g->values[id], opt->show_data);
             fputc('\n', f);
         }
     for (int id = 0; id < g->nvalues; id++) {
