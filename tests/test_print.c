@@ -79,6 +79,7 @@ static IrGraph *mlp(void)
     ir_val(g, w1)->init_json = "{\"kind\": \"kaiming_uniform\", \"a\": 2.2360679}";
     ir_val(g, b1)->init_json = "{\"kind\":\"zeros\"}";
     ir_val(g, w2)->from_weights = true;
+    g->weights = "/nonexistent/fmnist_mlp.safetensors";
     ir_val(g, b2)->init_json = "{\"kind\": \"uniform\", \"low\": -0.0625, \"high\": 0.0625}";
     ir_val(g, b2)->trainable = false;
     int shape0 = data_val(g, "shape0", SRT_I64, "2", IR_ROLE_CONST, 1.0);
@@ -172,6 +173,7 @@ START_TEST(text_mlp)
     char *s = text_of(g, false);
     ck_assert_str_eq(s,
                      "model fmnist_mlp (seed 0)\n"
+                     "weights \"/nonexistent/fmnist_mlp.safetensors\"\n"
                      "input %x : f32[N,784]\n"
                      "param %fc1.weight : f32[256,784] init kaiming_uniform a=2.2360679\n"
                      "param %fc1.bias : f32[256] init zeros\n"
