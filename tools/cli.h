@@ -25,7 +25,7 @@ typedef struct CliVerb {
     const char *summary;  /* one line for `sinter --help` */
 } CliVerb;
 
-extern const CliVerb cli_verb_check, cli_verb_dump, cli_verb_run;
+extern const CliVerb cli_verb_check, cli_verb_dump, cli_verb_opt, cli_verb_run;
 extern const CliVerb cli_verb_compile, cli_verb_train, cli_verb_bench, cli_verb_import;
 
 /* ---- argument scanning ----------------------------------------------------------

@@ -9,7 +9,7 @@
 
 /* ORDER: the order `sinter --help` lists the verbs in. */
 static const CliVerb *const verbs[] = {
-    &cli_verb_check, &cli_verb_dump, &cli_verb_run,
+    &cli_verb_check, &cli_verb_dump, &cli_verb_opt, &cli_verb_run,
     &cli_verb_compile, &cli_verb_train, &cli_verb_bench, &cli_verb_import,
 };
 #define NVERBS ((int)(sizeof verbs / sizeof verbs[0]))
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(verb, "--version")) {
-        printf("sinter " SINTER_VERSION " (check, dump, compile, run, train, bench, import)\n");
+        printf("sinter " SINTER_VERSION " (check, dump, opt, compile, run, train, bench, import)\n");
         return CLI_OK;
     }
     const CliVerb *v = find_verb(verb);

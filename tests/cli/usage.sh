@@ -16,7 +16,7 @@ expect_rc "sinter --version" 0
 expect_contains "sinter --version" "$OUT" "sinter 0."
 
 # every verb has --help (and -h, and 'sinter help VERB'), even with other arguments around
-for v in check dump run compile train bench; do
+for v in check dump opt run compile train bench; do
     run "$SINTER" $v --help
     expect_rc "sinter $v --help" 0
     expect_contains "sinter $v --help" "$OUT" "usage: sinter $v"
@@ -36,7 +36,7 @@ expect_rc "sinter (no verb)" 2
 expect_contains "sinter (no verb) prints usage" "$ERR" "usage: sinter VERB"
 
 usage_error "unknown verb" 'sinter: unknown verb "chek" (did you mean "check"?)' "" -- "$SINTER" chek "$MLP"
-usage_error "unknown verb, nothing close" 'sinter: unknown verb "frobnicate"; verbs: check, dump, run, compile, train, bench, import' "" -- "$SINTER" frobnicate
+usage_error "unknown verb, nothing close" 'sinter: unknown verb "frobnicate"; verbs: check, dump, opt, run, compile, train, bench, import' "" -- "$SINTER" frobnicate
 usage_error "option before the verb" 'sinter: unknown option --verbose (options follow the verb: sinter VERB [OPTIONS])' "" -- "$SINTER" --verbose check "$MLP"
 usage_error "help for an unknown verb" 'sinter: unknown verb "nope"' "" -- "$SINTER" help nope
 
