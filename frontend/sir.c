@@ -579,20 +579,31 @@ static int declare(Sir *s, IrRole role, IrDtype t, const IrShape *sh, char *name
     return id;
 }
 
+/* "%name : TYPE" that starts a declaration: *name malloc'ed (NULL after an error), *at where it
+ * stands. */
+static bool parse_decl_head(Sir *s, const char **at, char **name, IrDtype *t, IrShape *sh)
+{
+    bool typed;
+    *at = (skip_ws(s), s->p);
+    if (!parse_name(s, name))
+        return false;
+    if (!expect_char(s, ':') || !parse_type(s, false, &typed, t, sh)) {
+        free(*name);
+        *name = NULL;
+        return false;
+    }
+    return true;
+}
+
 /* "%x : f32[N,784]" of an input or training input. */
 static bool parse_input(Sir *s, bool training)
 {
-    const char *at = (skip_ws(s), s->p);
+    const char *at;
     char *name;
-    bool typed;
     IrDtype t;
     IrShape sh;
-    if (!parse_name(s, &name))
+    if (!parse_decl_head(s, &at, &name, &t, &sh))
         return false;
-    if (!expect_char(s, ':') || !parse_type(s, false, &typed, &t, &sh)) {
-        free(name);
-        return false;
-    }
     int n = 0;
     for (int i = 0; i < sh.rank; i++)
         if (sh.d[i].a != 0) {
@@ -680,17 +691,12 @@ static cJSON *parse_init(Sir *s)
 /* "%w : f32[256,784] [from weights] [init KIND k=v ...] [optimizer state | frozen] [= DATA]" */
 static bool parse_param(Sir *s)
 {
-    const char *at = (skip_ws(s), s->p);
+    const char *at;
     char *name;
-    bool typed;
     IrDtype t;
     IrShape sh;
-    if (!parse_name(s, &name))
+    if (!parse_decl_head(s, &at, &name, &t, &sh))
         return false;
-    if (!expect_char(s, ':') || !parse_type(s, false, &typed, &t, &sh)) {
-        free(name);
-        return false;
-    }
     if (!ir_shape_is_const(&sh)) {
         free(name);
         return ERR("a param's shape is constant");
@@ -765,17 +771,12 @@ static bool parse_param(Sir *s)
 /* "%c : i64[2] [= DATA | = sym[...]]" */
 static bool parse_const(Sir *s)
 {
-    const char *at = (skip_ws(s), s->p);
+    const char *at;
     char *name;
-    bool typed;
     IrDtype t;
     IrShape sh;
-    if (!parse_name(s, &name))
+    if (!parse_decl_head(s, &at, &name, &t, &sh))
         return false;
-    if (!expect_char(s, ':') || !parse_type(s, false, &typed, &t, &sh)) {
-        free(name);
-        return false;
-    }
     int id = declare(s, IR_ROLE_CONST, t, &sh, name, at);
     if (id < 0)
         return false;

@@ -75,6 +75,11 @@ IrGraph *cli_load_model(const char *path);
 /* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
 int cli_report(IrDiag *d);
 
+/* write(arg, f) into stdout when path is NULL, else into memory and then path, replaced
+ * atomically only when write returns CLI_OK (never a partial file). Returns write's status,
+ * or CLI_EINPUT when the file cannot be written. */
+int cli_write_output(const char *verb, const char *path, int (*write)(void *arg, FILE *f), void *arg);
+
 /* ---- number formatting ----------------------------------------------------------- */
 /* 203530 -> "203,530". */
 const char *cli_fmt_count(int64_t v, char *buf, size_t len);

@@ -191,6 +191,18 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
     return status;
 }
 
+typedef struct DumpJob {
+    const DumpArgs *o;
+    const char *const *names;
+    int npasses;
+} DumpJob;
+
+static int dump_write(void *arg, FILE *f)
+{
+    const DumpJob *j = arg;
+    return dump(j->o, j->names, j->npasses, f);
+}
+
 static int run_dump(int argc, char **argv)
 {
     DumpArgs o;
@@ -230,24 +242,8 @@ static int run_dump(int argc, char **argv)
     }
     r = check_pipeline(&o, names, npasses);
     if (r == CLI_OK) {
-        if (!o.out) {
-            r = dump(&o, names, npasses, stdout);
-        } else {
-            /* build in memory, then replace the file atomically: no half-written dumps */
-            char *text = NULL;
-            size_t len = 0;
-            FILE *mem = open_memstream(&text, &len);
-            if (!mem) {
-                r = cli_input_error("dump", "out of memory");
-            } else {
-                r = dump(&o, names, npasses, mem);
-                fclose(mem);
-                char err[256];
-                if (r == CLI_OK && srt_write_file_atomic(o.out, text, len, err, sizeof err) != SINTER_OK)
-                    r = cli_input_error("dump", "%s: %s", o.out, err);
-                free(text);
-            }
-        }
+        DumpJob job = {&o, names, npasses};
+        r = cli_write_output("dump", o.out, dump_write, &job);
     }
     free(buf);
     return r;

@@ -95,6 +95,18 @@ static int opt_run(const OptArgs *o, const char *const *names, int n, FILE *f)
     return status;
 }
 
+typedef struct OptJob {
+    const OptArgs *o;
+    const char *const *names;
+    int n;
+} OptJob;
+
+static int opt_write(void *arg, FILE *f)
+{
+    const OptJob *j = arg;
+    return opt_run(j->o, j->names, j->n, f);
+}
+
 static int run_opt(int argc, char **argv)
 {
     OptArgs o;
@@ -118,23 +130,9 @@ static int run_opt(int argc, char **argv)
     }
     if (r == CLI_OK && n == 0)
         r = cli_usage_error("opt", "--passes expects comma-separated pass names, got \"%s\"", o.passes);
-    if (r == CLI_OK && !o.out) {
-        r = opt_run(&o, names, n, stdout);
-    } else if (r == CLI_OK) {
-        /* build in memory, then replace the file atomically */
-        char *text = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&text, &len);
-        if (!mem) {
-            r = cli_input_error("opt", "out of memory");
-        } else {
-            r = opt_run(&o, names, n, mem);
-            fclose(mem);
-            char err[256];
-            if (r == CLI_OK && srt_write_file_atomic(o.out, text, len, err, sizeof err) != SINTER_OK)
-                r = cli_input_error("opt", "%s: %s", o.out, err);
-            free(text);
-        }
+    if (r == CLI_OK) {
+        OptJob job = {&o, names, n};
+        r = cli_write_output("opt", o.out, opt_write, &job);
     }
     free(buf);
     return r;
