@@ -263,7 +263,8 @@ char *cg_header_text(const IrGraph *g, bool training, IrDiag *d)
     put(&t, ");\n\n");
     if (g->training && training)
         put_training(&t, g, ids);
-    put(&t, "/* Threads used by this context's calls (default: SINTER_NUM_THREADS, else all cores). */\n");
+    put(&t, "/* Threads used by this context's calls. Default: SINTER_NUM_THREADS, else OMP_NUM_THREADS,\n");
+    put(&t, " * else the CPUs the process may run on (its affinity mask: 1 under `taskset -c 0`). */\n");
     put(&t, "int %s_set_num_threads(%s *m, int threads);\n\n", nm, nm);
     put(&t, "/* The message of the context's last failure (\"\" if none); with NULL, of the calling\n");
     put(&t, " * thread's last failure that had no context (NULL context, failed create). */\n");

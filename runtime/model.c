@@ -11,7 +11,7 @@
 
 #define MODEL_MAGIC 0x73696e7465724d31ull   /* "sinterM1" */
 #define MODEL_ALIGN 64
-#define MAX_THREADS 4096
+#define MAX_THREADS SRT_MAX_THREADS
 
 /* codegen/module.c builds these structs as LLVM constants from 8-byte fields. */
 _Static_assert(sizeof(SinterTensorInfo) == 22 * 8, "SinterTensorInfo layout changed: update codegen/module.c");
@@ -66,19 +66,6 @@ static SrtModel *context(const SinterModelInfo *info, const void *m, const char 
     return c;
 }
 
-static int default_threads(void)
-{
-    const char *s = getenv("SINTER_NUM_THREADS");
-    if (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (*end == '\0' && v >= 1 && v <= MAX_THREADS)
-            return (int)v;
-    }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c >= 1 ? (c > MAX_THREADS ? MAX_THREADS : (int)c) : 1;
-}
-
 void *srt_model_create(const SinterModelInfo *info)
 {
     SrtModel *m = calloc(1, sizeof *m);
@@ -109,7 +96,7 @@ void *srt_model_create(const SinterModelInfo *info)
     }
     m->magic = MODEL_MAGIC;
     m->info = info;
-    m->threads = default_threads();
+    m->threads = srt_default_threads();
     m->params_ready = info->weights != NULL || info->nparams == 0;
     return m;
 }

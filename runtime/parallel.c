@@ -1,12 +1,77 @@
-/* Threads of generated code: one OpenMP region per entry-point call (a team), and the parallel-for its kernels call. */
+/* Threads of generated code: one OpenMP region per entry-point call (a team), and the
+ * parallel-for its kernels call; srt_default_threads: the thread count of a new context. */
+#define _GNU_SOURCE   /* sched_getaffinity, CPU_COUNT_S */
+#include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "runtime/sinter_parallel.h"
+
+/* A thread count from an environment variable: the leading decimal number (OMP_NUM_THREADS may
+ * be a list of counts per nesting level, "4,2": the first applies here) if it is 1..max and
+ * ends the string or is followed by a comma; else 0. */
+static int env_threads(const char *name, bool list)
+{
+    const char *s = getenv(name);
+    if (!s)
+        return 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (errno || v < 1 || v > SRT_MAX_THREADS || !(*end == '\0' || (list && *end == ',')))
+        return 0;
+    return (int)v;
+}
+
+/* CPUs this process may run on (its affinity mask: taskset, cgroups cpusets, container limits);
+ * 0 if unknown. */
+static int affinity_cpus(void)
+{
+#ifdef __linux__
+    /* the kernel refuses masks smaller than its own: grow until it fits */
+    for (int ncpu = 1024; ncpu <= (1 << 20); ncpu *= 4) {
+        cpu_set_t *set = CPU_ALLOC((size_t)ncpu);
+        if (!set)
+            return 0;
+        size_t size = CPU_ALLOC_SIZE((size_t)ncpu);
+        CPU_ZERO_S(size, set);
+        int rc = sched_getaffinity(0, size, set);
+        int count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        int err = errno;
+        CPU_FREE(set);
+        if (rc == 0)
+            return count;
+        if (err != EINVAL)
+            return 0;
+    }
+#endif
+    return 0;
+}
+
+int srt_default_threads(void)
+{
+    int t = env_threads("SINTER_NUM_THREADS", false);
+    if (t == 0)
+        t = env_threads("OMP_NUM_THREADS", true);
+    if (t == 0)
+        t = affinity_cpus();
+    if (t == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        t = c >= 1 ? (c > SRT_MAX_THREADS ? SRT_MAX_THREADS : (int)c) : 1;
+    }
+    return t > SRT_MAX_THREADS ? SRT_MAX_THREADS : t;
+}
 
 /* Set while a thread runs the body of a loop of its own region: loops and teams it starts
  * then run on it alone (the batch chunks of an entry call run their kernels this way). */

@@ -2,7 +2,11 @@
 #ifndef SINTER_PARALLEL_H
 #define SINTER_PARALLEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* Largest thread count a context accepts. */
+#define SRT_MAX_THREADS 4096
 
 /* Loop body called on the half-open range [begin, end) of a parallel loop; closure is the
  * pointer given to srt_parallel_for (generated code passes a struct of the loop's live values). */
@@ -30,5 +34,11 @@ void srt_set_current_threads(int threads);
 
 /* The calling thread's current thread count (1 until srt_set_current_threads is called). */
 int srt_current_threads(void);
+
+/* The thread count of a new context: SINTER_NUM_THREADS if it holds a count 1..SRT_MAX_THREADS;
+ * else OMP_NUM_THREADS (its first entry, as OpenMP reads "4,2"); else the number of CPUs in the
+ * process's affinity mask (sched_getaffinity: 1 under `taskset -c 0`, the cpuset of a
+ * container); else the online processors. Invalid values of the variables are ignored. */
+int srt_default_threads(void);
 
 #endif

@@ -4,7 +4,7 @@
 # Usage: scripts/demo.sh   (installs missing Debian packages first; builds in ./build)
 #   SINTER_DEMO_QUICK=1   the MLP only (LeNet-5 takes several minutes more)
 #   SINTER_FMNIST_DIR     another folder of Fashion-MNIST's IDX files
-#   SINTER_NUM_THREADS    threads (default: all cores)
+#   SINTER_NUM_THREADS    threads (default: OMP_NUM_THREADS, else the CPUs this process may run on)
 #   SINTER_DEMO_BUILD     the build folder (default ./build); the demo's files go to its demo/ folder
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "runtime/sinter_parallel.h"
 #include "tools/native.h"
 
 typedef struct BenchArgs {
     const char *model;
     bool lib;                 /* a compiled library (.so) */
     int64_t batch;            /* the batch symbol N */
-    int threads;              /* 0: SINTER_NUM_THREADS or all cores */
+    int threads;              /* 0: srt_default_threads() */
     int64_t warmup;           /* -1: default (up to 10 calls, at most ~0.5 s) */
     int64_t iters;            /* 0: run for `seconds` */
     double seconds;           /* 0: default 1 s (when iters is 0) */
@@ -367,7 +368,7 @@ static int bench(const BenchArgs *o)
             goto fail;
     }
     const SinterModelInfo *info = x.info;
-    int threads = o->threads ? o->threads : cli_native_default_threads();
+    int threads = o->threads ? o->threads : srt_default_threads();
     if (cli_native_prepare(&x, threads, o->weights, &d) != 0)
         goto fail;
     if (o->batch > info->max_n) {
@@ -440,7 +441,8 @@ const CliVerb cli_verb_bench = {
     "throughput (batch / median latency), and FLOP/s for a MODEL.json.\n"
     "\n"
     "  --batch B         batch size (the model's N; default 1)\n"
-    "  --threads T       worker threads (default: SINTER_NUM_THREADS or all cores)\n"
+    "  --threads T       worker threads (default: SINTER_NUM_THREADS, else OMP_NUM_THREADS,\n"
+    "                    else the CPUs this process may run on)\n"
     "  --warmup W        untimed calls first (default: 10, stopping early after 0.5 s)\n"
     "  --iters I         measure exactly I calls\n"
     "  --seconds S       measure calls for S seconds (default 1; at least one call)\n"

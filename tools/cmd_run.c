@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "runtime/sinter_parallel.h"
 #include "tools/native.h"
 
 /* NAME=FILE from --input/--output; id is the value it names once the model is loaded. */
@@ -656,7 +657,7 @@ static int run_model(RunArgs *o)
         d.file = NULL;
     }
     if (native) {
-        int threads = o->threads ? o->threads : cli_native_default_threads();
+        int threads = o->threads ? o->threads : srt_default_threads();
         if (o->lib)
             printf("%s: ran %s", g->name, o->model);
         else
@@ -752,7 +753,8 @@ const CliVerb cli_verb_run = {
     "  --random              inputs without --input get seeded values: uniform [0, 1) for\n"
     "                        floats, 0 for integers\n"
     "  --show K              values and rows to print per output (default 8)\n"
-    "  --threads T           threads of compiled code (default: SINTER_NUM_THREADS or all cores)\n"
+    "  --threads T           threads of compiled code (default: SINTER_NUM_THREADS, else\n"
+    "                        OMP_NUM_THREADS, else the CPUs this process may run on)\n"
     "  --weights FILE        load the params from a .safetensors file into compiled code (needed\n"
     "                        for a library built with --external-weights)\n"
     "  -O0 .. -O3            optimization level when compiling a MODEL.json (default -O2)\n"

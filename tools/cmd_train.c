@@ -8,6 +8,7 @@
 #include "tools/cli.h"
 #include "tools/data.h"
 #include "tools/dist.h"
+#include "runtime/sinter_parallel.h"
 #include "tools/native.h"
 
 typedef struct TrainArgs {
@@ -22,7 +23,7 @@ typedef struct TrainArgs {
     bool have_lr;
     double lr;
     const char *save, *load;
-    int threads;              /* 0: SINTER_NUM_THREADS or all cores */
+    int threads;              /* 0: srt_default_threads() */
     uint64_t seed;
     int64_t limit;            /* 0: all examples */
     bool drop_last;
@@ -672,7 +673,7 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
                                  (long long)o->batch, info->name, (long long)e.max_n);
         goto done;
     }
-    int threads = o->threads ? o->threads : cli_native_default_threads();
+    int threads = o->threads ? o->threads : srt_default_threads();
     if ((info->flags & SINTER_MODEL_EXTERNAL_WEIGHTS) && info->nparams > 0 && !o->load) {
         ir_diag_error(&d, o->model, "the library was built with --external-weights: give its params with --load "
                       "FILE.safetensors");
@@ -989,7 +990,8 @@ const CliVerb cli_verb_train = {
     "  --load FILE        start from a .safetensors file: params only, or a checkpoint written by\n"
     "                     --save, which resumes exactly (optimizer state, step counter, and the\n"
     "                     shuffle continues with the next epoch)\n"
-    "  --threads T        threads (default: SINTER_NUM_THREADS or all cores)\n"
+    "  --threads T        threads (default: SINTER_NUM_THREADS, else OMP_NUM_THREADS, else\n"
+    "                     the CPUs this process may run on)\n"
     "  --seed S           seed of the shuffle (default 0); the order of epoch e depends on S and\n"
     "                     e only (e counts on from a checkpoint's step counter)\n"
     "  --limit K          use only the first K examples of the training and of the test data\n"

@@ -19,19 +19,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int cli_native_default_threads(void)
-{
-    const char *s = getenv("SINTER_NUM_THREADS");
-    if (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (*end == '\0' && v >= 1 && v <= 4096)
-            return (int)v;
-    }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c >= 1 ? (c > 4096 ? 4096 : (int)c) : 1;
-}
-
 bool cli_native_dims(const SinterTensorInfo *t, int64_t n, int64_t *dims)
 {
     for (int64_t k = 0; k < t->rank; k++) {

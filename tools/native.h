@@ -51,8 +51,4 @@ IrGraph *cli_native_graph(const SinterModelInfo *info);
 /* Dims of descriptor tensor t at batch n; false if they overflow. */
 bool cli_native_dims(const SinterTensorInfo *t, int64_t n, int64_t *dims);
 
-/* The default thread count of a new context: SINTER_NUM_THREADS if it is a valid count, else
- * the number of online processors (as the runtime decides it). */
-int cli_native_default_threads(void);
-
 #endif
