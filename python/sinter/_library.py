@@ -298,7 +298,8 @@ class Library:
         self._check(self._c.save(self._context(), os.fsencode(path)), "save")
 
     def set_num_threads(self, n):
-        """Threads of the following calls (default: SINTER_NUM_THREADS or all cores)."""
+        """Threads of the following calls (default: SINTER_NUM_THREADS, else OMP_NUM_THREADS,
+        else the CPUs the process may run on)."""
         if not isinstance(n, int) or isinstance(n, bool):
             raise TypeError("set_num_threads: expected an int, got %r" % (n,))
         self._check(self._c.set_num_threads(self._context(), n), "set_num_threads")
