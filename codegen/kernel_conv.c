@@ -579,7 +579,8 @@ int cg_k_conv(CgKernel *k)
 
 /* Begin pads of ConvTranspose: derived from output_shape / SAME_* (total padding
  * s*(in-1) + output_padding + extent - out, the odd unit at the end for SAME_UPPER and at the
- * beginning otherwise), else the explicit pads (none for VALID). */
+ * beginning otherwise; halves floored, as ref_ConvTranspose), else the explicit pads (none for
+ * VALID). */
 static void convt_pads(CgKernel *k, CgGeom *g)
 {
     const IrNode *n = k->node;
@@ -595,7 +596,7 @@ static void convt_pads(CgKernel *k, CgGeom *g)
             LLVMValueRef total = cg_sub(k, cg_add(k, cg_mul(k, cg_i64c(k, g->s[i]), cg_sub(k, g->in[i], cg_i64c(k, 1))),
                                                   cg_i64c(k, opad[i] + ext)),
                                         g->out[i]);
-            LLVMValueRef half = LLVMBuildSDiv(k->b, total, cg_i64c(k, 2), "");
+            LLVMValueRef half = LLVMBuildAShr(k->b, total, cg_i64c(k, 1), ""); /* floor(total / 2) */
             g->pb[i] = !strcmp(ap, "SAME_UPPER") ? half : cg_sub(k, total, half);
         } else {
             g->pb[i] = cg_i64c(k, !strcmp(ap, "VALID") ? 0 : pads[i]);

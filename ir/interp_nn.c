@@ -155,6 +155,12 @@ int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     return 0;
 }
 
+/* floor(t / 2) (C's division truncates). */
+static int64_t floor_half(int64_t t)
+{
+    return t >= 0 ? t / 2 : -((1 - t) / 2);
+}
+
 int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
 {
     const IrTensor *x = in[0], *w = in[1], *b = opt_in(n, in, 2);
@@ -165,7 +171,9 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
         return oom(n, d);
     /* Begin pads (ONNX ConvTranspose): with output_shape or SAME_*, from the total padding
      * stride*(in-1) + output_padding + extent - out, the odd unit at the end for SAME_UPPER and at
-     * the beginning otherwise; else the explicit pads (none for VALID). */
+     * the beginning otherwise; else the explicit pads (none for VALID). The halves are floored
+     * (ONNX's reference, in Python): an output_shape one beyond the full output gives total -1,
+     * begin 0, and the extra row at the end stays zero. */
     const char *ap = ir_attr_str(n, "auto_pad");
     const int64_t *oshape;
     bool derived = ir_attr_ints(n, "output_shape", &oshape) >= 0 || !strncmp(ap, "SAME_", 5);
@@ -175,8 +183,8 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     for (int i = 0; i < nsp; i++) {
         if (derived) {
             int64_t total = gm.s[i] * (x->dims[2 + i] - 1) + opad[i] + ir_win_extent(&gm, i) - y->dims[2 + i];
-            /* (a negative total, output_shape beyond the full output, divides toward zero) */
-            gm.pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+            int64_t half = floor_half(total);
+            gm.pb[i] = !strcmp(ap, "SAME_UPPER") ? half : total - half;
         } else {
             gm.pb[i] = !strcmp(ap, "VALID") ? 0 : pads[i];
         }

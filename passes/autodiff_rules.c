@@ -262,6 +262,12 @@ static int rule_conv(Ad *ad, const IrNode *n, const int *dy)
     return 0;
 }
 
+/* floor(t / 2) (C's division truncates). */
+static int64_t floor_half(int64_t t)
+{
+    return t >= 0 ? t / 2 : -((1 - t) / 2);
+}
+
 /* Y = ConvTranspose(X, W, B) scatters X through W, so
  *   dX = Conv(dY, W) with the same strides/dilations/group, begin pads as the forward resolved
  *        them and end pads making the output X's size;
@@ -287,7 +293,8 @@ static int rule_convt(Ad *ad, const IrNode *n, const int *dy)
             int64_t ext = (k[i] - 1) * dil[i] + 1;
             if (derived) {
                 int64_t total = s[i] * (in[i] - 1) + opad[i] + ext - out[i];
-                pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+                int64_t half = floor_half(total);   /* as ref_ConvTranspose */
+                pb[i] = !strcmp(ap, "SAME_UPPER") ? half : total - half;
             } else {
                 pb[i] = !strcmp(ap, "VALID") ? 0 : pads[i];
             }
