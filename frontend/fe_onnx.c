@@ -303,6 +303,12 @@ const char *ox_const_f32(Ox *x, const char *base, const float *v, int n, bool ra
     return new_const(x, base, SRT_F32, v, n, rank0);
 }
 
+const char *ox_const_bool(Ox *x, const char *base, bool v)
+{
+    uint8_t b = v;
+    return new_const(x, base, SRT_BOOL, &b, 1, true);
+}
+
 void ox_emit(Ox *x, const char *name, const char *op, const char *const *in, int nin, const char *const *out,
              int nout, cJSON *attrs)
 {
@@ -505,6 +511,42 @@ static void scan_names(Ox *x, const Onnx__GraphProto *g)
     }
 }
 
+/* FeOnnxOptions.bind: graph inputs given values become constants. */
+static void bound_inputs(Ox *x, const Onnx__GraphProto *g)
+{
+    for (int b = 0; b < x->opt->nbind && !x->stop; b++) {
+        const SrtTensor *t = &x->opt->bind[b];
+        char where[FE_QBUF + 32], q[FE_QBUF];
+        snprintf(where, sizeof where, "input %s", fe_quote(q, t->name ? t->name : ""));
+        const Onnx__ValueInfoProto *v = NULL;
+        for (size_t i = 0; i < g->n_input && !v; i++)
+            if (g->input[i]->name && t->name && !strcmp(g->input[i]->name, t->name))
+                v = g->input[i];
+        const Onnx__TypeProto *ty = v ? v->type : NULL;
+        IrDtype dt;
+        if (!v) {
+            ox_error(x, where, "a value is given for it but the graph has no such input");
+            continue;
+        }
+        if (!ty || ty->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !ty->tensor_type->has_elem_type ||
+            !ox_dtype(ty->tensor_type->elem_type, &dt) || dt != t->dtype ||
+            (ty->tensor_type->shape && (int)ty->tensor_type->shape->n_dim != t->rank)) {
+            ox_error(x, where, "the value given for it (%s, rank %d) does not match its declared type",
+                     fe_dtype_name(t->dtype), t->rank);
+            continue;
+        }
+        OxName *e = ox_name(x, t->name);
+        if (e && e->kind != OX_FREE)
+            continue; /* an initializer: its value wins, as for any input */
+        SrtTensor c = *t;
+        c.name = strdup(t->name);
+        c.data = malloc(t->nbytes ? t->nbytes : 1);
+        IR_ASSERT(c.name && c.data);
+        memcpy(c.data, t->data, t->nbytes);
+        ox_add_tensor(x, &c, false, false, where);
+    }
+}
+
 static void graph_outputs(Ox *x, const Onnx__GraphProto *g)
 {
     for (size_t i = 0; i < g->n_output; i++) {
@@ -684,6 +726,7 @@ int fe_onnx_import_mem(const uint8_t *buf, size_t len, const char *label, const 
         const Onnx__GraphProto *g = x.model->graph;
         scan_names(&x, g);
         initializers(&x, g);
+        bound_inputs(&x, g);
         graph_inputs(&x, g);
         for (size_t i = 0; i < g->n_node && !x.stop; i++)
             ox_convert_node(&x, g->node[i], (int)i);

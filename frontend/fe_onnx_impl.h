@@ -96,6 +96,7 @@ const SrtTensor *ox_const_data(Ox *x, const char *name);
 /* A new int64 constant of rank 1 (scalar when rank0) with the given values; returns its name. */
 const char *ox_const_i64(Ox *x, const char *base, const int64_t *v, int n, bool rank0);
 const char *ox_const_f32(Ox *x, const char *base, const float *v, int n, bool rank0);
+const char *ox_const_bool(Ox *x, const char *base, bool v); /* a bool scalar */
 /* Appends a node {name, op, inputs, outputs, attrs}; attrs (may be NULL) is taken over. */
 void ox_emit(Ox *x, const char *name, const char *op, const char *const *in, int nin, const char *const *out,
              int nout, cJSON *attrs);

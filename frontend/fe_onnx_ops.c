@@ -500,6 +500,77 @@ static bool cv_pad(Cv *c)
     return emit_as(c, "Pad", pass_attrs(c, "Pad", ",pads,value,"), ins, 3);
 }
 
+/* A made-up tensor name for an intermediate result of node c (copied into buf). */
+static const char *temp(Cv *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ox_fresh(c->x, c->name));
+    ox_reserve(c->x, buf);
+    return buf;
+}
+
+/* ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp: ReduceSum (with the
+ * node's axes, as attribute or input, and keepdims) between an element-wise op before (Abs,
+ * x*x, Exp) and one after (Sqrt, Log), as ONNX defines them (no max subtraction in
+ * LogSumExp: ONNX's reference sums exp(x) too). */
+static bool cv_reduce_sum_of(Cv *c)
+{
+    const char *op = c->n->op_type, *x = in(c, 0), *out = c->n->output[0];
+    bool l1 = !strcmp(op, "ReduceL1"), l2 = !strcmp(op, "ReduceL2"), sq = !strcmp(op, "ReduceSumSquare");
+    bool lse = !strcmp(op, "ReduceLogSumExp"), ls = !strcmp(op, "ReduceLogSum");
+    cJSON *a = pass_attrs(c, "ReduceSum", NULL);
+    if (!a)
+        return false;
+    char pre[FE_QUOTE_MAX + 32], sum[FE_QUOTE_MAX + 32];
+    const char *src = x;
+    if (l1 || lse) {
+        emit_node(c, l1 ? "Abs" : "Exp", (const char *[]){x}, 1, (const char *[]){temp(c, pre, sizeof pre)}, 1, NULL);
+        src = pre;
+    } else if (l2 || sq) {
+        emit_node(c, "Mul", (const char *[]){x, x}, 2, (const char *[]){temp(c, pre, sizeof pre)}, 1, NULL);
+        src = pre;
+    }
+    bool post = l2 || lse || ls;
+    const char *dst = post ? temp(c, sum, sizeof sum) : out;
+    emit_node(c, "ReduceSum", (const char *[]){src, in(c, 1)}, 2, (const char *[]){dst}, 1, a);
+    if (post)
+        emit_node(c, l2 ? "Sqrt" : "Log", (const char *[]){sum}, 1, (const char *[]){out}, 1, NULL);
+    return true;
+}
+
+/* Not, And, Or, Xor, GreaterOrEqual, LessOrEqual through Where / Equal / Less / Greater and
+ * bool constants (NaN-correct: a >= b is a > b or a == b). */
+static bool cv_logic(Cv *c)
+{
+    const char *op = c->n->op_type, *a = in(c, 0), *b = in(c, 1), *out = c->n->output[0];
+    char base[FE_QUOTE_MAX + 16], t1[FE_QUOTE_MAX + 32], t2[FE_QUOTE_MAX + 32];
+    if (c->n->n_attribute) {
+        ox_error(c->x, c->where, "%s has no attributes", op);
+        return false;
+    }
+    snprintf(base, sizeof base, "%s.const", c->name);
+    if (!strcmp(op, "Not")) {
+        emit_node(c, "Equal", (const char *[]){a, ox_const_bool(c->x, base, false)}, 2, (const char *[]){out}, 1, NULL);
+    } else if (!strcmp(op, "And")) {
+        emit_node(c, "Where", (const char *[]){a, b, ox_const_bool(c->x, base, false)}, 3, (const char *[]){out}, 1,
+                  NULL);
+    } else if (!strcmp(op, "Or")) {
+        emit_node(c, "Where", (const char *[]){a, ox_const_bool(c->x, base, true), b}, 3, (const char *[]){out}, 1,
+                  NULL);
+    } else if (!strcmp(op, "Xor")) {
+        emit_node(c, "Equal", (const char *[]){b, ox_const_bool(c->x, base, false)}, 2,
+                  (const char *[]){temp(c, t1, sizeof t1)}, 1, NULL);
+        emit_node(c, "Where", (const char *[]){a, t1, b}, 3, (const char *[]){out}, 1, NULL);
+    } else {
+        bool ge = !strcmp(op, "GreaterOrEqual");
+        emit_node(c, ge ? "Greater" : "Less", (const char *[]){a, b}, 2, (const char *[]){temp(c, t1, sizeof t1)}, 1,
+                  NULL);
+        emit_node(c, "Equal", (const char *[]){a, b}, 2, (const char *[]){temp(c, t2, sizeof t2)}, 1, NULL);
+        emit_node(c, "Where", (const char *[]){t1, ox_const_bool(c->x, base, true), t2}, 3, (const char *[]){out}, 1,
+                  NULL);
+    }
+    return true;
+}
+
 /* Constant: its value becomes a constant (or, when large and float, a frozen param). */
 static bool cv_constant(Cv *c)
 {
@@ -557,6 +628,7 @@ static bool cv_constant(Cv *c)
 static const OxOp OPS[] = {
     {"Abs", 6, "Abs", NULL, NULL, ""},
     {"Add", 7, "Add", NULL, NULL, ""},
+    {"And", 7, "Where", cv_logic, NULL, ""},
     {"AveragePool", 7, "AveragePool", cv_avgpool, NULL, ""},
     {"BatchNormalization", 7, "BatchNormalization", cv_batchnorm, ",is_test,consumed_inputs,", ""},
     {"Cast", 6, "Cast", NULL, ",saturate,", ""},
@@ -578,10 +650,12 @@ static const OxOp OPS[] = {
     {"Gemm", 7, "Gemm", NULL, NULL, ""},
     {"GlobalAveragePool", 1, "GlobalAveragePool", NULL, NULL, ""},
     {"Greater", 7, "Greater", NULL, NULL, ""},
+    {"GreaterOrEqual", 12, "Where", cv_logic, NULL, ""},
     {"Identity", 1, "Identity", NULL, NULL, ""},
     {"LayerNormalization", 17, "LayerNormalization", NULL, NULL, ""},
     {"LeakyRelu", 6, "LeakyRelu", NULL, NULL, ""},
     {"Less", 7, "Less", NULL, NULL, ""},
+    {"LessOrEqual", 12, "Where", cv_logic, NULL, ""},
     {"Log", 6, "Log", NULL, NULL, ""},
     {"LogSoftmax", 1, "LogSoftmax", cv_softmax, NULL, ""},
     {"MatMul", 1, "MatMul", NULL, NULL, ""},
@@ -591,18 +665,26 @@ static const OxOp OPS[] = {
     {"Min", 6, "Min", NULL, NULL, ""},
     {"Mul", 7, "Mul", NULL, NULL, ""},
     {"Neg", 6, "Neg", NULL, NULL, ""},
+    {"Not", 1, "Equal", cv_logic, NULL, ""},
+    {"Or", 7, "Where", cv_logic, NULL, ""},
     {"Pad", 2, "Pad", cv_pad, NULL, "13"},
     {"Pow", 7, "Pow", NULL, NULL, ""},
     {"Range", 11, "Range", NULL, NULL, "012"},
+    {"ReduceL1", 1, "ReduceSum", cv_reduce_sum_of, NULL, "1"},
+    {"ReduceL2", 1, "ReduceSum", cv_reduce_sum_of, NULL, "1"},
+    {"ReduceLogSum", 1, "ReduceSum", cv_reduce_sum_of, NULL, "1"},
+    {"ReduceLogSumExp", 1, "ReduceSum", cv_reduce_sum_of, NULL, "1"},
     {"ReduceMax", 1, "ReduceMax", NULL, NULL, "1"},
     {"ReduceMean", 1, "ReduceMean", NULL, NULL, "1"},
     {"ReduceSum", 1, "ReduceSum", NULL, NULL, "1"},
+    {"ReduceSumSquare", 1, "ReduceSum", cv_reduce_sum_of, NULL, "1"},
     {"Relu", 6, "Relu", NULL, NULL, ""},
     {"Reshape", 5, "Reshape", NULL, NULL, "1"},
     {"Shape", 1, "Shape", NULL, NULL, ""},
     {"Sigmoid", 6, "Sigmoid", NULL, NULL, ""},
     {"Slice", 1, "Slice", cv_axes_attr, NULL, "1234"},
     {"Softmax", 1, "Softmax", cv_softmax, NULL, ""},
+    {"SoftmaxCrossEntropyLoss", 12, "SoftmaxCrossEntropyLoss", NULL, NULL, ""},
     {"Split", 2, "Split", cv_axes_attr, NULL, "1"},
     {"Sqrt", 6, "Sqrt", NULL, NULL, ""},
     {"Squeeze", 1, "Squeeze", cv_axes_attr, NULL, "1"},
@@ -612,6 +694,7 @@ static const OxOp OPS[] = {
     {"Transpose", 1, "Transpose", NULL, NULL, ""},
     {"Unsqueeze", 1, "Unsqueeze", cv_axes_attr, NULL, "1"},
     {"Where", 9, "Where", NULL, NULL, ""},
+    {"Xor", 7, "Where", cv_logic, NULL, ""},
 };
 #define NOPS ((int)(sizeof OPS / sizeof OPS[0]))
 
@@ -627,6 +710,18 @@ bool ox_static_input(const char *op, int k)
 {
     const OxOp *o = find_op(op);
     return o && k >= 0 && k < 10 && strchr(o->statics, '0' + k);
+}
+
+bool fe_onnx_op_supported(const char *domain, const char *op, int64_t opset)
+{
+    bool default_domain = !domain || !*domain || !strcmp(domain, "ai.onnx");
+    const OxOp *o = default_domain && op ? find_op(op) : NULL;
+    return o && opset >= 7 && opset <= 21 && opset >= o->since;
+}
+
+bool fe_onnx_static_input(const char *op, int k)
+{
+    return ox_static_input(op, k);
 }
 
 static bool is_control_flow(const char *op)

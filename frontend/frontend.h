@@ -94,6 +94,11 @@ typedef struct FeOnnxOptions {
     const char *weights;       /* the "weights" path the JSON gives (relative to the JSON);
                                   NULL: none (the params then come from memory) */
     size_t max_bytes;          /* tensor data limit; 0 = default (64 GiB) */
+    /* Graph inputs given values: each becomes a constant (the tensor's name names the input;
+     * dtype and rank must be the declared ones). For inputs sinter needs at compile time
+     * (a Reshape's shape, a Slice's starts, ...) when the model leaves them to run time. */
+    const SrtTensor *bind;
+    int nbind;
 } FeOnnxOptions;
 
 typedef struct FeOnnxModel {
@@ -113,6 +118,10 @@ IrGraph *fe_load_onnx(const char *path, const FeOnnxOptions *o, IrDiag *d);
 /* One serialized ONNX TensorProto (the input_K.pb / output_K.pb files of ONNX's tests) as a
  * tensor (name and data malloc'ed: srt_tensor_free). label prefixes messages. */
 int fe_onnx_read_tensor(const uint8_t *buf, size_t len, const char *label, SrtTensor *out, IrDiag *d);
+/* Does the importer convert ONNX op `op` of `domain` ("" or "ai.onnx": the default) at this
+ * opset? Is input k of the op one sinter needs at compile time (shapes, axes, pads)? */
+bool fe_onnx_op_supported(const char *domain, const char *op, int64_t opset);
+bool fe_onnx_static_input(const char *op, int k);
 /* fe_load_onnx for a path ending in ".onnx", else fe_load_model. */
 IrGraph *fe_load_any(const char *path, IrDiag *d);
 

@@ -1,5 +1,5 @@
 /* Running an imported model on given tensors through the interpreter and the JIT, for the ONNX
- * tests (tests/test_onnx.c). Failures are returned as messages, not
+ * tests (tests/test_onnx.c, tests/onnx_node_sweep.c). Failures are returned as messages, not
  * asserted, so a sweep can count them. */
 #ifndef SINTER_ONNXRUN_H
 #define SINTER_ONNXRUN_H
