@@ -667,8 +667,9 @@ static bool find_opset(Ox *x, const Onnx__ModelProto *m)
         }
         x->opset = 1; /* IR version 2 models: opset 1 */
     }
-    if (x->opset < 7 || x->opset > 21) {
-        ox_error(x, "opset_import", "opset %lld is not supported (sinter imports opsets 7 to 21)",
+    /* below 7 only the ops whose current form dates from then convert (OxOp.since) */
+    if (x->opset < 1 || x->opset > 21) {
+        ox_error(x, "opset_import", "opset %lld is not supported (sinter imports opsets 1 to 21)",
                  (long long)x->opset);
         return false;
     }

@@ -716,7 +716,7 @@ bool fe_onnx_op_supported(const char *domain, const char *op, int64_t opset)
 {
     bool default_domain = !domain || !*domain || !strcmp(domain, "ai.onnx");
     const OxOp *o = default_domain && op ? find_op(op) : NULL;
-    return o && opset >= 7 && opset <= 21 && opset >= o->since;
+    return o && opset >= 1 && opset <= 21 && opset >= o->since;
 }
 
 bool fe_onnx_static_input(const char *op, int k)

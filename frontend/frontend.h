@@ -79,7 +79,8 @@ char *fe_emit_json(const IrGraph *g);
 
 /* Importing ONNX (frontend/fe_onnx*.c)
  * ------------------------------------
- * An ONNX model (protobuf, opsets 7 to 21 of the default domain) converted to a model in
+ * An ONNX model (protobuf, opsets 1 to 21 of the default domain; below 7, only ops whose
+ * current form dates from the model's opset) converted to a model in
  * this format: the JSON text, and the params' values (the initializers) as tensors, which
  * `sinter import` writes to the weights file the JSON names. Tensor and node names stay the
  * ONNX names (any string is a tensor name), so diagnostics cite them; the model name is a C

@@ -325,7 +325,7 @@ static void run_one(const char *root, const char *name, Result *r)
     r->opset = mi.opset;
     if (!parsed) {
         fail(r, "import", xstrdup("model.onnx does not parse"));
-    } else if (mi.opset < 7 || mi.opset > 21) {
+    } else if (mi.opset < 1 || mi.opset > 21) {
         r->status = ST_UNSUP;
         r->why = mi.opset < 0 ? xstrdup("no default-domain opset") : fmt("opset %lld", (long long)mi.opset);
     } else if (mi.unsup) {
@@ -480,7 +480,7 @@ static void write_section(FILE *f, const char *root, const Result *r, int nr)
     fprintf(f, "| passed (interpreter and compiled code) | %d |\n", pass);
     fprintf(f, "| failed | %d |\n", failn);
     fprintf(f, "| unsupported: an op without a conversion | %d |\n", unsup);
-    fprintf(f, "| unsupported: an opset outside 7..21 (or none of the default domain) | %d |\n", old);
+    fprintf(f, "| unsupported: an opset outside 1..21 (or none of the default domain) | %d |\n", old);
     fprintf(f, "| unsupported: a graph input or output of an element type sinter lacks (float16, bfloat16, "
                "uint16/32/64, int16, string, sequences, optionals) | %d |\n", untyped);
     fprintf(f, "| **passed / supported** | **%d / %d = %.1f%%** |\n", pass, pass + failn,

@@ -152,7 +152,8 @@ static const struct {
     {"unsupported.onnx", "unsupported ops (opset 17): Hardmax (nodes \"hm1\", \"hm2\"), com.example.FusedThing (node \"ft\")"},
     {"loop.onnx", "node 0 \"loop1\" (Loop): control flow is not supported (sinter compiles graphs without Loop)"},
     {"bad_init.onnx", "initializer \"w\": raw_data has 12 bytes but float of this shape needs 16"},
-    {"opset6.onnx", "opset_import: opset 6 is not supported (sinter imports opsets 7 to 21)"},
+    {"opset22.onnx", "opset_import: opset 22 is not supported (sinter imports opsets 1 to 21)"},
+    {"relu_opset5.onnx", "unsupported op (opset 5): Relu (node \"r\")"},
     {"two_syms.onnx", "graph.input: the inputs have several symbolic dims (\"batch\", \"seq\") but sinter has one, "
                       "the batch N: name it with --batch-dim"},
 };

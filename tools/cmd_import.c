@@ -149,7 +149,7 @@ const CliVerb cli_verb_import = {
     "usage: sinter import MODEL.onnx -o DIR/NAME.json [--batch-dim SYMBOL | --batch-first]\n"
     "                     [--name IDENT]\n"
     "\n"
-    "Converts an ONNX model (opsets 7 to 21) to sinter's model format: DIR/NAME.json and its\n"
+    "Converts an ONNX model (opsets 1 to 21) to sinter's model format: DIR/NAME.json and its\n"
     "params (the ONNX initializers, external data included) in DIR/NAME.safetensors, which the\n"
     "JSON names as its weights. Nodes of older opsets are written in the forms sinter\n"
     "implements; Constant nodes and small integer initializers become constants; tensor and\n"

@@ -29,7 +29,7 @@ expect_rc "compile lenet5.onnx" 0
 expect_eq "compile lenet5.onnx: the library" "$(ls "$TMP" | grep -c '^liblenet5.so$')" "1"
 
 # bad inputs: one line naming the file, exit 1, nothing written
-for bad in unsupported loop bad_init opset6 ext_missing; do
+for bad in unsupported loop bad_init opset22 relu_opset5 ext_missing; do
     run "$SINTER" import "$ONNX/bad/$bad.onnx" -o "$TMP/bad_$bad.json"
     expect_rc "import bad/$bad" 1
     expect_contains "import bad/$bad: names the file" "$ERR" "$ONNX/bad/$bad.onnx: "

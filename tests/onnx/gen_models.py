@@ -137,8 +137,9 @@ def bad_models():
     w = helper.make_tensor("w", TensorProto.FLOAT, [4], np.ones(4, np.float32).tobytes(), raw=True)
     w.raw_data = w.raw_data[:12]
     save("bad_init", [helper.make_node("Mul", ["x", "w"], ["y"], name="mul")], inits=[w])
-    # opset 6
-    save("opset6", [helper.make_node("Relu", ["x"], ["y"], name="r")], opset=6)
+    # opset 22, beyond what sinter reads; and Relu at opset 5, older than its current form (6)
+    save("opset22", [helper.make_node("Relu", ["x"], ["y"], name="r")], opset=22)
+    save("relu_opset5", [helper.make_node("Relu", ["x"], ["y"], name="r")], opset=5)
     # external data that is not there
     e = helper.make_tensor("w", TensorProto.FLOAT, [4], np.ones(4, np.float32).tobytes(), raw=True)
     onnx.external_data_helper.set_external_data(e, "missing.bin")
