@@ -207,6 +207,37 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/* FeOnnxOptions.bind: a graph input given a value is a constant; a value for no input, or of
+ * another type, is an error naming the input. */
+START_TEST(test_bind)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s", tu_src("tests/fuzz/corpus/onnx/gemm.onnx"));
+    float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t iv[2] = {1, 2};
+    SrtTensor x = {.name = "x", .dtype = SRT_F32, .rank = 2, .dims = {2, 4}, .nbytes = sizeof xv, .data = xv};
+    FeOnnxOptions o = {.bind = &x, .nbind = 1};
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_load_onnx(path, &o, &d);
+    ck_assert_msg(g != NULL, "%s", ir_diag_first(&d));
+    ck_assert_int_eq(g->ninputs, 0);
+    int id = ir_value_find(g, "x");
+    ck_assert_int_ge(id, 0);
+    ck_assert_int_eq(g->values[id]->role, IR_ROLE_CONST);
+    ck_assert(((const float *)g->values[id]->data)[7] == 8);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+    SrtTensor wrong = {.name = "x", .dtype = SRT_I64, .rank = 1, .dims = {2}, .nbytes = sizeof iv, .data = iv};
+    o.bind = &wrong;
+    expect_error(path, &o, "input \"x\": the value given for it (int64, rank 1) does not match its declared type");
+    SrtTensor none = x;
+    none.name = "nope";
+    o.bind = &none;
+    expect_error(path, &o, "input \"nope\": a value is given for it but the graph has no such input");
+}
+END_TEST
+
 static Suite *onnx_suite(void)
 {
     Suite *s = suite_create("onnx");
@@ -218,6 +249,7 @@ static Suite *onnx_suite(void)
     t = tcase_create("bad");
     tcase_add_loop_test(t, test_bad, 0, (int)(sizeof BAD / sizeof BAD[0]));
     tcase_add_test(t, test_bad_files);
+    tcase_add_test(t, test_bind);
     suite_add_tcase(s, t);
     return s;
 }
