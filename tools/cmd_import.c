@@ -7,15 +7,19 @@
 #include "frontend/frontend.h"
 #include "tools/cli.h"
 
+#define MAX_BIND 16
+
 typedef struct ImportArgs {
     const char *model;        /* MODEL.onnx */
     const char *out;          /* DIR/NAME.json */
     FeOnnxOptions onnx;
+    const char *bind[MAX_BIND]; /* --bind NAME=FILE.npy */
+    int nbind;
 } ImportArgs;
 
 static int parse_args(int argc, char **argv, ImportArgs *o)
 {
-    static const char *const known[] = {"-o", "--batch-dim", "--batch-first", "--name", NULL};
+    static const char *const known[] = {"-o", "--batch-dim", "--batch-first", "--name", "--bind", NULL};
     memset(o, 0, sizeof *o);
     CliArgs a;
     cli_args_init(&a, "import", argc, argv);
@@ -33,6 +37,15 @@ static int parse_args(int argc, char **argv, ImportArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->onnx.name = v;
+        } else if (cli_option(&a, "--bind", "NAME=FILE.npy", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1])
+                return cli_usage_error("import", "--bind %s: expected NAME=FILE.npy", v);
+            if (o->nbind == MAX_BIND)
+                return cli_usage_error("import", "--bind: at most %d inputs", MAX_BIND);
+            o->bind[o->nbind++] = v;
         } else if (cli_flag(&a, "--batch-first")) {
             o->onnx.batch_first = true;
         } else if (cli_positional(&a, &v)) {
@@ -73,6 +86,8 @@ static void names_of(const char *out, char *stem, size_t len, char *ident, size_
     ident[o] = 0;
 }
 
+static int import_bound(const ImportArgs *po, const char *wname);
+
 static int run_import(int argc, char **argv)
 {
     ImportArgs o;
@@ -86,6 +101,36 @@ static int run_import(int argc, char **argv)
         o.onnx.name = ident;
     o.onnx.weights = wname;
 
+    /* --bind: the graph inputs given values (constants of the model) */
+    SrtTensor bound[MAX_BIND];
+    for (int i = 0; i < o.nbind; i++) {
+        char err[512];
+        const char *eq = strchr(o.bind[i], '=');
+        if (srt_npy_read(eq + 1, &bound[i], err, sizeof err) != SINTER_OK) {
+            for (int k = 0; k < i; k++)
+                srt_tensor_free(&bound[k]);
+            return cli_input_error("import", "%s: %s", eq + 1, err);
+        }
+        free(bound[i].name);
+        bound[i].name = strndup(o.bind[i], (size_t)(eq - o.bind[i]));
+        if (!bound[i].name) {
+            for (int k = 0; k <= i; k++)
+                srt_tensor_free(&bound[k]);
+            return cli_input_error("import", "out of memory");
+        }
+    }
+    o.onnx.bind = bound;
+    o.onnx.nbind = o.nbind;
+    int status = import_bound(&o, wname);
+    for (int i = 0; i < o.nbind; i++)
+        srt_tensor_free(&bound[i]);
+    return status;
+}
+
+/* The import proper (o->onnx complete). */
+static int import_bound(const ImportArgs *po, const char *wname)
+{
+    ImportArgs o = *po;
     IrDiag d;
     ir_diag_init(&d, NULL);
     FeOnnxModel m;
@@ -147,7 +192,7 @@ out:
 const CliVerb cli_verb_import = {
     "import", run_import,
     "usage: sinter import MODEL.onnx -o DIR/NAME.json [--batch-dim SYMBOL | --batch-first]\n"
-    "                     [--name IDENT]\n"
+    "                     [--name IDENT] [--bind NAME=FILE.npy ...]\n"
     "\n"
     "Converts an ONNX model (opsets 1 to 21) to sinter's model format: DIR/NAME.json and its\n"
     "params (the ONNX initializers, external data included) in DIR/NAME.safetensors, which the\n"
@@ -162,6 +207,9 @@ const CliVerb cli_verb_import = {
     "  --batch-first     dim 0 of every graph input is N, whatever the file says\n"
     "  --name IDENT      the model name (prefix of the generated library's symbols; default:\n"
     "                    NAME made a C identifier)\n"
+    "  --bind NAME=FILE.npy  graph input NAME becomes a constant with this value (for inputs\n"
+    "                    sinter needs at compile time: a Reshape's shape, a Slice's starts,\n"
+    "                    ...); repeatable\n"
     "\n"
     "Unsupported ops are listed in one message with their node names. Exit status: 0 success,\n"
     "1 bad or unsupported model (nothing is written), 2 bad usage.\n",

@@ -50,6 +50,21 @@ run "$SINTER" import "$ONNX/bad/two_syms.onnx" -o "$TMP/ts.json" --batch-dim bat
 expect_rc "import two_syms --batch-dim batch" 1
 expect_contains "import two_syms --batch-dim batch" "$ERR" 'dim 1 is the symbol "seq"'
 
+# --bind: a graph input sinter needs at compile time (a Reshape's shape) given as a constant
+run "$SINTER" import "$ONNX/bad/reshape_input.onnx" -o "$TMP/ri.json"
+expect_rc "import a Reshape with a run-time shape" 1
+expect_contains "import a Reshape with a run-time shape" "$ERR" '"shape" is not known at compile time'
+mknpy "$TMP/shape.npy" '<i8' '(2,)' 03000000000000000400000000000000
+run "$SINTER" import "$ONNX/bad/reshape_input.onnx" -o "$TMP/ri.json" --bind shape="$TMP/shape.npy"
+expect_rc "import --bind shape=FILE.npy" 0
+run "$SINTER" check "$TMP/ri.json"
+expect_eq "check the bound model" "$OUT" "ri: ok: 1 input, 1 output, 1 node, 0 params (0 B), 0 FLOPs per run, 0 bytes of scratch"
+mknpy "$TMP/shape32.npy" '<i4' '(2,)' 0300000004000000
+run "$SINTER" import "$ONNX/bad/reshape_input.onnx" -o "$TMP/ri2.json" --bind shape="$TMP/shape32.npy"
+expect_rc "import --bind with the wrong dtype" 1
+expect_eq "import --bind with the wrong dtype: message" "$ERR" "$ONNX/bad/reshape_input.onnx: input \"shape\": the value given for it (int32, rank 1) does not match its declared type"
+usage_error "import --bind without =" 'sinter import: --bind shape: expected NAME=FILE.npy' import -- "$SINTER" import "$ONNX/bad/reshape_input.onnx" -o "$TMP/x.json" --bind shape
+
 # usage
 usage_error "import without -o" 'sinter import: -o DIR/NAME.json is required' import -- "$SINTER" import "$ONNX/exports/mlp.onnx"
 usage_error "import without a model" 'sinter import: expects a MODEL.onnx' import -- "$SINTER" import -o "$TMP/x.json"

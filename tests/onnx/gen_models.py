@@ -152,6 +152,14 @@ def bad_models():
     with open(os.path.join(d, "ext_ok.bin"), "wb") as f:
         f.write(np.array([7, 7], np.float32).tobytes() + np.array([1, 2, 3, 4], np.float32).tobytes())
     save("ext_ok", [helper.make_node("Mul", ["x", "w"], ["y"], name="mul")], inits=[e])
+    # a Reshape whose shape is a graph input: refused unless `sinter import --bind shape=...`
+    xs = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])
+    sh = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    ys = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"], name="rs")], "reshape_input",
+                          [xs, sh], [ys])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
+              os.path.join(d, "reshape_input.onnx"))
     # two symbolic dims
     x2 = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq"])
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "two_syms", [x2], [y])
