@@ -472,7 +472,8 @@ static bool cv_sum(Cv *c)
         float f = (float)k;
         snprintf(base, sizeof base, "%s.count", c->name);
         snprintf(cnt, sizeof cnt, "%s", ox_const_f32(c->x, base, &f, 1, true));
-        /* the count in the input's dtype: CastLike is not a sinter op, so Cast to float32 only */
+        /* the count is a float32 scalar (the importer does not track dtypes): Mean of float64
+         * inputs is refused by Div's type check */
         emit_node(c, "Div", (const char *[]){acc, cnt}, 2, (const char *[]){out}, 1, NULL);
     }
     return true;
