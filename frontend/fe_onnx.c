@@ -288,7 +288,8 @@ static const char *new_const(Ox *x, const char *base, IrDtype dt, const void *v,
     t.data = malloc(t.nbytes ? t.nbytes : 1);
     t.name = strdup(ox_fresh(x, base));
     IR_ASSERT(t.data && t.name);
-    memcpy(t.data, v, t.nbytes);
+    if (t.nbytes)
+        memcpy(t.data, v, t.nbytes);
     IR_ASSERT(ox_add_tensor(x, &t, false, false, NULL));
     return x->tensors[x->ntensors - 1].name;
 }
@@ -542,7 +543,8 @@ static void bound_inputs(Ox *x, const Onnx__GraphProto *g)
         c.name = strdup(t->name);
         c.data = malloc(t->nbytes ? t->nbytes : 1);
         IR_ASSERT(c.name && c.data);
-        memcpy(c.data, t->data, t->nbytes);
+        if (t->nbytes)
+            memcpy(c.data, t->data, t->nbytes);
         ox_add_tensor(x, &c, false, false, where);
     }
 }

@@ -221,19 +221,22 @@ static bool typed_fields(const Onnx__TensorProto *t, IrDtype dt, int64_t numel, 
         *have = t->n_float_data;
         if ((int64_t)t->n_float_data != numel)
             return false;
-        memcpy(dst, t->float_data, (size_t)numel * 4);
+        if (numel)
+            memcpy(dst, t->float_data, (size_t)numel * 4);
         return true;
     case SRT_F64:
         *have = t->n_double_data;
         if ((int64_t)t->n_double_data != numel)
             return false;
-        memcpy(dst, t->double_data, (size_t)numel * 8);
+        if (numel)
+            memcpy(dst, t->double_data, (size_t)numel * 8);
         return true;
     case SRT_I64:
         *have = t->n_int64_data;
         if ((int64_t)t->n_int64_data != numel)
             return false;
-        memcpy(dst, t->int64_data, (size_t)numel * 8);
+        if (numel)
+            memcpy(dst, t->int64_data, (size_t)numel * 8);
         return true;
     default: /* int32, int8, uint8, bool: int32_data holds one element per entry */
         *have = t->n_int32_data;
@@ -298,9 +301,9 @@ bool ox_read_tensor(Ox *x, const Onnx__TensorProto *t, const char *what, SrtTens
         ok = read_external(x, t, what, data, need);
     } else if (t->has_raw_data) {
         ok = t->raw_data.len == need;
-        if (ok)
+        if (ok && need)
             memcpy(data, t->raw_data.data, need); /* little-endian, as this host */
-        else
+        else if (!ok)
             ox_error(x, what, "raw_data has %zu bytes but %s%s needs %zu", t->raw_data.len,
                      ox_dtype_onnx_name(code), t->n_dims ? " of this shape" : " (a scalar)", need);
     } else {
