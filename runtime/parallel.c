@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -101,11 +102,13 @@ int srt_current_threads(void)
 /* ---- the team --------------------------------------------------------------------------------
  * srt_team_run opens one OpenMP region. Thread 0 (the caller) runs the program: the kernels in
  * order, serial code between them included. The other threads wait for loops: when a kernel
- * calls srt_parallel_for, thread 0 publishes the loop (after every worker is done with the
- * previous one, so a published loop is never overwritten while a worker reads it), claims
- * chunks with the workers from a shared counter, and waits until every chunk has finished.
- * Waiting spins briefly, then yields the CPU. Outside a team srt_parallel_for opens a region
- * of its own. */
+ * calls srt_parallel_for, thread 0 publishes the loop in one of two slots (loop s in slot
+ * s % 2), claims chunks with the workers from the slot's counter, and waits until every chunk
+ * has finished. A worker joins loop s by registering in its slot and then seeing that s is
+ * still the newest loop; thread 0 reuses a slot (for loop s + 2) only once no worker is
+ * registered in it. So a worker that the OS has put to sleep never holds up a loop it had not
+ * joined: on waking it finds the newest one. Waiting spins briefly, then yields the CPU.
+ * Outside a team srt_parallel_for opens a region of its own. */
 
 typedef struct Loop {
     SrtParallelBody body;
@@ -113,14 +116,14 @@ typedef struct Loop {
     int64_t total, grain, per, chunks;
     int64_t next;                   /* next chunk to claim (atomic) */
     int64_t finished;               /* chunks done (atomic) */
+    int users;                      /* workers registered in this slot (atomic) */
 } Loop;
 
 typedef struct Team {
     int nth;
-    int64_t seq;                    /* loops published (atomic) */
+    int64_t seq;                    /* loops published (atomic); loop s is in slot[s % 2] */
     int quit;                       /* set by thread 0 when the program is done (atomic) */
-    Loop loop;
-    int64_t *seen;                  /* per worker (index 1..nth-1): the last loop it is done with */
+    Loop slot[2];
 } Team;
 
 static _Thread_local Team *current_team;
@@ -149,7 +152,7 @@ static void run_chunks(Loop *l)
     }
 }
 
-static void worker(Team *t, int id)
+static void worker(Team *t)
 {
     int64_t mine = 0;
     unsigned spins = 0;
@@ -162,20 +165,14 @@ static void worker(Team *t, int id)
             continue;
         }
         spins = 0;
-        run_chunks(&t->loop);
-        mine = s;
-        __atomic_store_n(&t->seen[id], mine, __ATOMIC_RELEASE);
-    }
-}
-
-/* Thread 0: wait until every worker is done with the current loop. */
-static void wait_workers(Team *t)
-{
-    int64_t s = t->seq;
-    for (int i = 1; i < t->nth; i++) {
-        unsigned spins = 0;
-        while (__atomic_load_n(&t->seen[i], __ATOMIC_ACQUIRE) != s)
-            relax(&spins);
+        Loop *l = &t->slot[s % 2];
+        __atomic_fetch_add(&l->users, 1, __ATOMIC_SEQ_CST);
+        /* still the newest loop: its slot is not rewritten while we are registered */
+        if (__atomic_load_n(&t->seq, __ATOMIC_SEQ_CST) == s) {
+            run_chunks(l);
+            mine = s;
+        }
+        __atomic_fetch_sub(&l->users, 1, __ATOMIC_RELEASE);
     }
 }
 
@@ -184,35 +181,25 @@ void srt_team_run(void (*program)(void *ctx), void *ctx, int64_t work)
     int nth = current_threads;
 #ifdef _OPENMP
     if (nth > 1 && work >= TEAM_MIN_WORK && !current_team && !in_loop_body) {
-        int64_t seen_local[64];
-        int64_t *seen = nth <= 64 ? seen_local : calloc((size_t)nth, sizeof *seen);
-        if (seen) {
-            Team t = {0};
-            t.nth = nth;
-            t.seen = seen;
-            for (int i = 0; i < nth; i++)
-                seen[i] = 0;
+        Team t;
+        memset(&t, 0, sizeof t);
+        t.nth = nth;
 #pragma omp parallel num_threads(nth)
-            {
-                int id = omp_get_thread_num();
-                if (id == 0) {
-                    current_team = &t;
-                    program(ctx);
-                    current_team = NULL;
-                    wait_workers(&t);
-                    __atomic_store_n(&t.quit, 1, __ATOMIC_RELEASE);
-                } else {
-                    worker(&t, id);
-                }
+        {
+            if (omp_get_thread_num() == 0) {
+                current_team = &t;
+                program(ctx);
+                current_team = NULL;
+                __atomic_store_n(&t.quit, 1, __ATOMIC_RELEASE);
+            } else {
+                worker(&t);
             }
-            if (seen != seen_local)
-                free(seen);
-            return;
         }
+        return;
     }
 #endif
-    /* one thread, little work, or no memory for the team: the program alone (its loops may
-     * still open regions of their own when they are big) */
+    /* one thread or little work: the program alone (its loops may still open regions of
+     * their own when they are big) */
     program(ctx);
 }
 
@@ -239,8 +226,12 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
     int64_t per = (blocks + chunks - 1) / chunks;
     chunks = (blocks + per - 1) / per;
     if (team) {
-        wait_workers(team);
-        Loop *l = &team->loop;
+        /* the slot of loop seq + 1 held loop seq - 1: wait for its last registered worker */
+        int64_t s = team->seq + 1;
+        Loop *l = &team->slot[s % 2];
+        unsigned spins = 0;
+        while (__atomic_load_n(&l->users, __ATOMIC_SEQ_CST) != 0)
+            relax(&spins);
         l->body = body;
         l->closure = closure;
         l->total = total;
@@ -249,15 +240,15 @@ void srt_parallel_for(SrtParallelBody body, void *closure, int64_t total, int64_
         l->chunks = chunks;
         l->next = 0;
         l->finished = 0;
-        __atomic_store_n(&team->seq, team->seq + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&team->seq, s, __ATOMIC_SEQ_CST);
         run_chunks(l);
-        unsigned spins = 0;
+        spins = 0;
         while (__atomic_load_n(&l->finished, __ATOMIC_ACQUIRE) != chunks)
             relax(&spins);
         return;
     }
 #ifdef _OPENMP
-    Loop l = {body, closure, total, grain, per, chunks, 0, 0};
+    Loop l = {body, closure, total, grain, per, chunks, 0, 0, 0};
     int nth = (int)t;
 #pragma omp parallel num_threads(nth)
     {
