@@ -53,18 +53,11 @@ static bool axis_not0(const IrNode *n, const char *attr, int rank)
     return ir_norm_axis(ir_attr_int(n, attr), rank, &a) && a != 0;
 }
 
-/* None of the listed axes is 0 (a constant list, or an attribute); absent: false. */
-static bool axes_not0(IrGraph *g, const IrNode *n, int input, const char *attr, int rank)
+/* Slice's axes input is a constant list without axis 0 (absent: the leading axes, 0 among them). */
+static bool slice_axes_not0(IrGraph *g, const IrNode *n, int rank)
 {
-    int64_t *cax = NULL;
-    const int64_t *axes = NULL;
-    int count = -1;
-    if (input >= 0 && input < n->nin && n->in[input] >= 0) {
-        count = ir_value_const_ints(g, n->in[input], &cax);
-        axes = cax;
-    }
-    else if (attr)
-        count = ir_attr_ints(n, attr, &axes);
+    int64_t *axes;
+    int count = n->nin >= 4 && n->in[3] >= 0 ? ir_value_const_ints(g, n->in[3], &axes) : -1;
     if (count <= 0)
         return false;
     for (int i = 0; i < count; i++) {
@@ -122,8 +115,10 @@ static bool node_separable(IrGraph *g, const IrNode *n)
         return axis_not0(n, "axis", rank);
     case IR_OP_REDUCEMEAN:
     case IR_OP_REDUCESUM:
-    case IR_OP_REDUCEMAX:
-        return axes_not0(g, n, 1, "axes", rank);
+    case IR_OP_REDUCEMAX: {
+        bool reduced[IR_MAX_RANK];
+        return ir_reduce_axes(g, n, reduced) >= 0 && !reduced[0];
+    }
     case IR_OP_TRANSPOSE: {
         const int64_t *perm;
         int count = ir_attr_ints(n, "perm", &perm);
@@ -133,7 +128,7 @@ static bool node_separable(IrGraph *g, const IrNode *n)
     case IR_OP_SPLIT:
         return axis_not0(n, "axis", n->op == IR_OP_CONCAT ? orank : rank);
     case IR_OP_SLICE:
-        return n->nin >= 4 && axes_not0(g, n, 3, NULL, rank);
+        return slice_axes_not0(g, n, rank);
     case IR_OP_GATHER:
         /* rows of a table by each sample's indices, or within each sample by fixed indices */
         if (!is_input_like(g, x))
@@ -172,5 +167,5 @@ int64_t cg_batch_chunk(const CgProgram *p)
         if (!node_separable(g, n))
             return 0;
     }
-    return chunk;
+    return chunk < p->max_n ? chunk : 0;   /* else no batch has two chunks */
 }

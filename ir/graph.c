@@ -321,6 +321,37 @@ int ir_value_const_ints(IrGraph *g, int id, int64_t **out)
     return count;
 }
 
+int ir_reduce_axes(IrGraph *g, const IrNode *n, bool *reduced)
+{
+    int rank = g->values[n->in[0]]->shape.rank;
+    int64_t *cax;
+    const int64_t *axes;
+    int count;
+    if (n->nin >= 2 && n->in[1] >= 0) {
+        count = ir_value_const_ints(g, n->in[1], &cax);
+        axes = cax;
+    } else {
+        count = ir_attr_ints(n, "axes", &axes);
+        if (count < 0)
+            count = 0;
+    }
+    if (count < 0)
+        return -1;
+    bool none = count == 0 && ir_attr_int(n, "noop_with_empty_axes");
+    for (int a = 0; a < rank; a++)
+        reduced[a] = count == 0 && !none;
+    for (int i = 0; i < count; i++) {
+        int a;
+        if (!ir_norm_axis(axes[i], rank, &a))
+            return -1;
+        reduced[a] = true;
+    }
+    int total = 0;
+    for (int a = 0; a < rank; a++)
+        total += reduced[a];
+    return total;
+}
+
 void ir_set_out(IrGraph *g, IrNode *n, int i, IrDtype dtype, const IrShape *shape)
 {
     IrValue *v = ir_out(g, n, i);

@@ -293,6 +293,11 @@ int ir_attr_floats(const IrNode *n, const char *name, const double **out);
 int ir_value_known_ints(IrGraph *g, int id, IrDim **out);
 /* Same, but all entries must be constants (no N). Returns count or -1. */
 int ir_value_const_ints(IrGraph *g, int id, int64_t **out);
+/* The axes a ReduceMean/ReduceSum/ReduceMax node reduces (from its axes input or attribute;
+ * none listed: all of them, or none with noop_with_empty_axes): reduced[] gets one flag per
+ * input axis. Returns how many are reduced, or -1 if the axes are not compile-time constants
+ * or out of range. */
+int ir_reduce_axes(IrGraph *g, const IrNode *n, bool *reduced);
 
 /* Reorder nodes topologically (stable: keeps declaration order where possible) and
  * renumber node ids. Returns 0, or -1 with a diagnostic naming a node on a cycle. */

@@ -26,6 +26,7 @@
 typedef struct Ctx {
     IrGraph *g;
     int *uses;                /* per value: node inputs and loss inputs reading it */
+    int *user;                /* per value: the last node reading it, or -1 */
     bool *dead;               /* per node: removed by a rewrite */
 } Ctx;
 
@@ -33,11 +34,15 @@ static void count_uses(Ctx *c)
 {
     IrGraph *g = c->g;
     memset(c->uses, 0, (size_t)g->nvalues * sizeof *c->uses);
+    for (int v = 0; v < g->nvalues; v++)
+        c->user[v] = -1;
     for (int i = 0; i < g->nnodes; i++) {
         const IrNode *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++)
-            if (n->in[k] >= 0)
+            if (n->in[k] >= 0) {
                 c->uses[n->in[k]]++;
+                c->user[n->in[k]] = i;
+            }
     }
     if (g->training && g->training->loss) {
         const IrNode *l = g->training->loss;
@@ -93,47 +98,23 @@ static int other_input(const IrNode *n, int v)
     return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
 }
 
-/* The node reading v (v has one use). */
+/* The node reading v (v has one use), unless a rewrite removed it. */
 static IrNode *single_user(const Ctx *c, int v)
 {
-    for (int i = 0; i < c->g->nnodes; i++) {
-        IrNode *n = c->g->nodes[i];
-        if (c->dead[i])
-            continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == v)
-                return n;
-    }
-    return NULL;
+    int u = c->user[v];
+    return u >= 0 && !c->dead[u] ? c->g->nodes[u] : NULL;
 }
 
 /* First reduced axis of a ReduceMean with keepdims over the trailing axes of its input, or -1. */
 static int trailing_mean_axis(IrGraph *g, const IrNode *r)
 {
-    if (ir_attr_int(r, "keepdims") != 1)
+    bool reduced[IR_MAX_RANK];
+    int count = ir_reduce_axes(g, r, reduced);
+    int rank = g->values[r->in[0]]->shape.rank;
+    if (ir_attr_int(r, "keepdims") != 1 || count <= 0)
         return -1;
-    const IrValue *x = g->values[r->in[0]];
-    int rank = x->shape.rank;
-    int64_t *cax = NULL;
-    const int64_t *axes;
-    int count;
-    if (r->nin >= 2 && r->in[1] >= 0) {
-        count = ir_value_const_ints(g, r->in[1], &cax);
-        axes = cax;
-    } else {
-        count = ir_attr_ints(r, "axes", &axes);
-    }
-    if (count <= 0 || count > rank)
-        return -1;
-    bool seen[IR_MAX_RANK] = {false};
-    for (int i = 0; i < count; i++) {
-        int a;
-        if (!ir_norm_axis(axes[i], rank, &a) || seen[a])
-            return -1;
-        seen[a] = true;
-    }
     for (int a = rank - count; a < rank; a++)
-        if (!seen[a])
+        if (!reduced[a])
             return -1;
     return rank - count;
 }
@@ -302,8 +283,9 @@ static bool match_gelu(Ctx *c, IrNode *erf)
 
 PassResult pass_canonicalize(IrGraph *g, PassContext *ctx)
 {
-    Ctx c = {g, calloc((size_t)g->nvalues + 1, sizeof(int)), calloc((size_t)g->nnodes + 1, sizeof(bool))};
-    IR_ASSERT(c.uses && c.dead);
+    Ctx c = {g, calloc((size_t)g->nvalues + 1, sizeof(int)), malloc(((size_t)g->nvalues + 1) * sizeof(int)),
+             calloc((size_t)g->nnodes + 1, sizeof(bool))};
+    IR_ASSERT(c.uses && c.user && c.dead);
     count_uses(&c);
     int ln = 0, gelu = 0;
     /* a rewrite changes only the uses of removed intermediates and of the node it rewrites,
@@ -326,6 +308,7 @@ PassResult pass_canonicalize(IrGraph *g, PassContext *ctx)
         free(keep);
     }
     free(c.uses);
+    free(c.user);
     free(c.dead);
     if (ln)
         pass_stat_add(ctx, "patterns rewritten to LayerNormalization", ln);
