@@ -402,7 +402,7 @@ void cg_print_program(const CgProgram *p, FILE *f)
             infer ? "" : " (", infer ? "" : p->what, infer ? "" : ")", nk, nk == 1 ? "" : "s", p->nsteps,
             p->param_bytes, dim_str(p->scratch_bytes, s, sizeof s));
     int64_t chunk = infer ? cg_batch_chunk(p) : 0;
-    if (chunk > 0 && chunk < p->max_n)
+    if (chunk > 0)
         fprintf(f, "  runs batches in chunks of %" PRId64 " sample%s (each sample on its own; a chunk's scratch stays in cache)\n",
                 chunk, chunk == 1 ? "" : "s");
     int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);

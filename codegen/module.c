@@ -755,16 +755,11 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     ce.args = calloc((size_t)nargs + 1, sizeof *ce.args);
     IR_ASSERT(ce.args);
     for (int i = 0; i < nargs; i++) {
-        const IrValue *v = p->g->values[i < p->nin ? p->in[i] : p->out[i - p->nin]];
-        int64_t per = srt_dtype_size(v->dtype);
-        bool has_n = false;
-        for (int d = 0; d < v->shape.rank; d++) {
-            has_n |= !ir_dim_is_const(v->shape.d[d]);
-            if (d > 0)
-                per *= v->shape.d[d].b;
-        }
-        LLVMValueRef off = LLVMBuildMul(rb, n0, c64(e, per), "");
-        ce.args[i] = has_n ? LLVMBuildGEP2(rb, e->i8, arg[i], &off, 1, "") : arg[i];
+        /* a*N bytes (cg_batch_chunk: N only leading): a per sample; no N: shared */
+        IrDim bytes;
+        IR_ASSERT(cg_value_bytes(p->g->values[i < p->nin ? p->in[i] : p->out[i - p->nin]], &bytes, e->d));
+        LLVMValueRef off = LLVMBuildMul(rb, n0, c64(e, bytes.a), "");
+        ce.args[i] = bytes.a ? LLVMBuildGEP2(rb, e->i8, arg[i], &off, 1, "") : arg[i];
     }
     emit_body(e, p, rb, &ce, kfn);
     free(ce.args);
@@ -862,7 +857,7 @@ static int emit_entry(Emit *e)
     for (int i = 0; i < nargs; i++)
         en.args[i] = load_buf(e, b, args, i, "");
     int64_t chunk = cg_batch_chunk(p);
-    if (chunk > 0 && chunk < p->max_n)
+    if (chunk > 0)
         emit_chunks(e, p, b, &en, nargs, kfn, chunk);
     else
         emit_team_body(e, p, b, &en, nargs, kfn, "infer");
