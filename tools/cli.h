@@ -75,6 +75,11 @@ IrGraph *cli_load_model(const char *path);
 /* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
 int cli_report(IrDiag *d);
 
+/* A --passes LIST of `verb`: its comma-separated names into names[] (at most max; pointers
+ * into *buf, which the caller frees, also after an error), each a registered pass. Returns
+ * CLI_OK with *count >= 1, or the status of the usage error it printed. */
+int cli_pass_list(const char *verb, const char *list, const char **names, int max, int *count, char **buf);
+
 /* write(arg, f) into stdout when path is NULL, else into memory and then path, replaced
  * atomically only when write returns CLI_OK (never a partial file). Returns write's status,
  * or CLI_EINPUT when the file cannot be written. */

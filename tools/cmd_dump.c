@@ -23,18 +23,6 @@ typedef struct DumpArgs {
 
 #define MAX_PIPELINE 64
 
-/* Splits a comma-separated list of pass names into names[] (pointers into buf). */
-static int split_passes(char *buf, const char **names, int max)
-{
-    int n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (n == max)
-            return -1;
-        names[n++] = tok;
-    }
-    return n;
-}
-
 static int parse_args(int argc, char **argv, DumpArgs *o)
 {
     static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--pipeline", "--stats",
@@ -98,14 +86,11 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
     return CLI_OK;
 }
 
-/* Checks the pipeline names and that --after names one of them, before loading anything. */
+/* Checks that --after names a pass of the pipeline (its names are registered passes), before
+ * loading anything. */
 static int check_pipeline(const DumpArgs *o, const char *const *names, int n)
 {
     char list[512];
-    for (int i = 0; i < n; i++)
-        if (!pass_find(names[i]))
-            return cli_usage_error("dump", "--passes: unknown pass \"%s\" (passes: %s)", names[i],
-                                   pass_list_names(list, sizeof list));
     if (!o->after || !strcmp(o->after, "all") || !strcmp(o->after, "plan"))
         return CLI_OK;
     for (int i = 0; i < n; i++)
@@ -213,14 +198,10 @@ static int run_dump(int argc, char **argv)
     int npasses;
     char *buf = NULL;
     if (o.passes) {
-        buf = strdup(o.passes);
-        if (!buf)
-            return cli_input_error("dump", "out of memory");
-        npasses = split_passes(buf, names, MAX_PIPELINE);
-        if (npasses <= 0) {
+        r = cli_pass_list("dump", o.passes, names, MAX_PIPELINE, &npasses, &buf);
+        if (r != CLI_OK) {
             free(buf);
-            return cli_usage_error("dump", "--passes expects 1 to %d comma-separated pass names, got \"%s\"",
-                                   MAX_PIPELINE, o.passes);
+            return r;
         }
     } else {
         /* a named pipeline: --pipeline, else the training one when --after names a pass only

@@ -113,23 +113,10 @@ static int run_opt(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r != CLI_OK)
         return r;
-    char *buf = strdup(o.passes), list[512];
-    if (!buf)
-        return cli_input_error("opt", "out of memory");
     const char *names[OPT_MAX_PASSES];
-    int n = 0;
-    r = CLI_OK;
-    for (char *tok = strtok(buf, ","); tok && r == CLI_OK; tok = strtok(NULL, ",")) {
-        if (n == OPT_MAX_PASSES)
-            r = cli_usage_error("opt", "--passes: more than %d passes", OPT_MAX_PASSES);
-        else if (!pass_find(tok))
-            r = cli_usage_error("opt", "--passes: unknown pass \"%s\" (passes: %s)", tok,
-                                pass_list_names(list, sizeof list));
-        else
-            names[n++] = tok;
-    }
-    if (r == CLI_OK && n == 0)
-        r = cli_usage_error("opt", "--passes expects comma-separated pass names, got \"%s\"", o.passes);
+    int n;
+    char *buf;
+    r = cli_pass_list("opt", o.passes, names, OPT_MAX_PASSES, &n, &buf);
     if (r == CLI_OK) {
         OptJob job = {&o, names, n};
         r = cli_write_output("opt", o.out, opt_write, &job);

@@ -1,7 +1,9 @@
 /* Loading models for the verbs, with diagnostics printed one per line. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 #include "tools/cli.h"
 
 int cli_report(IrDiag *d)
@@ -43,4 +45,26 @@ int cli_write_output(const char *verb, const char *path, int (*write)(void *arg,
         r = cli_input_error(verb, "%s: %s", path, err);
     free(text);
     return r;
+}
+
+int cli_pass_list(const char *verb, const char *list, const char **names, int max, int *count, char **buf)
+{
+    *count = 0;
+    *buf = strdup(list);
+    if (!*buf)
+        return cli_input_error(verb, "out of memory");
+    int n = 0;
+    for (char *tok = strtok(*buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max)
+            return cli_usage_error(verb, "--passes expects 1 to %d comma-separated pass names, got \"%s\"", max, list);
+        char known[512];
+        if (!pass_find(tok))
+            return cli_usage_error(verb, "--passes: unknown pass \"%s\" (passes: %s)", tok,
+                                   pass_list_names(known, sizeof known));
+        names[n++] = tok;
+    }
+    if (n == 0)
+        return cli_usage_error(verb, "--passes expects 1 to %d comma-separated pass names, got \"%s\"", max, list);
+    *count = n;
+    return CLI_OK;
 }
