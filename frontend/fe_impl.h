@@ -64,6 +64,10 @@ typedef struct Fe {
     FeTypo typos[FE_MAX_ERRORS];
 } Fe;
 
+/* A parse's state with the limits and in-memory weights of opt (NULL: defaults), reporting
+ * into d. */
+void fe_init(Fe *c, const FeOptions *opt, IrDiag *d);
+
 /* Records "FILE: where: message" and counts it; stops the parse after FE_MAX_ERRORS. */
 void fe_error(Fe *c, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

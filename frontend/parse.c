@@ -883,6 +883,16 @@ static cJSON *parse_json(Fe *c, const char *text, size_t len)
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
+void fe_init(Fe *c, const FeOptions *opt, IrDiag *d)
+{
+    memset(c, 0, sizeof *c);
+    c->d = d;
+    c->max_data_bytes = opt && opt->max_data_bytes ? opt->max_data_bytes : DEFAULT_MAX_DATA_BYTES;
+    c->max_nodes = opt && opt->max_nodes > 0 ? opt->max_nodes : DEFAULT_MAX_NODES;
+    c->mem_weights = opt ? opt->weights : NULL;
+    c->mem_label = opt && opt->weights_label ? opt->weights_label : "the weights in memory";
+}
+
 IrGraph *fe_parse_model_opts(const char *text, size_t len, const char *file_label, const char *model_dir,
                              const FeOptions *opt, IrDiag *d)
 {
@@ -895,12 +905,7 @@ IrGraph *fe_parse_model_opts(const char *text, size_t len, const char *file_labe
     if (file_label)
         d->file = file_label;
     Fe c;
-    memset(&c, 0, sizeof c);
-    c.d = d;
-    c.max_data_bytes = opt && opt->max_data_bytes ? opt->max_data_bytes : DEFAULT_MAX_DATA_BYTES;
-    c.max_nodes = opt && opt->max_nodes > 0 ? opt->max_nodes : DEFAULT_MAX_NODES;
-    c.mem_weights = opt ? opt->weights : NULL;
-    c.mem_label = opt && opt->weights_label ? opt->weights_label : "the weights in memory";
+    fe_init(&c, opt, d);
     IrGraph *g = NULL;
     cJSON *root = parse_json(&c, text, len);
     if (root)

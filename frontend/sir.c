@@ -8,8 +8,6 @@
 
 #include "frontend/fe_impl.h"
 
-#define SIR_DEFAULT_MAX_DATA_BYTES ((size_t)64 << 30)
-#define SIR_DEFAULT_MAX_NODES (1 << 20)
 #define SIR_MAX_LIST (1 << 16)    /* inputs/outputs of one node, dims of a sym list */
 
 /* What a line declared for a node output, checked against shape inference afterwards. */
@@ -1532,9 +1530,7 @@ IrGraph *fe_parse_sir(const char *text, size_t len, const char *file_label, cons
         d->file = file_label;
     Sir s;
     memset(&s, 0, sizeof s);
-    s.fe.d = d;
-    s.fe.max_data_bytes = opt && opt->max_data_bytes ? opt->max_data_bytes : SIR_DEFAULT_MAX_DATA_BYTES;
-    s.fe.max_nodes = opt && opt->max_nodes > 0 ? opt->max_nodes : SIR_DEFAULT_MAX_NODES;
+    fe_init(&s.fe, opt, d);
     s.buf = malloc(1);
     IR_ASSERT(s.buf);
     s.buf[0] = 0;
