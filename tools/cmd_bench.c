@@ -1,4 +1,5 @@
-/* `sinter bench`: latency and throughput of a compiled model's inference entry point on random inputs. */
+/* `sinter bench`: latency and throughput of a compiled model's inference entry point, or of its
+ * training step (--train), on random inputs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ typedef struct BenchArgs {
     int opt_level;            /* -1: not given (2) */
     const char *weights;
     bool json;
+    bool train;               /* time NAME_train_step instead of NAME_infer */
 } BenchArgs;
 
 #define MAX_BATCH ((int64_t)1 << 40)
@@ -37,7 +39,7 @@ static double now_seconds(void)
 static int parse_args(int argc, char **argv, BenchArgs *o)
 {
     static const char *const known[] = {"--batch", "--threads", "--warmup", "--iters", "--seconds", "--weights",
-                                        "-O", "--json", "--help", NULL};
+                                        "-O", "--json", "--train", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "bench", argc, argv);
     const char *v;
@@ -45,6 +47,8 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
     while (cli_next(&a)) {
         if (cli_flag(&a, "--json")) {
             o->json = true;
+        } else if (cli_flag(&a, "--train")) {
+            o->train = true;
         } else if (cli_option(&a, "--batch", "a positive integer (the batch symbol N)", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -131,6 +135,27 @@ static int64_t int_bound(const IrGraph *g, const char *name)
             bound = s->d[axis].b;
     }
     return bound;
+}
+
+/* Class labels (an integer training input of a classification loss) must lie in [0, classes):
+ * for a model file, classes is axis 1 of the loss's first input (the scores); for a library,
+ * whose descriptor does not name the loss, axis 1 of the first output of rank 2 or more.
+ * 0 if unknown. */
+static int64_t label_bound(const IrGraph *g, const SinterModelInfo *info)
+{
+    if (g && g->training) {
+        const IrNode *loss = g->training->loss;
+        if (!loss || loss->nin < 1 || loss->in[0] < 0)
+            return 0;
+        const IrShape *s = &g->values[loss->in[0]]->shape;
+        return s->rank >= 2 && ir_dim_is_const(s->d[1]) ? s->d[1].b : 0;
+    }
+    for (int64_t i = 0; i < info->noutputs; i++) {
+        const SinterTensorInfo *t = &info->outputs[i];
+        if (t->rank >= 2)
+            return t->dims[1].a == 0 && t->dims[1].b > 0 ? t->dims[1].b : 0;
+    }
+    return 0;
 }
 
 /* Fills t's bytes at batch n: floats uniform in [0, 1), integers uniform in [0, bound) (0 if
@@ -261,7 +286,9 @@ static void print_result(const BenchArgs *o, const CliNative *x, const IrGraph *
                          const BenchResult *r)
 {
     double per_s = (double)o->batch / r->median;
-    double flops = model_flops(g, o->batch);
+    /* the cost table counts the inference graph only */
+    double flops = o->train ? -1 : model_flops(g, o->batch);
+    const char *entry = o->train ? "train_step" : "infer";
     int opt = o->opt_level < 0 ? 2 : o->opt_level;
     if (o->json) {
         printf("{\"model\": ");
@@ -272,17 +299,19 @@ static void print_result(const BenchArgs *o, const CliNative *x, const IrGraph *
                "\"p90_ms\": %.6g, \"min_ms\": %.6g, \"mean_ms\": %.6g, \"samples_per_s\": %.6g",
                (long long)o->batch, threads, (long long)r->warmup, (long long)r->calls, r->median * 1e3,
                r->p90 * 1e3, r->min * 1e3, r->mean * 1e3, per_s);
+        printf(", \"entry\": \"%s\"", entry);
         if (flops >= 0)
             printf(", \"gflops\": %.6g", flops / r->median * 1e-9);
         printf("}\n");
         return;
     }
     char a[32], b[32], c[32], e[32], cnt[32], si[32];
+    const char *what = o->train ? " train_step" : "";
     if (o->lib)
-        printf("%s: %s, batch %lld, %d thread%s\n", x->info->name, o->model, (long long)o->batch, threads,
+        printf("%s%s: %s, batch %lld, %d thread%s\n", x->info->name, what, o->model, (long long)o->batch, threads,
                threads == 1 ? "" : "s");
     else
-        printf("%s: compiled in memory (-O%d, %.2f s), batch %lld, %d thread%s\n", x->info->name, opt,
+        printf("%s%s: compiled in memory (-O%d, %.2f s), batch %lld, %d thread%s\n", x->info->name, what, opt,
                x->compile_seconds, (long long)o->batch, threads, threads == 1 ? "" : "s");
     printf("  calls:      %s measured in %.2f s, after %lld warm-up\n", cli_fmt_count(r->calls, cnt, sizeof cnt),
            r->total, (long long)r->warmup);
@@ -294,6 +323,13 @@ static void print_result(const BenchArgs *o, const CliNative *x, const IrGraph *
                cli_fmt_si(flops, b, sizeof b));
 }
 
+/* One call of the timed entry point. */
+static int call(const BenchArgs *o, CliNative *x, void *const *args, IrDiag *d)
+{
+    float loss;
+    return o->train ? cli_native_train_step(x, o->batch, args, &loss, d) : cli_native_infer(x, o->batch, args, d);
+}
+
 /* Warm-up and measured calls. Returns 0, or -1 with a diagnostic when a call fails. */
 static int measure(const BenchArgs *o, CliNative *x, void *const *args, BenchResult *r, IrDiag *d)
 {
@@ -302,7 +338,7 @@ static int measure(const BenchArgs *o, CliNative *x, void *const *args, BenchRes
     int64_t warm = o->warmup >= 0 ? o->warmup : DEFAULT_WARMUP;
     double t0 = now_seconds();
     for (r->warmup = 0; r->warmup < warm; r->warmup++) {
-        if (cli_native_infer(x, o->batch, args, d) != 0)
+        if (call(o, x, args, d) != 0)
             return -1;
         double t = now_seconds();
         if (o->warmup < 0 && t - t0 > DEFAULT_WARMUP_SECONDS) {
@@ -316,7 +352,7 @@ static int measure(const BenchArgs *o, CliNative *x, void *const *args, BenchRes
     int rc = 0;
     while (rc == 0 && (o->iters ? s.count < o->iters : (t - start < seconds || s.count == 0))) {
         double a = now_seconds();
-        if (cli_native_infer(x, o->batch, args, d) != 0) {
+        if (call(o, x, args, d) != 0) {
             rc = -1;
             break;
         }
@@ -364,19 +400,34 @@ static int bench(const BenchArgs *o)
     } else {
         if (!(g = cli_load_model(o->model)))
             goto done;
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
+        if (o->train && !g->training) {
+            ir_diag_error(&d, NULL, "the model has no \"training\" section (training inputs, loss and optimizer); "
+                          "bench --train times its training step");
+            goto fail;
+        }
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, o->train, &d) != 0)
             goto fail;
     }
     const SinterModelInfo *info = x.info;
+    if (o->train && (!(info->flags & SINTER_MODEL_TRAINING) || !info->train_step || info->ntraining_inputs < 0 ||
+                     info->ntraining_inputs > 4096 || (info->ntraining_inputs > 0 && !info->training_inputs))) {
+        ir_diag_error(&d, NULL, "the library has no training entry points: its model has no \"training\" section; "
+                      "bench --train times the training step");
+        goto fail;
+    }
+    int64_t max_n = o->train ? info->train_max_n : info->max_n;
+    /* infer: graph inputs, then outputs; train_step: graph inputs, then training inputs */
+    int64_t nsecond = o->train ? info->ntraining_inputs : info->noutputs;
+    const SinterTensorInfo *second = o->train ? info->training_inputs : info->outputs;
     int threads = o->threads ? o->threads : srt_default_threads();
     if (cli_native_prepare(&x, threads, o->weights, &d) != 0)
         goto fail;
-    if (o->batch > info->max_n) {
+    if (o->batch > max_n) {
         ir_diag_error(&d, NULL, "--batch %lld is larger than the model accepts (%lld)", (long long)o->batch,
-                      (long long)info->max_n);
+                      (long long)max_n);
         goto fail;
     }
-    nargs = info->ninputs + info->noutputs;
+    nargs = info->ninputs + nsecond;
     args = calloc((size_t)nargs + 1, sizeof *args);
     if (!args) {
         ir_diag_error(&d, NULL, "sinter bench: out of memory");
@@ -384,19 +435,19 @@ static int bench(const BenchArgs *o)
     }
     for (int64_t i = 0; i < nargs; i++) {
         bool in = i < info->ninputs;
-        const SinterTensorInfo *t = in ? &info->inputs[i] : &info->outputs[i - info->ninputs];
+        const SinterTensorInfo *t = in ? &info->inputs[i] : &second[i - info->ninputs];
         int64_t dims[SRT_MAX_RANK];
         size_t bytes = 0;
         if (!cli_native_dims(t, o->batch, dims) ||
             srt_tensor_nbytes((SrtDtype)t->dtype, (int)t->rank, dims, &bytes) != SINTER_OK ||
             !(args[i] = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64))) {
-            ir_diag_error(&d, NULL, "%s \"%s\": cannot allocate it at batch %lld", in ? "input" : "output", t->name,
-                          (long long)o->batch);
+            ir_diag_error(&d, NULL, "%s \"%s\": cannot allocate it at batch %lld",
+                          in ? "input" : o->train ? "training input" : "output", t->name, (long long)o->batch);
             goto fail;
         }
-        if (in)
+        if (in || o->train)
             fill_random(args[i], (SrtDtype)t->dtype, (int64_t)(bytes / srt_dtype_size((SrtDtype)t->dtype)),
-                        int_bound(g, t->name), 0x5eed0000u + (uint64_t)i);
+                        in ? int_bound(g, t->name) : label_bound(g, info), 0x5eed0000u + (uint64_t)i);
     }
     BenchResult r;
     memset(&r, 0, sizeof r);
@@ -430,7 +481,7 @@ static int run_bench(int argc, char **argv)
 
 const CliVerb cli_verb_bench = {
     "bench", run_bench,
-    "usage: sinter bench MODEL.json|LIB.so [--batch B] [--threads T] [--warmup W]\n"
+    "usage: sinter bench MODEL.json|LIB.so [--train] [--batch B] [--threads T] [--warmup W]\n"
     "                    [--iters I | --seconds S] [--weights FILE] [-O0..3] [--json]\n"
     "\n"
     "Measures the latency and throughput of a compiled model's inference entry point on\n"
@@ -440,6 +491,10 @@ const CliVerb cli_verb_bench = {
     "monotonic clock; prints the median, 90th percentile, minimum and mean latency and the\n"
     "throughput (batch / median latency), and FLOP/s for a MODEL.json.\n"
     "\n"
+    "  --train           time the training step (NAME_train_step: forward, loss, backward and\n"
+    "                    the optimizer update) instead of inference; the model needs a\n"
+    "                    \"training\" section. Training inputs get random values too: class\n"
+    "                    labels within the classes, floats uniform in [0, 1)\n"
     "  --batch B         batch size (the model's N; default 1)\n"
     "  --threads T       worker threads (default: SINTER_NUM_THREADS, else OMP_NUM_THREADS,\n"
     "                    else the CPUs this process may run on)\n"
@@ -453,5 +508,5 @@ const CliVerb cli_verb_bench = {
     "\n"
     "Runs longer than a few seconds report progress on stderr.\n"
     "Exit status: 0 success, 1 bad model or library, or a failed call, 2 bad usage.\n",
-    "measure latency and throughput of a compiled model",
+    "measure latency and throughput of a compiled model (inference or the training step)",
 };

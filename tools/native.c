@@ -197,6 +197,12 @@ int cli_native_infer(CliNative *x, int64_t n, void *const *args, IrDiag *d)
     return rc == SINTER_OK ? 0 : call_failed(x, rc, "inference failed", d);
 }
 
+int cli_native_train_step(CliNative *x, int64_t n, void *const *args, float *loss, IrDiag *d)
+{
+    int rc = x->info->train_step(x->m, n, args, loss);
+    return rc == SINTER_OK ? 0 : call_failed(x, rc, "training step failed", d);
+}
+
 /* ---- the descriptor as a graph ---------------------------------------------------------- */
 
 static IrShape tensor_shape(const SinterTensorInfo *t)

@@ -43,6 +43,10 @@ int cli_native_prepare(CliNative *x, int threads, const char *weights, IrDiag *d
  * message"). Returns 0 or -1. */
 int cli_native_infer(CliNative *x, int64_t n, void *const *args, IrDiag *d);
 
+/* info->train_step (the library must have SINTER_MODEL_TRAINING), its failure as a diagnostic
+ * ("training step failed: SINTER_EINVAL: message"). Returns 0 or -1. */
+int cli_native_train_step(CliNative *x, int64_t n, void *const *args, float *loss, IrDiag *d);
+
 /* A graph holding the descriptor's inputs (role INPUT) and outputs (role ACT, typed) as values
  * with their names, dtypes and shapes, in declaration order: name binding and input checks of
  * the verbs then work the same for a library as for a model file. No nodes. */

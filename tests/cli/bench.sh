@@ -60,6 +60,80 @@ run "$SINTER" bench "$TMP/ext/libscale.so" --iters 1
 expect_rc "bench an external-weights library without --weights" 1
 expect_eq "bench an external-weights library: message" "$ERR" "$TMP/ext/libscale.so: the library was built with --external-weights: give its params with --weights FILE.safetensors"
 
+# --train: NAME_train_step on random data shaped by the training section (labels within the classes)
+cat >"$TMP/cls.json" <<'EOF'
+{
+  "sinter": 1,
+  "name": "cls",
+  "inputs": [{"name": "x", "dtype": "float32", "shape": ["N", 4]}],
+  "outputs": ["logits"],
+  "params": [
+    {"name": "w", "dtype": "float32", "shape": [3, 4], "init": {"kind": "kaiming_uniform", "a": 2.2360679}},
+    {"name": "b", "dtype": "float32", "shape": [3], "init": {"kind": "zeros"}}
+  ],
+  "nodes": [{"name": "fc", "op": "Gemm", "inputs": ["x", "w", "b"], "outputs": ["logits"], "attrs": {"transB": 1}}],
+  "training": {
+    "inputs": [{"name": "y", "dtype": "int64", "shape": ["N"]}],
+    "loss": {"op": "SoftmaxCrossEntropyLoss", "inputs": ["logits", "y"]},
+    "optimizer": {"kind": "adam", "lr": 0.01}
+  }
+}
+EOF
+run "$SINTER" bench "$TMP/cls.json" --train --batch 64 --threads 1 --warmup 1 --iters 4
+expect_rc "bench --train cls.json" 0
+expect_eq "bench --train cls.json: stderr" "$ERR" ""
+expect_contains "bench --train cls.json: header" "$OUT" "cls train_step: compiled in memory (-O2, "
+expect_contains "bench --train cls.json: batch, calls" "$OUT" " s), batch 64, 1 thread
+  calls:      4 measured in "
+expect_contains "bench --train cls.json: latency" "$OUT" "  latency:    median "
+# the cost table counts inference only: no FLOP/s line for a training step
+expect_eq "bench --train cls.json: 4 lines" "$(printf '%s\n' "$OUT" | wc -l)" "4"
+run "$SINTER" bench "$TMP/cls.json" --train --batch 16 --threads 2 --warmup 0 --iters 3 --json
+expect_rc "bench --train --json" 0
+expect_contains "bench --train --json: fields" "$OUT" "{\"model\": \"cls\", \"source\": \"$TMP/cls.json\", \"batch\": 16, \"threads\": 2, \"warmup\": 0, \"calls\": 3, \"median_ms\": "
+expect_contains "bench --train --json: entry" "$OUT" ", \"entry\": \"train_step\"}"
+if [ -x /usr/bin/python3 ]; then
+    CHECKS=$((CHECKS + 1))
+    printf '%s' "$OUT" | /usr/bin/python3 -c 'import json, sys; r = json.load(sys.stdin); assert set(r) == {"model", "source", "batch", "threads", "warmup", "calls", "median_ms", "p90_ms", "min_ms", "mean_ms", "samples_per_s", "entry"} and r["min_ms"] <= r["median_ms"] <= r["p90_ms"], r' ||
+        fail "bench --train --json: not valid JSON, other keys than inference, or min <= median <= p90 does not hold"
+fi
+run "$SINTER" bench "$TMP/scale.json" --iters 1 --json
+expect_contains "bench --json: entry infer" "$OUT" ", \"entry\": \"infer\", \"gflops\": "
+# a library with training entry points: labels for its [N, 3] output from the descriptor
+run "$SINTER" compile "$TMP/cls.json" -o "$TMP/lib/libcls.so" -O1
+expect_rc "compile cls" 0
+run "$SINTER" bench "$TMP/lib/libcls.so" --train --batch 64 --iters 3 --threads 1
+expect_rc "bench --train libcls.so" 0
+expect_contains "bench --train libcls.so: header" "$OUT" "cls train_step: $TMP/lib/libcls.so, batch 64, 1 thread
+  calls:      3 measured in "
+# a float target (MSELoss) gets floats
+cat >"$TMP/reg.json" <<'EOF'
+{
+  "sinter": 1,
+  "name": "reg",
+  "inputs": [{"name": "x", "dtype": "float32", "shape": ["N", 4]}],
+  "outputs": ["y"],
+  "params": [{"name": "w", "dtype": "float32", "shape": [4], "init": {"kind": "constant", "value": 0.5}}],
+  "nodes": [{"name": "mul", "op": "Mul", "inputs": ["x", "w"], "outputs": ["y"]}],
+  "training": {
+    "inputs": [{"name": "target", "dtype": "float32", "shape": ["N", 4]}],
+    "loss": {"op": "MSELoss", "inputs": ["y", "target"]},
+    "optimizer": {"kind": "sgd", "lr": 0.1}
+  }
+}
+EOF
+run "$SINTER" bench "$TMP/reg.json" --train --batch 5 --iters 2 --json
+expect_rc "bench --train reg.json (MSELoss)" 0
+expect_contains "bench --train reg.json: entry" "$OUT" "\"entry\": \"train_step\""
+# no training section: a clear error naming the file
+run "$SINTER" bench "$TMP/scale.json" --train --iters 1
+expect_rc "bench --train without a training section" 1
+expect_eq "bench --train without a training section: message" "$ERR" "$TMP/scale.json: the model has no \"training\" section (training inputs, loss and optimizer); bench --train times its training step"
+expect_eq "bench --train without a training section: nothing on stdout" "$OUT" ""
+run "$SINTER" bench "$TMP/lib/libscale.so" --train --iters 1
+expect_rc "bench --train on a library without training entry points" 1
+expect_eq "bench --train on a library without training entry points: message" "$ERR" "$TMP/lib/libscale.so: the library has no training entry points: its model has no \"training\" section; bench --train times the training step"
+
 # errors
 run "$SINTER" bench "$TMP/none.so"
 expect_rc "bench a missing library" 1
@@ -83,7 +157,8 @@ usage_error "bench -O on a library" "sinter bench: -O applies when a MODEL.json 
 # --help
 run "$SINTER" bench --help
 expect_rc "bench --help" 0
-expect_contains "bench --help: usage" "$OUT" "usage: sinter bench MODEL.json|LIB.so [--batch B] [--threads T] [--warmup W]"
+expect_contains "bench --help: usage" "$OUT" "usage: sinter bench MODEL.json|LIB.so [--train] [--batch B] [--threads T] [--warmup W]"
 expect_contains "bench --help: --seconds" "$OUT" "  --seconds S "
+expect_contains "bench --help: --train" "$OUT" "  --train           time the training step"
 
 finish
