@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config llvm-19-dev libcjson-dev check zlib1g-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata)   # ONNX import and its tests
 # Optional: reference implementations for benchmarks and for regenerating test vectors.
 if [ "${SINTER_WITH_PYTHON:-0}" = 1 ]; then
-  pkgs+=(python3-torch libopenblas0-pthread)
+  pkgs+=(python3-torch python3-onnx libopenblas0-pthread)   # python3-onnx: bench/ exports to ONNX
 fi
 
 missing=()
