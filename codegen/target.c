@@ -1,6 +1,7 @@
 /* Target machines, the optimization pipeline, emission of .o/.s/.ll/.bc, linking the .so, and cg_compile. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,6 +102,103 @@ static bool prefix(const char *s, const char *p)
     return !strncmp(s, p, strlen(p));
 }
 
+/* A --features list is "+name" or "-name" items separated by commas; names as LLVM spells them
+ * (lower-case letters, digits, '.', '-', '_'). "+help" and "+cpuhelp" would make LLVM print its tables. */
+static int check_feature_syntax(const char *features, IrDiag *d)
+{
+    for (const char *f = features; *f;) {
+        size_t len = strcspn(f, ",");
+        bool ok = len >= 2 && (f[0] == '+' || f[0] == '-');
+        for (size_t i = 1; ok && i < len; i++)
+            ok = (f[i] >= 'a' && f[i] <= 'z') || (f[i] >= '0' && f[i] <= '9') || strchr(".-_", f[i]);
+        if (ok && (len == 5 && !strncmp(f + 1, "help", 4)))
+            ok = false;
+        if (ok && (len == 8 && !strncmp(f + 1, "cpuhelp", 7)))
+            ok = false;
+        if (!ok) {
+            ir_diag_error(d, "--features", "\"%.*s\" is not a feature item: expected +NAME or -NAME, comma-separated "
+                          "(e.g. +avx2,-avx512f)", (int)len, f);
+            return -1;
+        }
+        f += len;
+        if (*f == ',' && !*++f) {
+            ir_diag_error(d, "--features", "the list ends with a comma");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* LLVM has no C API that lists or checks a target's CPU and feature names: creating a target machine
+ * with an unknown one prints "'x' is not a recognized processor/feature for this target (ignoring ...)"
+ * on stderr and goes on (an unknown x86 CPU then aborts in the backend). So the first target machine
+ * for a user's --cpu/--features is created with stderr (fd 2) sent to a temporary file, and those
+ * warnings become errors. fd 2 is process-wide: a mutex serializes the captures, and whatever else was
+ * written meanwhile is copied back to stderr. */
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static LLVMTargetMachineRef create_checked(LLVMTargetRef t, const CgMachine *m, LLVMCodeGenOptLevel level,
+                                           const CgOptions *o, IrDiag *d, bool *rejected)
+{
+    *rejected = false;
+    if (!o->cpu && !o->features)
+        return LLVMCreateTargetMachine(t, m->triple, m->cpu, m->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
+    if (o->cpu && (!*o->cpu || !strcmp(o->cpu, "help"))) {
+        ir_diag_error(d, "--cpu", "expects a CPU name such as %s", m->aarch64 ? "neoverse-n1" : "x86-64-v3");
+        *rejected = true;
+        return NULL;
+    }
+    if (o->features && check_feature_syntax(o->features, d) != 0) {
+        *rejected = true;
+        return NULL;
+    }
+    pthread_mutex_lock(&capture_lock);
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = tmp ? dup(2) : -1;
+    bool captured = saved >= 0 && dup2(fileno(tmp), 2) >= 0;
+    LLVMTargetMachineRef tm =
+        LLVMCreateTargetMachine(t, m->triple, m->cpu, m->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
+    if (captured)
+        dup2(saved, 2);
+    if (saved >= 0)
+        close(saved);
+    char text[4096] = "";
+    if (captured) {
+        rewind(tmp);
+        size_t n = fread(text, 1, sizeof text - 1, tmp);
+        text[n] = 0;
+    }
+    if (tmp)
+        fclose(tmp);
+    pthread_mutex_unlock(&capture_lock);
+    const char *bad_cpu = strstr(text, "is not a recognized processor");
+    const char *bad_feature = strstr(text, "is not a recognized feature");
+    if (bad_cpu) {
+        ir_diag_error(d, "--cpu", "\"%s\" is not a CPU of target %s (e.g. %s)", m->cpu, m->triple,
+                      m->x86 ? "x86-64-v3, skylake, znver3" : m->aarch64 ? "generic, neoverse-n1, cortex-a72"
+                                                                         : "generic, generic-rv64, sifive-u74");
+    } else if (bad_feature) {
+        const char *q = bad_feature;
+        while (q > text && q[-1] != '\n')
+            q--;
+        /* the line is "'+name' is not a recognized feature ..." */
+        const char *name = q[0] == '\'' ? q + 1 : q;
+        int len = (int)strcspn(name, "' ");
+        ir_diag_error(d, "--features", "\"%.*s\" is not a feature of target %s (e.g. %s)", len, name, m->triple,
+                      m->x86 ? "+avx2,+fma,-avx512f" : m->aarch64 ? "+neon,+sve" : "+m,+a,+f,+d,+c,+v");
+    } else if (*text) {
+        fputs(text, stderr);
+    }
+    if (bad_cpu || bad_feature) {
+        if (tm)
+            LLVMDisposeTargetMachine(tm);
+        *rejected = true;
+        return NULL;
+    }
+    return tm;
+}
+
 int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d)
 {
     memset(m, 0, sizeof *m);
@@ -132,8 +230,12 @@ int cg_machine_init(CgMachine *m, const CgOptions *o, IrDiag *d)
     static const LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
                                                  LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
     int lvl = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
-    m->tm = LLVMCreateTargetMachine(t, m->triple, m->cpu, m->features, levels[lvl], LLVMRelocPIC,
-                                    LLVMCodeModelDefault);
+    bool rejected;
+    m->tm = create_checked(t, m, levels[lvl], o, d, &rejected);
+    if (rejected) {
+        cg_machine_dispose(m);
+        return -1;
+    }
     if (!m->tm) {
         ir_diag_error(d, "--target", "cannot create a target machine for \"%s\" (cpu \"%s\")", m->triple, m->cpu);
         cg_machine_dispose(m);

@@ -164,6 +164,25 @@ bool cli_has_suffix(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+bool cli_is_library(const char *path)
+{
+    bool named = cli_has_suffix(path, ".so") || strstr(path, ".so.");
+    unsigned char head[64];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return named;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n >= 4 && !memcmp(head, "\177ELF", 4))
+        return true;
+    /* not ELF: a model, unless it is named like a library and does not start like JSON (then the
+     * loader says why it is not a library) */
+    size_t i = 0;
+    while (i < n && strchr(" \t\r\n", head[i]))
+        i++;
+    return named && !(i < n && head[i] == '{');
+}
+
 /* ---- number formatting ------------------------------------------------------------ */
 
 const char *cli_fmt_count(int64_t v, char *buf, size_t len)

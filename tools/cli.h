@@ -68,6 +68,10 @@ int cli_edit_distance(const char *x, const char *y);
 /* Parses a decimal integer in [lo, hi]; false on anything else. */
 bool cli_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_has_suffix(const char *s, const char *suffix);
+/* Is PATH compiled code rather than a model? By its contents: an ELF file is, a JSON text is not;
+ * other contents and unreadable files go by the name (.so, .so.N), so the loader that gets them
+ * reports why they do not load. */
+bool cli_is_library(const char *path);
 
 /* ---- models -------------------------------------------------------------------- */
 /* Loads a model with the frontend; on error prints the diagnostics and returns NULL. */

@@ -99,7 +99,7 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
     }
     if (!o->model)
         return cli_usage_error("bench", "expects a MODEL.json or LIB.so");
-    o->lib = cli_has_suffix(o->model, ".so");
+    o->lib = cli_is_library(o->model);
     if (o->iters && o->seconds > 0)
         return cli_usage_error("bench", "--iters and --seconds exclude each other (give a number of calls or a "
                                "duration)");

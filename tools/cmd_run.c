@@ -110,7 +110,7 @@ static int parse_args(int argc, char **argv, RunArgs *o)
     }
     if (!o->model)
         return cli_usage_error("run", "expects a MODEL.json (or LIB.so)");
-    o->lib = cli_has_suffix(o->model, ".so");
+    o->lib = cli_is_library(o->model);
     if (o->interp && o->compare)
         return cli_usage_error("run", "--interp and --compare exclude each other (--compare runs both)");
     if (o->lib && o->interp)

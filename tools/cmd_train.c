@@ -130,7 +130,7 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
     }
     if (!o->model)
         return cli_usage_error("train", "expects a MODEL.json or LIB.so");
-    o->lib = cli_has_suffix(o->model, ".so");
+    o->lib = cli_is_library(o->model);
     if (!o->data_text)
         return cli_usage_error("train", "expects --data (fmnist, an IDX directory or FILE,FILE)");
     if (!o->have_epochs)

@@ -50,6 +50,25 @@ expect_contains "a stripped library runs" "$OUT" "values: 2 4 8"
 usage_error "--strip with an object" "sinter compile: --strip: applies to shared libraries only, not to .o output" \
     compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/scale.o" --strip
 
+# ---- --cpu and --features are checked against the target before code is generated -----------------
+usage_error "--cpu unknown" "sinter compile: --cpu: \"potato\" is not a CPU of target x86_64-unknown-linux-gnu (e.g. x86-64-v3, skylake, znver3)" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --target x86_64-linux-gnu --cpu potato
+usage_error "--cpu of another target" "sinter compile: --cpu: \"skylake\" is not a CPU of target aarch64-unknown-linux-gnu (e.g. generic, neoverse-n1, cortex-a72)" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --target aarch64-linux-gnu --cpu skylake
+usage_error "--cpu help" "sinter compile: --cpu: expects a CPU name such as x86-64-v3" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --target x86_64-linux-gnu --cpu help
+usage_error "--features unknown" "sinter compile: --features: \"+avx9\" is not a feature of target x86_64-unknown-linux-gnu (e.g. +avx2,+fma,-avx512f)" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --target x86_64-linux-gnu --features +avx2,+avx9
+usage_error "--features without a sign" "sinter compile: --features: \"avx2\" is not a feature item: expected +NAME or -NAME, comma-separated (e.g. +avx2,-avx512f)" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --features avx2
+usage_error "--features +help" "sinter compile: --features: \"+help\" is not a feature item: expected +NAME or -NAME, comma-separated (e.g. +avx2,-avx512f)" \
+    compile -- "$SINTER" compile "$TMP/scale.json" -o "$TMP/potato.o" --features +help
+CHECKS=$((CHECKS + 1))
+[ -e "$TMP/potato.o" ] && fail "a refused --cpu/--features wrote an output"
+run "$SINTER" compile "$TMP/scale.json" -o "$TMP/v3.o" --target x86_64-linux-gnu --cpu x86-64-v3 --features +avx2,-avx512f
+expect_rc "a known --cpu and --features" 0
+expect_eq "a known --cpu and --features: no LLVM warnings" "$ERR" ""
+
 # ---- objects get headers; two models link into one program ----------------------------------------
 mkdir -p "$TMP/obj"
 run "$SINTER" compile "$TMP/scale.json" -o "$TMP/obj/scale.o"

@@ -141,6 +141,15 @@ usage_error "run libscale.so --compare" "sinter run: --compare needs the MODEL.j
 usage_error "run libscale.so -O2" "sinter run: -O applies when a MODEL.json is compiled; $TMP/lib/libscale.so is compiled already" run -- \
     "$SINTER" run "$TMP/lib/libscale.so" -O2 --random
 
+# a library is told from a model by its contents (ELF), not its name
+cp "$TMP/lib/libscale.so" "$TMP/scale-lib.bin"
+run "$SINTER" run "$TMP/scale-lib.bin" --input x="$TMP/x23.npy"
+expect_rc "run a library without the .so suffix" 0
+expect_contains "run a library without the .so suffix: ran" "$OUT" "scale: ran $TMP/scale-lib.bin with N="
+cp "$TMP/scale.json" "$TMP/model.so"
+run "$SINTER" run "$TMP/model.so" --interp --input x="$TMP/x23.npy"
+expect_rc "run a model named .so" 0
+
 # external weights: --weights loads them, without it a clear error
 mkdir -p "$TMP/ext"
 run "$SINTER" compile "$TMP/scale.json" -o "$TMP/ext/libscale.so" --external-weights
