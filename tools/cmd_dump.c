@@ -6,6 +6,7 @@
 #include "codegen/codegen.h"
 #include "passes/passes.h"
 #include "tools/cli.h"
+#include "tools/textdiff.h"
 
 typedef enum DumpFormat { DUMP_TEXT, DUMP_DOT, DUMP_JSON } DumpFormat;
 
@@ -18,6 +19,7 @@ typedef struct DumpArgs {
     DumpFormat format;
     bool show_data;
     bool stats;
+    bool diff;                /* --diff: each stage as a unified diff against the one before */
     const char *out;          /* NULL: stdout */
 } DumpArgs;
 
@@ -25,7 +27,7 @@ typedef struct DumpArgs {
 
 static int parse_args(int argc, char **argv, DumpArgs *o)
 {
-    static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--pipeline", "--stats",
+    static const char *const known[] = {"--after", "--format", "--show-data", "--passes", "--pipeline", "--stats", "--diff",
                                         "-o", "--output", "--help", NULL};
     memset(o, 0, sizeof *o);
     CliArgs a;
@@ -64,6 +66,8 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
             o->out = v;
         } else if (cli_flag(&a, "--show-data")) {
             o->show_data = true;
+        } else if (cli_flag(&a, "--diff")) {
+            o->diff = true;
         } else if (cli_flag(&a, "--stats")) {
             o->stats = true;
         } else if (cli_positional(&a, &v)) {
@@ -81,6 +85,8 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
     if (o->after && !strcmp(o->after, "all") && o->format != DUMP_TEXT)
         return cli_usage_error("dump", "--after all prints text only; use --after PASS with --format %s",
                                o->format == DUMP_DOT ? "dot" : "json");
+    if (o->diff && (!o->after || !strcmp(o->after, "plan") || o->format != DUMP_TEXT))
+        return cli_usage_error("dump", "--diff needs --after PASS or --after all, with --format text");
     if (o->show_data && o->format != DUMP_TEXT)
         return cli_usage_error("dump", "--show-data applies to --format text (json always has the data)");
     return CLI_OK;
@@ -129,6 +135,65 @@ static int print_graph(const IrGraph *g, const DumpArgs *o, FILE *f)
     return 0;
 }
 
+/* The text IR of g as a string (NULL if memory ran out). */
+static char *graph_text(const IrGraph *g, const DumpArgs *o)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return NULL;
+    IrPrintOptions popt = {.show_data = o->show_data};
+    ir_print_text(g, m, &popt);
+    if (fclose(m) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* --diff: runs the pipeline one pass at a time and prints, for every pass (--after all) or for
+ * the one named, a unified diff of the text IR against the stage before it, or one line saying
+ * the pass changed nothing. */
+static int dump_diff(IrGraph *g, const DumpArgs *o, const char *const *names, int npasses, PassContext *ctx,
+                     FILE *f)
+{
+    bool all = !strcmp(o->after, "all");
+    char *prev = graph_text(g, o);
+    char prev_label[128] = "as parsed";
+    int rc = prev ? 0 : -2;
+    for (int i = 0; rc == 0 && i < npasses; i++) {
+        ctx->pipeline = &names[i];
+        ctx->npipeline = 1;
+        if (pass_run_pipeline(g, ctx) != 0) {
+            rc = -1;
+            break;
+        }
+        bool here = !strcmp(names[i], o->after);
+        char *cur = graph_text(g, o);
+        if (!cur) {
+            rc = -2;
+            break;
+        }
+        if (all || here) {
+            char label[128];
+            snprintf(label, sizeof label, "after %s (%d of %d)", names[i], i + 1, npasses);
+            bool changed;
+            if (text_diff(prev, cur, prev_label, label, 3, f, &changed) != 0)
+                rc = -2;
+            else if (!changed)
+                fprintf(f, "; %s: no change\n", names[i]);
+        }
+        snprintf(prev_label, sizeof prev_label, "after %s (%d of %d)", names[i], i + 1, npasses);
+        free(prev);
+        prev = cur;
+        if (here)
+            break;
+    }
+    free(prev);
+    return rc;
+}
+
 /* Loads, runs the passes asked for and prints into f. */
 static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *f)
 {
@@ -145,17 +210,25 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
         ctx.verify = true;
         ctx.pipeline = names;
         ctx.npipeline = npasses;
-        if (o->after && strcmp(o->after, "all") != 0 && strcmp(o->after, "plan") != 0)
-            ctx.stop_after = o->after;
-        if (o->after && !strcmp(o->after, "all")) {
-            ctx.dump_after = "all";
-            ctx.dump_file = f;
-            ctx.dump_opt.show_data = o->show_data;
+        int rc;   /* 0, -1: the pipeline failed, -2: out of memory */
+        if (o->diff) {
+            rc = dump_diff(g, o, names, npasses, &ctx, f);
+        } else {
+            if (o->after && strcmp(o->after, "all") != 0 && strcmp(o->after, "plan") != 0)
+                ctx.stop_after = o->after;
+            if (o->after && !strcmp(o->after, "all")) {
+                ctx.dump_after = "all";
+                ctx.dump_file = f;
+                ctx.dump_opt.show_data = o->show_data;
+            }
+            rc = pass_run_pipeline(g, &ctx) != 0 ? -1 : 0;
         }
-        if (pass_run_pipeline(g, &ctx) != 0) {
+        if (rc == -1) {
             if (d.count == 0)
                 ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
             status = cli_report(&d);
+        } else if (rc == -2) {
+            status = cli_input_error("dump", "out of memory while printing %s", o->model);
         } else if (o->stats) {
             pass_print_stats(&ctx, stderr);
         }
@@ -169,7 +242,7 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
             cg_print_program(p, f);
             cg_program_free(p);
         }
-    } else if (status == CLI_OK && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
+    } else if (status == CLI_OK && !o->diff && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
         status = cli_input_error("dump", "out of memory while printing %s", o->model);
     ir_diag_free(&d);
     ir_graph_free(g);
@@ -233,7 +306,7 @@ static int run_dump(int argc, char **argv)
 const CliVerb cli_verb_dump = {
     "dump", run_dump,
     "usage: sinter dump MODEL.json|FILE.sir [--after PASS|all] [--passes P1,P2,...] [--pipeline NAME]\n"
-    "                             [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
+    "                             [--diff] [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
     "\n"
     "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
     "passes run). With --after PASS: after running the pass pipeline up to and including\n"
@@ -253,6 +326,9 @@ const CliVerb cli_verb_dump = {
     "                    dot:  a Graphviz digraph ('sinter dump m.json --format dot | dot -Tsvg')\n"
     "                    json: a model in the input format that parses back (params keep\n"
     "                          their init specs or weights file; folded constants have data)\n"
+    "  --diff            with --after all: each pass's change as a unified diff of the text\n"
+    "                    IR against the stage before (a pass that changes nothing prints\n"
+    "                    '; PASS: no change'); with --after PASS: that pass's diff only\n"
     "  --show-data       text: print constant contents in full instead of a summary\n"
     "  --stats           print what each pass changed to stderr\n"
     "  -o, --output FILE write to FILE (replaced atomically) instead of stdout\n"
