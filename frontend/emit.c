@@ -344,6 +344,28 @@ static void put_weights_path(Out *o, const IrGraph *g)
     free(joined);
 }
 
+/* , "quant": {...}, "sparse": {...} of a param or constant that has records. */
+static void put_records(Out *o, const IrValue *v)
+{
+    const IrQuant *q = v->quant;
+    if (q) {
+        printf_(o, ", \"quant\": {\"bits\": %d, \"axis\": %d", q->bits, q->axis);
+        if (q->group > 0)
+            printf_(o, ", \"group_axis\": %d, \"group\": %lld", q->group_axis, (long long)q->group);
+        puts_(o, ", \"scale\": ");
+        put_data(o, SRT_F32, q->scale, q->nscales, "    ");
+        if (q->zero_point) {
+            puts_(o, ", \"zero_point\": ");
+            put_data(o, SRT_I32, q->zero_point, q->nscales, "    ");
+        }
+        puts_(o, "}");
+    }
+    const IrSparse *s = v->sparse;
+    if (s)
+        printf_(o, ", \"sparse\": {\"format\": \"%s\", \"block\": [%lld, %lld], \"nnz\": %lld}",
+                ir_sparse_format_name(s->format), (long long)s->block[0], (long long)s->block[1], (long long)s->nnz);
+}
+
 static void put_params(Out *o, const IrGraph *g, bool weights)
 {
     int count = 0;
@@ -363,6 +385,7 @@ static void put_params(Out *o, const IrGraph *g, bool weights)
         }
         if (v->trainable != ir_dtype_is_float(v->dtype))
             puts_(o, v->trainable ? ", \"trainable\": true" : ", \"trainable\": false");
+        put_records(o, v);
         puts_(o, "}");
     }
     puts_(o, count ? "\n  ],\n" : "],\n");
@@ -383,6 +406,7 @@ static void put_constants(Out *o, const IrGraph *g)
             puts_(o, ", \"data\": ");
             put_data(o, v->dtype, v->data, n, "    ");
         }
+        put_records(o, v);
         puts_(o, "}");
     }
     puts_(o, count ? "\n  ],\n" : "],\n");

@@ -130,6 +130,10 @@ bool fe_charge_bytes(Fe *c, const char *path, IrDtype dtype, const IrShape *shap
  * arena memory, or NULL after an error (only the first bad item is reported). */
 void *fe_parse_data(Fe *c, const cJSON *arr, const char *path, IrDtype dtype, int64_t numel, size_t bytes);
 
+/* The "quant" and "sparse" objects of a param or constant declaration obj (path "params[i]") into
+ * v's records (records.c; checked against the data once params have it). False after errors. */
+bool fe_parse_records(Fe *c, const cJSON *obj, const char *path, IrValue *v);
+
 /* A node's "attrs" (obj may be NULL; path is the node's) checked against op's spec: fills
  * out[IR_MAX_ATTRS] in written order. False after errors. (attrs.c) */
 bool fe_parse_attrs(Fe *c, const cJSON *obj, const char *path, IrOp op, IrAttr *out, int *nattrs);

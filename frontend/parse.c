@@ -14,8 +14,8 @@
 static const char *const TOP_KEYS[] = {"sinter", "name",      "opset",   "seed",  "inputs",  "outputs",
                                        "params", "constants", "weights", "nodes", "training"};
 static const char *const INPUT_KEYS[] = {"name", "dtype", "shape"};
-static const char *const PARAM_KEYS[] = {"name", "dtype", "shape", "init", "trainable", "data"};
-static const char *const CONST_KEYS[] = {"name", "dtype", "shape", "data"};
+static const char *const PARAM_KEYS[] = {"name", "dtype", "shape", "init", "trainable", "data", "quant", "sparse"};
+static const char *const CONST_KEYS[] = {"name", "dtype", "shape", "data", "quant", "sparse"};
 static const char *const NODE_KEYS[] = {"name", "op", "inputs", "outputs", "attrs"};
 static const char *const TRAINING_KEYS[] = {"inputs", "loss", "optimizer"};
 static const char *const LOSS_KEYS[] = {"op", "inputs", "attrs", "outputs"};
@@ -210,6 +210,8 @@ static void parse_params(Fe *c, const cJSON *arr)
         IrValue *v = c->g->values[id];
         v->trainable = trainable;
         v->data = buf;
+        if (!fe_parse_records(c, e, p, v))
+            continue;
         if (init) {
             char *text = cJSON_PrintUnformatted(init);
             IR_ASSERT(text);
@@ -261,8 +263,10 @@ static void parse_constants(Fe *c, const cJSON *arr)
         if (!name_ok)
             continue;
         int id = declare(c, name, p, dtype, typed ? &shape : NULL, IR_ROLE_CONST);
-        if (id >= 0)
+        if (id >= 0) {
             c->g->values[id]->data = buf;
+            fe_parse_records(c, e, p, c->g->values[id]);
+        }
     }
 }
 
@@ -822,6 +826,9 @@ static IrGraph *build(Fe *c, const cJSON *root, const char *model_dir)
         goto fail;
     if (!fe_materialize_params(c) || c->nerr)
         goto fail;
+    for (int id = 0; id < g->nvalues; id++)   /* records against the data (inits and weights are in) */
+        if (ir_value_check_records(g->values[id], c->d))
+            goto fail;
     /* (no nodes: nothing to order; ir_graph_toposort would memcpy to a NULL array) */
     if ((g->nnodes && ir_graph_toposort(g, c->d) != 0) || ir_infer_shapes(g, c->d) != 0)
         goto fail;

@@ -686,6 +686,46 @@ static cJSON *parse_init(Sir *s)
     return o;
 }
 
+/* " quant{k=v, ...}" and " sparse{k=v, ...}" after a param's flags or a constant's type: the model
+ * JSON's "quant" and "sparse" objects in attribute syntax (ir_print_quant, ir_print_sparse), read
+ * by fe_parse_records; the verifier checks them against the data. */
+static bool parse_records(Sir *s, IrValue *v)
+{
+    char key[32];
+    for (;;) {
+        skip_ws(s);
+        const char *at = s->p;
+        const char *kind = accept_word(s, "quant") ? "quant" : accept_word(s, "sparse") ? "sparse" : NULL;
+        if (!kind)
+            return true;
+        if (!expect_char(s, '{'))
+            return false;
+        cJSON *rec = cJSON_CreateObject(), *obj = cJSON_CreateObject();
+        IR_ASSERT(rec && obj);
+        cJSON_AddItemToObject(obj, kind, rec);
+        bool ok = true;
+        do {
+            cJSON *val = NULL;
+            ok = parse_ident(s, key, sizeof key, "a record field") && expect_char(s, '=') &&
+                 (val = parse_init_value(s)) != NULL;
+            if (ok)
+                cJSON_AddItemToObject(rec, key, val);
+        } while (ok && accept_char(s, ','));
+        ok = ok && expect_char(s, '}');
+        if (ok) {
+            char where[48];
+            snprintf(where, sizeof where, "%d:%ld", s->line, (long)(at - s->buf) + 1);
+            if (!fe_parse_records(&s->fe, obj, where, v)) {
+                s->failed = true;
+                ok = false;
+            }
+        }
+        cJSON_Delete(obj);
+        if (!ok)
+            return false;
+    }
+}
+
 /* "%w : f32[256,784] [from weights] [init KIND k=v ...] [optimizer state | frozen] [= DATA]" */
 static bool parse_param(Sir *s)
 {
@@ -738,6 +778,8 @@ static bool parse_param(Sir *s)
     } else if (accept_word(s, "frozen")) {
         v->trainable = false;
     }
+    if (!parse_records(s, v))
+        return false;
     if (accept_char(s, '=')) {
         bool deferred;
         if (!parse_data(s, t, &sh, &v->data, &deferred))
@@ -779,6 +821,8 @@ static bool parse_const(Sir *s)
     if (id < 0)
         return false;
     IrValue *v = s->fe.g->values[id];
+    if (!parse_records(s, v))
+        return false;
     if (accept_char(s, '=')) {
         skip_ws(s);
         if (!strncmp(s->p, "sym", 3) && !is_word_char(s->p[3])) {

@@ -159,6 +159,10 @@ int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d)
         } else if (!tensor_fits(of[id], v, why, sizeof why)) {
             ir_diag_error(d, path, "%s", why);
             bad++;
+        } else if (v->quant || v->sparse) {   /* the file's values must fit the model's records */
+            IrValue t = *v;
+            t.data = of[id]->data;
+            bad += ir_value_check_records(&t, d);
         }
     }
     for (int id = 0; !bad && id < g->nvalues; id++) {

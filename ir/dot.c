@@ -152,6 +152,22 @@ static void put_folded_input(FILE *f, const IrValue *v)
     put_type(f, v);
     if (v->role == IR_ROLE_PARAM && !v->trainable)
         fputs(" (frozen)", f);
+    if (v->quant)
+        fprintf(f, " int%d%s%s", v->quant->bits, v->quant->axis >= 0 ? " per channel" : " per tensor",
+                v->quant->group > 0 ? " grouped" : "");
+    if (v->sparse) {
+        IrDim all;
+        ir_shape_numel(&v->shape, &all);
+        const IrSparse *sp = v->sparse;
+        if (sp->format == IR_SPARSE_NM)
+            fprintf(f, " %lld:%lld sparse", (long long)sp->block[0], (long long)sp->block[1]);
+        else if (sp->format == IR_SPARSE_BLOCK)
+            fprintf(f, " %lldx%lld block-sparse", (long long)sp->block[0], (long long)sp->block[1]);
+        else
+            fputs(" csr", f);
+        fprintf(f, " nnz %lld (%.1f%%)", (long long)sp->nnz,
+                all.b > 0 ? 100.0 * (double)sp->nnz / (double)all.b : 0.0);
+    }
 }
 
 static bool is_folded(const IrValue *v)

@@ -570,6 +570,8 @@ IrGraph *ir_graph_clone(const IrGraph *g)
             cv->sym = ir_arena_memdup(a, v->sym, (size_t)(cnt.b ? cnt.b : 1) * sizeof(IrDim));
         else
             cv->sym = NULL;
+        cv->quant = ir_quant_copy(a, v->quant);
+        cv->sparse = ir_sparse_copy(a, v->sparse);
     }
     for (int i = 0; i < g->nnodes; i++) {
         if (c->nnodes == c->cap_nodes) {

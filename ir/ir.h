@@ -176,6 +176,58 @@ typedef enum IrRole {
     IR_ROLE_COUNT
 } IrRole;
 
+/* ---- quantization and sparsity records (ir/records.c) -------------------------------
+ * Optional facts about how a value's numbers are stored, apart from its dtype (which stays the
+ * logical type, float32 for a quantized weight). The value's data always holds the real numbers
+ * the interpreter computes with; a record says they lie on an integer grid, or are mostly zero,
+ * so codegen may store them compactly. Only params and constants (values with data) carry records
+ * today; the verifier checks the data against them. */
+typedef struct IrQuant {
+    int bits;                 /* 8 or 4: integers q in [-2^(bits-1), 2^(bits-1) - 1] */
+    int axis;                 /* -1: one scale per tensor; else one per index of this axis (per
+                                 output channel) */
+    int group_axis;           /* with group > 0: the axis cut into groups of `group` elements, each
+                                 with its own scale (group-wise); differs from axis */
+    int64_t group;            /* 0: no groups; else divides dims[group_axis] */
+    int64_t nscales;          /* (axis >= 0 ? dims[axis] : 1) * (group ? dims[group_axis] / group : 1) */
+    float *scale;             /* nscales entries, finite and > 0; row-major over (channel, group) */
+    int32_t *zero_point;      /* nscales entries on the grid, or NULL: symmetric (all 0) */
+} IrQuant;
+
+typedef enum IrSparseFormat {
+    IR_SPARSE_CSR,            /* compressed sparse rows of the [rows, last dim] matrix; block {1, 1} */
+    IR_SPARSE_BLOCK,          /* block-sparse rows: blocks of block[0] x block[1] elements */
+    IR_SPARSE_NM,             /* N:M: at most block[0] non-zeros in each run of block[1] elements
+                                 along the last axis (2:4) */
+    IR_SPARSE_COUNT
+} IrSparseFormat;
+
+typedef struct IrSparse {
+    IrSparseFormat format;
+    int64_t block[2];         /* see the format */
+    int64_t nnz;              /* non-zero elements (BLOCK: elements of the blocks with a non-zero) */
+} IrSparse;
+
+const char *ir_sparse_format_name(IrSparseFormat f);          /* "csr", "block", "n:m" */
+bool ir_sparse_format_from_name(const char *s, IrSparseFormat *out);
+/* The q of a real x on the record's grid for element i of a value of shape s: round half to even
+ * of x / scale + zero_point, saturated to the grid. */
+int32_t ir_quant_q(const IrQuant *q, const IrShape *s, int64_t i, double x);
+/* The scale and zero point element i uses. */
+int64_t ir_quant_index(const IrQuant *q, const IrShape *s, int64_t i);
+/* The real number of integer k at scale index j: (float)(scale[j] * (k - zero_point[j])). */
+float ir_quant_real(const IrQuant *q, int64_t j, int32_t k);
+/* Counts the elements of a float tensor that differ from 0 (the nnz of CSR and N:M). */
+int64_t ir_count_nonzero(IrDtype dtype, const void *data, int64_t numel);
+/* Copies of records in arena a. */
+IrQuant *ir_quant_copy(IrArena *a, const IrQuant *q);
+IrSparse *ir_sparse_copy(IrArena *a, const IrSparse *s);
+/* The records as text: " quant{bits=8, axis=0, scale=[...]}" and " sparse{format=\"csr\",
+ * block=[1, 1], nnz=12}" (nothing for NULL), scales in full so that the line parses back
+ * (frontend/sir.c). The text printer prints records through these. */
+void ir_print_quant(FILE *f, const IrQuant *q);
+void ir_print_sparse(FILE *f, const IrSparse *s);
+
 typedef struct IrValue {
     int id;                   /* index into graph->values */
     const char *name;         /* unique in the graph; any non-empty string */
@@ -195,7 +247,13 @@ typedef struct IrValue {
     bool opt_state;           /* PARAM made by autodiff: optimizer state, step counter or learning rate
                                  (never trainable; saved with the params by NAME_save) */
     const char *where;        /* JSON path of the declaration, for diagnostics */
+    IrQuant *quant;           /* PARAM/CONST: its data lies on this integer grid, or NULL */
+    IrSparse *sparse;         /* PARAM/CONST: its data is this sparse, or NULL */
 } IrValue;
+
+/* Checks value v's records against its role, shape and data (diagnostics name v; ir/records.c).
+ * Returns the number of errors. */
+int ir_value_check_records(const IrValue *v, IrDiag *d);
 
 typedef struct IrNode {
     int id;                   /* index into graph->nodes */

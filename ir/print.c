@@ -7,6 +7,14 @@
  *                                                          init, " frozen" when not trainable (or
  *                                                          " optimizer state"), data (as for
  *                                                          constants) when neither
+ *   param %w : f32[64,784] from weights quant{bits=8, axis=0, scale=[0.01, ...]}
+ *              sparse{format="csr", block=[1, 1], nnz=5017}
+ *                                                          records after the param's flags (and after a
+ *                                                          constant's type): ir_print_quant and
+ *                                                          ir_print_sparse, attribute syntax; group_axis
+ *                                                          and group only when grouped, zero_point only
+ *                                                          when asymmetric; scales always in full
+ *                                                          (frontend/sir.c parses the line back)
  *   const %c : i64[2] = [-1, 784]                          constants by id (folded ones included);
  *                                                          > 16 values: "= <1024 values, min A max B>"
  *                                                          unless show_data; scalars bare: "= 1.5"
@@ -261,6 +269,36 @@ static bool prints_data(const IrGraph *g, const IrValue *v, bool full)
     return v->role == IR_ROLE_CONST && v->data;
 }
 
+/* ---- records ------------------------------------------------------------------------- */
+
+void ir_print_quant(FILE *f, const IrQuant *q)
+{
+    if (!q)
+        return;
+    fprintf(f, " quant{bits=%d, axis=%d", q->bits, q->axis);
+    if (q->group > 0)
+        fprintf(f, ", group_axis=%d, group=%lld", q->group_axis, (long long)q->group);
+    /* the scales in full (even without show_data): the line must parse back (frontend/sir.c) */
+    fputs(", scale=", f);
+    if (q->scale)
+        print_data(f, SRT_F32, q->nscales, false, q->scale, true);
+    else
+        fputs("[]", f);
+    if (q->zero_point) {
+        fputs(", zero_point=", f);
+        print_data(f, SRT_I32, q->nscales, false, q->zero_point, true);
+    }
+    fputc('}', f);
+}
+
+void ir_print_sparse(FILE *f, const IrSparse *s)
+{
+    if (!s)
+        return;
+    fprintf(f, " sparse{format=\"%s\", block=[%lld, %lld], nnz=%lld}", ir_sparse_format_name(s->format),
+            (long long)s->block[0], (long long)s->block[1], (long long)s->nnz);
+}
+
 /* " = sym[N, 784]" for a value with known symbolic content. */
 static void print_sym(FILE *f, const IrValue *v)
 {
@@ -390,6 +428,8 @@ static void print_param(FILE *f, const IrGraph *g, const IrValue *v, bool full)
         fputs(" optimizer state", f);
     else if (!v->trainable)
         fputs(" frozen", f);
+    ir_print_quant(f, v->quant);
+    ir_print_sparse(f, v->sparse);
     if (prints_data(g, v, full))
         print_value_data(f, v, full);
 }
@@ -568,6 +608,8 @@ void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt)
         print_ref(f, g, id);
         fputs(" : ", f);
         print_type(f, v);
+        ir_print_quant(f, v->quant);
+        ir_print_sparse(f, v->sparse);
         if (v->data)
             print_value_data(f, v, opt->show_data);
         else

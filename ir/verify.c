@@ -262,6 +262,8 @@ static void check_values(VerifyState *s)
                 s->errors++;
             }
         }
+        if (v->quant || v->sparse)
+            s->errors += ir_value_check_records(v, s->d);
     }
 }
 

@@ -59,7 +59,9 @@ static size_t const_bytes(const IrValue *v)
 
 static bool mergeable_const(const IrValue *v)
 {
-    return v->role == IR_ROLE_CONST && v->data && v->typed && ir_shape_is_const(&v->shape);
+    /* (records make equal data different values: a quantized constant is stored apart) */
+    return v->role == IR_ROLE_CONST && v->data && v->typed && ir_shape_is_const(&v->shape) && !v->quant &&
+           !v->sparse;
 }
 
 static uint64_t hash_const(const IrValue *v)

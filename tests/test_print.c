@@ -807,6 +807,44 @@ START_TEST(verify_random_corruptions)
 }
 END_TEST
 
+/* Records: checked against role and data, printed (scales summarised), kept by clone. */
+START_TEST(verify_records)
+{
+    IrGraph *g = mlp();
+    IrValue *w = ir_val(g, ir_value_find(g, "fc1.weight"));
+    IrQuant q = {.bits = 8, .axis = 0, .nscales = 256};
+    q.scale = ir_arena_alloc(g->arena, 256 * sizeof(float));
+    for (int i = 0; i < 256; i++)
+        q.scale[i] = 0.5f + (float)i / 512;
+    w->quant = ir_quant_copy(g->arena, &q);
+    IrSparse sp = {.format = IR_SPARSE_CSR, .block = {1, 1}, .nnz = 0};
+    ir_val(g, ir_value_find(g, "fc2.weight"))->sparse = ir_sparse_copy(g->arena, &sp);
+    ck_assert_str_eq(verify_msgs(g), "");
+    char *t = text_of(g, false);
+    ck_assert_ptr_nonnull(strstr(t, "param %fc1.weight : f32[256,784] init kaiming_uniform a=2.2360679 quant{bits=8, "
+                                    "axis=0, scale=[0.5, 0.5019531, "));
+    ck_assert_ptr_nonnull(strstr(t, "param %fc2.weight : f32[10,256] from weights sparse{format=\"csr\", "
+                                    "block=[1, 1], nnz=0}\n"));
+    IrGraph *c = ir_graph_clone(g);
+    char *tc = text_of(c, true), *tg = text_of(g, true);
+    ck_assert_str_eq(tc, tg);
+    free(tc);
+    free(tg);
+    free(t);
+    ir_graph_free(c);
+    /* wrong facts */
+    ((float *)w->data)[5] = 0.3f;
+    ir_val(g, ir_value_find(g, "fc2.weight"))->sparse->nnz = 5;
+    ir_val(g, ir_value_find(g, "h1"))->quant = w->quant;
+    ck_assert_str_eq(verify_msgs(g),
+                     "value \"fc1.weight\": element 5 is 0.300000012, which is not on its quantization grid "
+                     "(scale 0.5, zero point 0, 8 bits; nearest 0.5)\n"
+                     "value \"fc2.weight\": sparsity record says 5 non-zeros, the data has 0\n"
+                     "value \"h1\": has a quantization record, but only params and constants can have one\n");
+    ir_graph_free(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("print");
@@ -842,6 +880,7 @@ static Suite *suite(void)
     tcase_add_test(tc, verify_output_roles);
     tcase_add_test(tc, verify_training);
     tcase_add_test(tc, verify_sym);
+    tcase_add_test(tc, verify_records);
     tcase_add_test(tc, verify_value_ids);
     tcase_add_test(tc, verify_training_lists);
     tcase_add_test(tc, verify_random_corruptions);
