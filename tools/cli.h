@@ -26,7 +26,7 @@ typedef struct CliVerb {
 } CliVerb;
 
 extern const CliVerb cli_verb_check, cli_verb_dump, cli_verb_opt, cli_verb_run;
-extern const CliVerb cli_verb_compile, cli_verb_train, cli_verb_bench, cli_verb_import;
+extern const CliVerb cli_verb_compile, cli_verb_train, cli_verb_bench, cli_verb_import, cli_verb_eval;
 
 /* ---- argument scanning ----------------------------------------------------------
  * Options and positionals may come in any order; "--opt VALUE", "--opt=VALUE", "-o VALUE"

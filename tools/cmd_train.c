@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frontend/frontend.h"
 #include "tools/cli.h"
 #include "tools/data.h"
 #include "tools/dist.h"
@@ -1010,4 +1011,291 @@ const CliVerb cli_verb_train = {
     "Exit status: 0 success, 1 bad model, library or data file, or a failed or diverging\n"
     "training step (one line on stderr naming the file), 2 bad usage.\n",
     "train a model with its compiled training step, with per-epoch evaluation",
+};
+
+/* ---- sinter eval: the test-set evaluation on its own ---------------------------------------------- */
+
+typedef struct EvalArgs {
+    const char *model;
+    bool lib;
+    const char *data_text;
+    CliDataSpec data;
+    const char *weights;      /* --weights FILE.safetensors, or NULL */
+    int64_t limit;            /* 0: all examples */
+    int64_t batch;            /* examples per inference call; 0: EVAL_BATCH */
+    bool json;
+    int threads;
+    int opt_level;            /* -1: not given (2) */
+} EvalArgs;
+
+static int parse_eval_args(int argc, char **argv, EvalArgs *o)
+{
+    static const char *const known[] = {"--data", "--weights", "--limit", "--batch", "--json", "--threads", "-O",
+                                        "--help", NULL};
+    CliArgs a;
+    cli_args_init(&a, "eval", argc, argv);
+    const char *v;
+    int64_t k;
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "--json")) {
+            o->json = true;
+        } else if (cli_option(&a, "--data", "fmnist, an IDX directory or FILE,FILE (or NAME=FILE,...)", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->data_text = v;
+        } else if (cli_option(&a, "--weights", "a .safetensors file", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            o->weights = v;
+        } else if (cli_option(&a, "--limit", "a number of examples", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 1, INT64_MAX, &o->limit))
+                return cli_usage_error("eval", "--limit expects a number of examples (1 or more), got \"%s\"", v);
+        } else if (cli_option(&a, "--batch", "a batch size", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 1, MAX_BATCH, &o->batch))
+                return cli_usage_error("eval", "--batch expects a batch size (1 or more), got \"%s\"", v);
+        } else if (cli_option(&a, "--threads", "a thread count", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 1, 4096, &k))
+                return cli_usage_error("eval", "--threads expects a thread count (1 to 4096), got \"%s\"", v);
+            o->threads = (int)k;
+        } else if (cli_option(&a, "-O", "an optimization level 0..3", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            if (!cli_parse_int(v, 0, 3, &k))
+                return cli_usage_error("eval", "-O expects an optimization level 0..3, got \"%s\"", v);
+            o->opt_level = (int)k;
+        } else if (cli_positional(&a, &v)) {
+            if (o->model)
+                return cli_usage_error("eval", "expects one model, got \"%s\" and \"%s\"", o->model, v);
+            o->model = v;
+        } else {
+            return cli_unknown(&a, known);
+        }
+    }
+    if (!o->model)
+        return cli_usage_error("eval", "expects a MODEL.json or LIB.so");
+    o->lib = cli_has_suffix(o->model, ".so");
+    if (!o->data_text)
+        return cli_usage_error("eval", "expects --data (fmnist, an IDX directory or FILE,FILE)");
+    if (o->lib && o->opt_level >= 0)
+        return cli_usage_error("eval", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
+    if (o->weights && !cli_has_suffix(o->weights, ".safetensors"))
+        return cli_usage_error("eval", "--weights expects a .safetensors file, got \"%s\"", o->weights);
+    char err[256];
+    if (cli_data_parse_spec(o->data_text, &o->data, err, sizeof err) != 0)
+        return cli_usage_error("eval", "--data %s", err);
+    return CLI_OK;
+}
+
+/* The descriptor entry of graph value id (a model's training input), for binding and scoring. */
+static void value_info(const IrGraph *g, int id, SinterTensorInfo *t)
+{
+    const IrValue *v = g->values[id];
+    memset(t, 0, sizeof *t);
+    t->name = v->name;
+    t->dtype = v->dtype;
+    t->rank = v->shape.rank;
+    for (int k = 0; k < v->shape.rank; k++)
+        t->dims[k] = (SinterDim){v->shape.d[k].a, v->shape.d[k].b};
+}
+
+static void print_eval_json(const Eval *ev, const EvalResult *r, const char *model)
+{
+    char *name = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&name, &len);
+    if (!m) {
+        printf("{}\n");
+        return;
+    }
+    /* the model path as a JSON string */
+    fputc('"', m);
+    for (const unsigned char *s = (const unsigned char *)model; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(m, "\\%c", *s);
+        else if (*s < 0x20)
+            fprintf(m, "\\u%04x", *s);
+        else
+            fputc(*s, m);
+    }
+    fputc('"', m);
+    fclose(m);
+    printf("{\"model\": %s, \"examples\": %lld, ", name ? name : "\"\"", (long long)r->examples);
+    if (ev->kind == EVAL_CLASSES)
+        printf("\"accuracy\": %.6f, \"correct\": %lld, \"loss\": %.6f}\n",
+               r->examples ? (double)r->correct / (double)r->examples : 0.0, (long long)r->correct, r->loss);
+    else
+        printf("\"accuracy\": null, \"loss\": %.9g}\n", r->loss);
+    free(name);
+}
+
+/* Opens or compiles the model, binds the data and scores it once. */
+static int eval_model(EvalArgs *o, CliDataset *ds)
+{
+    CliNative x;
+    memset(&x, 0, sizeof x);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = NULL;
+    int status = CLI_EINPUT;
+    int *col_of = NULL;
+    const SinterTensorInfo **ts = NULL;
+    SinterTensorInfo *labels = NULL;
+    TrainEntries e;
+    memset(&e, 0, sizeof e);
+    if (o->lib) {
+        if (cli_native_open(&x, o->model, &d) != 0)
+            goto fail;
+        if (!find_entries(x.info, &e)) {
+            ir_diag_error(&d, o->model, "the library does not describe its labels: its model has no \"training\" "
+                          "section (training inputs and loss); add one and compile it again");
+            goto fail;
+        }
+    } else {
+        if (!(g = cli_load_model(o->model))) {
+            ir_diag_free(&d);
+            return CLI_EINPUT;
+        }
+        if (!g->training) {
+            ir_diag_error(&d, o->model, "the model has no \"training\" section: sinter eval takes the labels from "
+                          "its training inputs and the scored output from its loss");
+            goto fail;
+        }
+        if (o->weights && fe_apply_weights(g, o->weights, &d) != 0)
+            goto fail;
+        d.file = o->model;
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
+            goto fail;
+        d.file = NULL;
+        e.ntrain_inputs = g->training->ninputs;
+        labels = calloc((size_t)e.ntrain_inputs + 1, sizeof *labels);
+        if (!labels) {
+            ir_diag_error(&d, NULL, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < g->training->ninputs; i++)
+            value_info(g, g->training->inputs[i], &labels[i]);
+        e.train_inputs = labels;
+    }
+    const SinterModelInfo *info = x.info;
+    if ((info->flags & SINTER_MODEL_EXTERNAL_WEIGHTS) && info->nparams > 0 && !o->weights) {
+        ir_diag_error(&d, o->model, "the library was built with --external-weights: give its params with --weights "
+                      "FILE.safetensors");
+        goto fail;
+    }
+    d.file = o->lib ? o->weights : NULL;
+    if (cli_native_prepare(&x, o->threads, o->lib ? o->weights : NULL, &d) != 0)
+        goto fail;
+    d.file = NULL;
+    int nin = (int)info->ninputs, nslots = nin + (int)e.ntrain_inputs;
+    ts = calloc((size_t)nslots + 1, sizeof *ts);
+    col_of = calloc((size_t)nslots + 1, sizeof *col_of);
+    if (!ts || !col_of) {
+        ir_diag_error(&d, NULL, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < nin; i++)
+        ts[i] = &info->inputs[i];
+    for (int i = 0; i < e.ntrain_inputs; i++)
+        ts[nin + i] = &e.train_inputs[i];
+    if (cli_data_bind(ds, ts, nslots, nin, info->name, "--data", col_of, &d) != 0)
+        goto fail;
+    Eval ev = choose_eval(info, &e, g);
+    if (ev.kind == EVAL_NONE) {
+        ir_diag_error(&d, o->model, "nothing to evaluate: the model is neither a classifier (an output [N,C] and "
+                      "integer labels [N]) nor a regression (a float target shaped like an output)");
+        goto fail;
+    }
+    if (ds->count == 0) {
+        ir_diag_error(&d, ds->cols[0].file, "holds no examples");
+        goto fail;
+    }
+    if (ev.kind == EVAL_CLASSES &&
+        check_labels(&ev, &ds->cols[col_of[nin]], info->name, info->outputs[ev.out].name, &d) != 0)
+        goto fail;
+    int64_t eval_n = o->batch ? o->batch : EVAL_BATCH;
+    if (eval_n > ds->count)
+        eval_n = ds->count;
+    if (eval_n > info->max_n)
+        eval_n = info->max_n;
+    EvalResult er;
+    if (evaluate(&x, &ev, ds, col_of, eval_n, &er, &d) != 0)
+        goto fail;
+    if (o->json) {
+        print_eval_json(&ev, &er, o->model);
+    } else {
+        char buf[512], cnt[32];
+        describe_files(ds, buf, sizeof buf);
+        printf("%s: %s examples (%s)\n", info->name, cli_fmt_count(ds->count, cnt, sizeof cnt), buf);
+        print_eval(&ev, &er);
+    }
+    status = CLI_OK;
+    goto done;
+fail:
+    status = cli_report(&d);
+done:
+    ir_diag_free(&d);
+    free(ts);
+    free(col_of);
+    free(labels);
+    cli_native_close(&x);
+    ir_graph_free(g);
+    return status;
+}
+
+static int run_eval(int argc, char **argv)
+{
+    EvalArgs o;
+    memset(&o, 0, sizeof o);
+    o.opt_level = -1;
+    int status = parse_eval_args(argc, argv, &o);
+    if (status == CLI_OK) {
+        CliDataset ds;
+        memset(&ds, 0, sizeof ds);
+        IrDiag d;
+        ir_diag_init(&d, NULL);
+        if (cli_data_load(&o.data, CLI_DATA_TEST, o.limit, &ds, &d) != 0)
+            status = cli_report(&d);
+        else
+            status = eval_model(&o, &ds);
+        ir_diag_free(&d);
+        cli_data_free(&ds);
+    }
+    cli_data_spec_free(&o.data);
+    return status;
+}
+
+const CliVerb cli_verb_eval = {
+    "eval", run_eval,
+    "usage: sinter eval MODEL.json|LIB.so --data DATA [--weights FILE.safetensors] [--limit K]\n"
+    "                   [--json] [--batch B] [--threads T] [-O0..3]\n"
+    "\n"
+    "Evaluates a model on test data through its inference entry point, as 'sinter train' does\n"
+    "after every epoch: classifiers (an output [N,C] and integer labels [N]) report accuracy and\n"
+    "mean cross-entropy, models with a float target the mean squared error. The labels are the\n"
+    "model's training inputs and the scored output is the one its loss reads, so the model needs\n"
+    "a \"training\" section.\n"
+    "  LIB.so       a library made by 'sinter compile'\n"
+    "  MODEL.json   compiled in memory for this machine (inference entry points only)\n"
+    "\n"
+    "DATA is as for 'sinter train' (fmnist, an IDX directory, FILE,FILE or NAME=FILE,...); of an\n"
+    "IDX directory the test split (t10k-...) is read.\n"
+    "\n"
+    "  --data DATA        the test data\n"
+    "  --weights FILE     params from a .safetensors file (a checkpoint of 'sinter train --save'\n"
+    "                     works; its optimizer state is ignored)\n"
+    "  --limit K          only the first K examples\n"
+    "  --json             print one JSON object: \"examples\", \"accuracy\" (a fraction in [0, 1];\n"
+    "                     null for a regression), \"correct\" (classifiers) and \"loss\"\n"
+    "  --batch B          examples per inference call (default 1000)\n"
+    "  --threads T        threads (default: SINTER_NUM_THREADS or all cores)\n"
+    "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
+    "\n"
+    "Exit status: 0 success, 1 bad model, library, weights or data file, 2 bad usage.\n",
+    "evaluate a model on test data (accuracy and loss)",
 };

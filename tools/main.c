@@ -10,7 +10,7 @@
 /* ORDER: the order `sinter --help` lists the verbs in. */
 static const CliVerb *const verbs[] = {
     &cli_verb_check, &cli_verb_dump, &cli_verb_opt, &cli_verb_run,
-    &cli_verb_compile, &cli_verb_train, &cli_verb_bench, &cli_verb_import,
+    &cli_verb_compile, &cli_verb_train, &cli_verb_eval, &cli_verb_bench, &cli_verb_import,
 };
 #define NVERBS ((int)(sizeof verbs / sizeof verbs[0]))
 

@@ -36,7 +36,7 @@ expect_rc "sinter (no verb)" 2
 expect_contains "sinter (no verb) prints usage" "$ERR" "usage: sinter VERB"
 
 usage_error "unknown verb" 'sinter: unknown verb "chek" (did you mean "check"?)' "" -- "$SINTER" chek "$MLP"
-usage_error "unknown verb, nothing close" 'sinter: unknown verb "frobnicate"; verbs: check, dump, opt, run, compile, train, bench, import' "" -- "$SINTER" frobnicate
+usage_error "unknown verb, nothing close" 'sinter: unknown verb "frobnicate"; verbs: check, dump, opt, run, compile, train, eval, bench, import' "" -- "$SINTER" frobnicate
 usage_error "option before the verb" 'sinter: unknown option --verbose (options follow the verb: sinter VERB [OPTIONS])' "" -- "$SINTER" --verbose check "$MLP"
 usage_error "help for an unknown verb" 'sinter: unknown verb "nope"' "" -- "$SINTER" help nope
 
