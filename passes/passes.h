@@ -25,6 +25,25 @@ typedef struct PassStat {
 
 #define PASS_MAX_STATS 64
 
+/* What the prune pass removes (sinter's --prune SPEC). */
+typedef enum PassPruneKind {
+    PASS_PRUNE_NONE,
+    PASS_PRUNE_MAGNITUDE,     /* "magnitude:S": the fraction S of each weight's smallest |w| zeroed */
+    PASS_PRUNE_GLOBAL,        /* "global-magnitude:S": the fraction S of all weights, one ranking */
+    PASS_PRUNE_NM,            /* "N:M": at most N non-zeros in each run of M along the last dim */
+    PASS_PRUNE_CHANNELS       /* "channels:S": the fraction S of each layer's output channels removed
+                                 (lowest L2 norm) and the consumer's shape shrunk */
+} PassPruneKind;
+
+typedef struct PassPrune {
+    PassPruneKind kind;
+    double sparsity;          /* S in [0, 1) */
+    int n, m;                 /* N:M, 1 <= N < M <= 64 */
+} PassPrune;
+
+/* Parses a --prune SPEC; -1 with a message ("expects ...") in err. */
+int pass_prune_parse(const char *spec, PassPrune *out, char *err, size_t len);
+
 /* Options and results of a pipeline run. Initialize with pass_context_init; the runner and the
  * passes keep no state anywhere else, so contexts on different threads are independent. */
 typedef struct PassContext {
@@ -38,6 +57,7 @@ typedef struct PassContext {
     FILE *dump_file;          /* where dumps go; NULL: stdout */
     IrPrintOptions dump_opt;  /* options of those dumps */
     const char *stop_after;   /* stop after the first run of this pass; NULL: run the whole pipeline */
+    PassPrune prune;          /* the compression pipeline's prune pass (kind NONE: nothing to prune) */
 
     /* results */
     int passes_run;           /* pipeline entries that ran */
@@ -78,8 +98,12 @@ int pass_default_pipeline(const char *const **names);   /* returns the count */
  * copy of g through the training pipeline, with ctx's options (verify, dumps, statistics); the
  * loss stays in training->loss as autodiff leaves it. NULL with diagnostics on error. */
 IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx);
-/* What a compiler driver runs on a loaded model: when train is not NULL and g has a training
- * section, *train = its training graph (built from g as loaded), then the pipeline of ctx (the
+/* The compression pipeline (prune) on the model g itself, as ctx's compression options ask; nothing
+ * when they ask for none. pass_prepare runs it first, so the training graph and the inference
+ * program are built from the compressed model. Returns 0, or -1 with diagnostics. */
+int pass_compress(IrGraph *g, PassContext *ctx);
+/* What a compiler driver runs on a loaded model: pass_compress, then when train is not NULL and g
+ * has a training section, *train = its training graph (built from g as loaded), then the pipeline of ctx (the
  * inference one by default) on g itself. Returns 0, or -1 with diagnostics (*train NULL). */
 int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train);
 

@@ -119,6 +119,8 @@ int pass_pipeline(const char *name, const char *const **names)
     return -1;
 }
 
+static int prepare(IrGraph *g, PassContext *ctx, IrGraph **train);
+
 int pass_default_pipeline(const char *const **names)
 {
     return pass_pipeline("inference", names);
@@ -149,7 +151,47 @@ IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx)
     return tg;
 }
 
+/* The compression pipeline: model to model, before the other pipelines see it. */
+static const char *const compression_pipeline[] = {
+    /* weights and channels removed on the model as loaded, so both the training graph and the
+     * inference program start from the smaller model (prune types the shrunk activations itself) */
+    "prune",
+};
+
+int pass_compress(IrGraph *g, PassContext *ctx)
+{
+    if (ctx->prune.kind == PASS_PRUNE_NONE)
+        return 0;
+    const char *const *saved = ctx->pipeline;
+    int nsaved = ctx->npipeline;
+    const char *dump = ctx->dump_after, *stop = ctx->stop_after;
+    ctx->pipeline = compression_pipeline;
+    ctx->npipeline = (int)(sizeof compression_pipeline / sizeof *compression_pipeline);
+    /* dumps and stops name passes of the main pipelines */
+    if (dump && strcmp(dump, "all") && strcmp(dump, "prune"))
+        ctx->dump_after = NULL;
+    if (stop && strcmp(stop, "prune"))
+        ctx->stop_after = NULL;
+    int rc = pass_run_pipeline(g, ctx);
+    ctx->pipeline = saved;
+    ctx->npipeline = nsaved;
+    ctx->dump_after = dump;
+    ctx->stop_after = stop;
+    return rc;
+}
+
 int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
+{
+    if (pass_compress(g, ctx) != 0)
+        return -1;
+    PassPrune prune = ctx->prune;
+    ctx->prune.kind = PASS_PRUNE_NONE;   /* once */
+    int rc = prepare(g, ctx, train);
+    ctx->prune = prune;
+    return rc;
+}
+
+static int prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
 {
     if (train) {
         *train = NULL;

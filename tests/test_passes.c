@@ -1299,6 +1299,185 @@ START_TEST(fuse_reorders)
 }
 END_TEST
 
+/* ---- prune ----------------------------------------------------------------------------------- */
+
+/* Runs the prune pass alone with --prune spec, verified; returns the context's statistic. */
+static int64_t prune_ok(IrGraph *g, const char *spec, const char *stat)
+{
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext ctx;
+    pass_context_init(&ctx, &d);
+    ctx.verify = true;
+    char err[256];
+    ck_assert_msg(pass_prune_parse(spec, &ctx.prune, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(pass_compress(g, &ctx) == 0, "prune %s failed:\n%s", spec, diag_text(&d));
+    ir_diag_free(&d);
+    return pass_stat_get(&ctx, "prune", stat);
+}
+
+/* Outputs of x and y agree on random inputs (graph inputs alike). */
+static void assert_same_outputs(const IrGraph *x, const IrGraph *y, double tol, const char *label)
+{
+    IrTensor *in = random_inputs(x, 3, 7);
+    int na, nb;
+    IrTensor *a = eval_outputs(x, 3, in, &na), *b = eval_outputs(y, 3, in, &nb);
+    ck_assert_int_eq(na, nb);
+    for (int i = 0; i < na; i++) {
+        ck_assert_int_eq(a[i].numel, b[i].numel);
+        for (int64_t k = 0; k < a[i].numel; k++) {
+            double p = ir_tensor_getf(&a[i], k), q = ir_tensor_getf(&b[i], k);
+            ck_assert_msg(fabs(p - q) <= tol * (1 + fabs(p)), "%s: output %d element %lld: %.9g masked, %.9g pruned",
+                          label, i, (long long)k, p, q);
+        }
+        ir_tensor_free(&a[i]);
+        ir_tensor_free(&b[i]);
+    }
+    for (int i = 0; i < ninterp_inputs(x); i++)
+        ir_tensor_free(&in[i]);
+    free(in);
+    free(a);
+    free(b);
+}
+
+static int64_t value_numel(const IrValue *v)
+{
+    IrDim c;
+    ck_assert(ir_shape_numel(&v->shape, &c) && c.a == 0);
+    return c.b;
+}
+
+/* Structured pruning equals the original with the removed channels masked: for every Gemm/Conv
+ * whose output channels shrank, the kept ones are found through its bias (a subsequence of the
+ * original's random bias), and the original's weights and bias of the others are zeroed (ReLU
+ * then makes them contribute nothing). */
+static void check_channels(const char *model, double s, int64_t expect_removed)
+{
+    IrGraph *orig = load_golden(model), *g = ir_graph_clone(orig);
+    ck_assert_int_eq(prune_ok(g, s == 0.5 ? "channels:0.5" : "channels:0.25", "channels removed"), expect_removed);
+    for (int i = 0; i < orig->nnodes; i++) {
+        IrNode *n = orig->nodes[i];
+        if ((n->op != IR_OP_GEMM && n->op != IR_OP_CONV) || n->nin < 3)
+            continue;
+        IrValue *b0 = ir_val(orig, n->in[2]), *b1 = ir_val(g, ir_value_find(g, b0->name)),
+                *w0 = ir_val(orig, n->in[1]);
+        int64_t c0 = value_numel(b0), c1 = value_numel(b1), per = value_numel(w0) / c0, j = 0;
+        const float *kept = b1->data;
+        float *bias = b0->data, *w = w0->data;
+        for (int64_t c = 0; c < c0; c++) {
+            if (j < c1 && bias[c] == kept[j]) {
+                j++;
+                continue;
+            }
+            bias[c] = 0;
+            for (int64_t k = 0; k < per; k++)
+                w[c * per + k] = 0;
+        }
+        ck_assert_msg(j == c1, "%s: %s's bias is not a subsequence of the original's", model, b0->name);
+    }
+    assert_same_outputs(orig, g, 1e-5, model);
+    ir_graph_free(orig);
+    ir_graph_free(g);
+}
+
+START_TEST(prune_channels_mlp_lenet)
+{
+    check_channels("examples/fmnist_mlp.json", 0.5, 128);        /* fc1 256 -> 128; fc2 feeds the output */
+    check_channels("examples/lenet5.json", 0.5, 3 + 8 + 60 + 42); /* conv1, conv2 (through Flatten), fc1, fc2 */
+    check_channels("examples/lenet5.json", 0.25, 1 + 4 + 30 + 21);
+}
+END_TEST
+
+/* A layer whose output reaches a residual Add (or an output) keeps its channels. */
+START_TEST(prune_channels_residual)
+{
+    static const char *model =
+        "{\"sinter\": 1, \"name\": \"res\", \"inputs\": [{\"name\": \"x\", \"dtype\": \"float32\", \"shape\": [\"N\", 4]}],"
+        " \"outputs\": [\"y\"], \"params\": ["
+        "  {\"name\": \"w1\", \"dtype\": \"float32\", \"shape\": [4, 4], \"init\": {\"kind\": \"uniform\", \"low\": -1}},"
+        "  {\"name\": \"w2\", \"dtype\": \"float32\", \"shape\": [4, 4], \"init\": {\"kind\": \"uniform\", \"low\": -1}},"
+        "  {\"name\": \"w3\", \"dtype\": \"float32\", \"shape\": [2, 4], \"init\": {\"kind\": \"uniform\", \"low\": -1}}],"
+        " \"nodes\": ["
+        "  {\"op\": \"Gemm\", \"inputs\": [\"x\", \"w1\"], \"outputs\": [\"h\"], \"attrs\": {\"transB\": 1}},"
+        "  {\"op\": \"Relu\", \"inputs\": [\"h\"], \"outputs\": [\"r\"]},"
+        "  {\"op\": \"Add\", \"inputs\": [\"r\", \"x\"], \"outputs\": [\"s\"]},"
+        "  {\"op\": \"Gemm\", \"inputs\": [\"s\", \"w2\"], \"outputs\": [\"t\"], \"attrs\": {\"transB\": 1}},"
+        "  {\"op\": \"Relu\", \"inputs\": [\"t\"], \"outputs\": [\"u\"]},"
+        "  {\"op\": \"Gemm\", \"inputs\": [\"u\", \"w3\"], \"outputs\": [\"y\"], \"attrs\": {\"transB\": 1}}]}";
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_parse_model(model, strlen(model), "res.json", ".", &d);
+    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ir_diag_free(&d);
+    ck_assert_int_eq(prune_ok(g, "channels:0.5", "channels removed"), 2);   /* w2 only */
+    ck_assert_int_eq(ir_val(g, ir_value_find(g, "w1"))->shape.d[0].b, 4);
+    ck_assert_int_eq(ir_val(g, ir_value_find(g, "w2"))->shape.d[0].b, 2);
+    ck_assert_int_eq(ir_val(g, ir_value_find(g, "w3"))->shape.d[1].b, 2);
+    ir_graph_free(g);
+}
+END_TEST
+
+/* Unstructured and N:M pruning zero what they say, record it, and change nothing else. */
+START_TEST(prune_magnitude_and_nm)
+{
+    IrGraph *orig = load_golden("examples/fmnist_mlp.json");
+    const char *specs[] = {"magnitude:0.75", "global-magnitude:0.75", "2:4"};
+    for (int t = 0; t < 3; t++) {
+        IrGraph *g = ir_graph_clone(orig);
+        int64_t zeroed = prune_ok(g, specs[t], "weights zeroed");
+        IrValue *w1 = ir_val(g, ir_value_find(g, "fc1.weight")), *w2 = ir_val(g, ir_value_find(g, "fc2.weight"));
+        int64_t n1 = value_numel(w1), n2 = value_numel(w2);
+        int64_t z1 = n1 - ir_count_nonzero(SRT_F32, w1->data, n1), z2 = n2 - ir_count_nonzero(SRT_F32, w2->data, n2);
+        ck_assert_int_eq(zeroed, z1 + z2);
+        ck_assert_ptr_nonnull(w1->sparse);
+        ck_assert_int_eq(w1->sparse->nnz, n1 - z1);
+        ck_assert_ptr_null(w1->init_json);
+        if (t == 0) {   /* per layer: 3/4 of each */
+            ck_assert_int_eq(z1, n1 * 3 / 4);
+            ck_assert_int_eq(z2, (int64_t)llround(0.75 * (double)n2));
+        } else if (t == 1) {   /* one ranking: 3/4 of all, the small fc2 may keep more or fewer */
+            ck_assert_int_eq(z1 + z2, (int64_t)llround(0.75 * (double)(n1 + n2)));
+        } else {
+            ck_assert_int_eq(w1->sparse->format, IR_SPARSE_NM);
+            ck_assert_int_eq(z1, n1 / 2);   /* random weights: no zeros to begin with */
+        }
+        /* the kept weights are the original ones, and each zeroed one is no larger than any kept one of
+           its layer (per layer kinds) */
+        const float *a = ir_val(orig, ir_value_find(orig, "fc1.weight"))->data, *b = w1->data;
+        float max_zeroed = 0, min_kept = INFINITY;
+        for (int64_t i = 0; i < n1; i++) {
+            ck_assert(b[i] == 0 || b[i] == a[i]);
+            if (b[i] == 0)
+                max_zeroed = fmaxf(max_zeroed, fabsf(a[i]));
+            else
+                min_kept = fminf(min_kept, fabsf(a[i]));
+        }
+        if (t == 0)
+            ck_assert(max_zeroed <= min_kept);
+        ck_assert(ir_val(g, ir_value_find(g, "fc1.bias"))->sparse == NULL);   /* biases are not pruned */
+        ir_graph_free(g);
+    }
+    ir_graph_free(orig);
+}
+END_TEST
+
+/* Bad specs are one-line messages. */
+START_TEST(prune_parse)
+{
+    PassPrune p;
+    char err[256];
+    ck_assert_int_eq(pass_prune_parse("2:4", &p, err, sizeof err), 0);
+    ck_assert(p.kind == PASS_PRUNE_NM && p.n == 2 && p.m == 4);
+    ck_assert_int_eq(pass_prune_parse("channels:0.5", &p, err, sizeof err), 0);
+    ck_assert(p.kind == PASS_PRUNE_CHANNELS && p.sparsity == 0.5);
+    ck_assert_int_eq(pass_prune_parse("magnitude:1.5", &p, err, sizeof err), -1);
+    ck_assert_str_eq(err, "expects a sparsity S in [0, 1) after \"magnitude:\", got \"1.5\"");
+    ck_assert_int_eq(pass_prune_parse("4:2", &p, err, sizeof err), -1);
+    ck_assert_str_eq(err, "expects magnitude:S, global-magnitude:S, channels:S (S in [0, 1)) or N:M such as 2:4, got "
+                          "\"4:2\"");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("passes");
@@ -1329,6 +1508,10 @@ static Suite *suite(void)
     tcase_add_test(tc, fuse_idempotent_and_verified);
     tcase_add_test(tc, fuse_reorders);
     tcase_add_test(tc, numbers_unchanged);
+    tcase_add_test(tc, prune_channels_mlp_lenet);
+    tcase_add_test(tc, prune_channels_residual);
+    tcase_add_test(tc, prune_magnitude_and_nm);
+    tcase_add_test(tc, prune_parse);
     suite_add_tcase(s, tc);
     scan_golden();
     tc = tcase_create("golden");

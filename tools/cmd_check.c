@@ -1,4 +1,5 @@
 /* `sinter check`: validates models and prints their size and cost in one line each. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/codegen.h"
@@ -120,8 +121,72 @@ static void print_nodes(const IrGraph *g, FILE *f)
     }
 }
 
+/* Per layer (a node with a weight param: Gemm, MatMul, Conv): its params (all param inputs),
+ * their non-zeros and bytes, and its FLOPs per sample. */
+typedef struct LayerRow {
+    const char *name;
+    int64_t params, nnz;
+    double bytes, flops;
+} LayerRow;
+
+static int layer_rows(const IrGraph *g, LayerRow *rows, int max)
+{
+    int n = 0;
+    for (int i = 0; i < g->nnodes && n < max; i++) {
+        const IrNode *nd = g->nodes[i];
+        if (nd->op != IR_OP_GEMM && nd->op != IR_OP_MATMUL && nd->op != IR_OP_CONV)
+            continue;
+        LayerRow r = {.name = nd->name && *nd->name ? nd->name : ir_op_name(nd->op)};
+        for (int k = 0; k < nd->nin; k++) {
+            const IrValue *v = nd->in[k] >= 0 ? g->values[nd->in[k]] : NULL;
+            IrDim cnt;
+            if (!v || v->role != IR_ROLE_PARAM || !v->data || !ir_shape_numel(&v->shape, &cnt) || cnt.a)
+                continue;
+            r.params += cnt.b;
+            r.nnz += ir_count_nonzero(v->dtype, v->data, cnt.b);
+            r.bytes += (double)cnt.b * (double)srt_dtype_size(v->dtype);
+        }
+        IrDim f;
+        if (ir_node_flops(g, nd, &f))
+            r.flops = (double)f.a;
+        if (r.params)
+            rows[n++] = r;
+    }
+    return n;
+}
+
+#define MAX_LAYERS 256
+
+/* The table of `check --stats`: each layer as loaded and after compression and the pipeline. */
+static void print_layers(const LayerRow *before, int nb, const LayerRow *after, int na, FILE *f)
+{
+    char a[32], b[32], c[32], e[32], x[32], y[32];
+    fprintf(f, "  %-20s %-22s %-22s %-24s %s\n", "layer", "    params", "    non-zeros", "     bytes", "  FLOPs/sample");
+    for (int i = 0; i < nb; i++) {
+        const LayerRow *q = NULL;
+        for (int j = 0; j < na && !q; j++)
+            if (!strcmp(after[j].name, before[i].name))
+                q = &after[j];
+        LayerRow z = {0};
+        if (!q)
+            q = &z;
+        snprintf(x, sizeof x, "%s", cli_fmt_count(before[i].params, a, sizeof a));
+        snprintf(y, sizeof y, "%s", cli_fmt_count(q->params, a, sizeof a));
+        fprintf(f, "  %-20s %9s -> %-9s", before[i].name, x, y);
+        snprintf(x, sizeof x, "%s", cli_fmt_count(before[i].nnz, a, sizeof a));
+        snprintf(y, sizeof y, "%s", cli_fmt_count(q->nnz, a, sizeof a));
+        fprintf(f, " %9s -> %-9s", x, y);
+        cli_fmt_bytes(before[i].bytes, b, sizeof b);
+        cli_fmt_bytes(q->bytes, c, sizeof c);
+        fprintf(f, " %10s -> %-10s", b, c);
+        cli_fmt_si(before[i].flops, e, sizeof e);
+        cli_fmt_si(q->flops, x, sizeof x);
+        fprintf(f, " %8s -> %-8s\n", e, x);
+    }
+}
+
 /* Returns CLI_OK or CLI_EINPUT (diagnostics printed). */
-static int check_one(const char *path, bool verbose, bool stats)
+static int check_one(const char *path, bool verbose, bool stats, const PassPrune *prune)
 {
     IrGraph *g = cli_load_model(path);
     if (!g)
@@ -131,8 +196,12 @@ static int check_one(const char *path, bool verbose, bool stats)
     PassContext ctx;
     pass_context_init(&ctx, &d);
     ctx.verify = true;
+    ctx.prune = *prune;
     int status = CLI_OK;
-    if (pass_run_pipeline(g, &ctx) != 0 || ir_verify(g, &d) != 0) {
+    LayerRow *before = calloc(2 * MAX_LAYERS, sizeof *before), *after = before + MAX_LAYERS;
+    IR_ASSERT(before);
+    int nb = layer_rows(g, before, MAX_LAYERS), na = 0;
+    if (pass_compress(g, &ctx) != 0 || pass_run_pipeline(g, &ctx) != 0 || ir_verify(g, &d) != 0) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
         status = cli_report(&d);
@@ -142,26 +211,38 @@ static int check_one(const char *path, bool verbose, bool stats)
             print_nodes(g, stdout);
         if (verbose || stats)
             pass_print_stats(&ctx, stdout);
+        if (stats) {
+            na = layer_rows(g, after, MAX_LAYERS);
+            print_layers(before, nb, after, na, stdout);
+        }
         ir_diag_free(&d);
     }
+    free(before);
     ir_graph_free(g);
     return status;
 }
 
 static int run_check(int argc, char **argv)
 {
-    static const char *const known[] = {"--verbose", "-v", "--stats", "--help", NULL};
+    static const char *const known[] = {"--verbose", "-v", "--stats", "--prune", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "check", argc, argv);
     bool verbose = false, stats = false;
     int nmodels = 0;
     const char *v;
+    PassPrune prune = {0};
     while (cli_next(&a)) {
         if (cli_flag(&a, "-v") || cli_flag(&a, "--verbose"))
             verbose = true;
         else if (cli_flag(&a, "--stats"))
             stats = true;
-        else if (cli_positional(&a, &v))
+        else if (cli_option(&a, "--prune", "magnitude:S, global-magnitude:S, channels:S or N:M", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            char err[256];
+            if (pass_prune_parse(v, &prune, err, sizeof err) != 0)
+                return cli_usage_error("check", "--prune %s", err);
+        } else if (cli_positional(&a, &v))
             nmodels++;
         else
             return cli_unknown(&a, known);
@@ -170,15 +251,18 @@ static int run_check(int argc, char **argv)
         return cli_usage_error("check", "expects a MODEL.json");
     int status = CLI_OK;
     cli_args_init(&a, "check", argc, argv);
-    while (cli_next(&a))
-        if (cli_positional(&a, &v) && check_one(v, verbose, stats) != CLI_OK)
+    while (cli_next(&a)) {
+        if (cli_option(&a, "--prune", "", &v))
+            continue;
+        if (cli_positional(&a, &v) && check_one(v, verbose, stats, &prune) != CLI_OK)
             status = CLI_EINPUT;
+    }
     return status;
 }
 
 const CliVerb cli_verb_check = {
     "check", run_check,
-    "usage: sinter check [-v] [--stats] MODEL.json ...\n"
+    "usage: sinter check [-v] [--stats] [--prune SPEC] MODEL.json ...\n"
     "\n"
     "Validates each model: parses it, infers every shape, runs the default pass pipeline\n"
     "(verifying the graph after every pass) and prints one line per model, e.g.\n"
@@ -194,7 +278,11 @@ const CliVerb cli_verb_check = {
     "  -v, --verbose   also print every node with its output type and FLOPs, and what each\n"
     "                  pass changed\n"
     "  --stats         print what each pass changed, e.g. 'fuse: 4 nodes fused' and the\n"
-    "                  intermediate bytes that fusion keeps out of memory\n"
+    "                  intermediate bytes that fusion keeps out of memory, then per layer\n"
+    "                  (Gemm, MatMul, Conv) its params, non-zeros, bytes and FLOPs per\n"
+    "                  sample as loaded -> after compression and the pipeline\n"
+    "  --prune SPEC    prune first, as 'sinter compile --prune' does (magnitude:S,\n"
+    "                  global-magnitude:S, channels:S or N:M)\n"
     "\n"
     "Exit status: 0 if every model is valid, 1 if any is not, 2 on bad usage.\n",
     "validate models; print params, bytes and FLOPs per sample, or the diagnostics",

@@ -1,4 +1,6 @@
-/* `sinter compile`: runs the pass pipeline and compiles a model to a shared library + header (or .o/.s/.ll/.bc). */
+/* `sinter compile`: runs the pass pipeline and compiles a model to a shared library + header (or .o/.s/.ll/.bc), or writes the model after it (.json). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/codegen.h"
@@ -12,6 +14,8 @@ typedef struct CompileArgs {
     const char *emit;         /* NULL: by the extension of out */
     const char *dump_after;   /* a pass name, "plan" or "all"; NULL: no dumps */
     const char *weights;      /* --weights: params from this .safetensors file; NULL: the model's */
+    PassPrune prune;          /* --prune SPEC */
+    bool json;                /* -o OUT.json / --emit json: the model after the pipeline */
     CgOptions cg;
     CgLinkOptions link;
 } CompileArgs;
@@ -20,7 +24,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
 {
     static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
                                         "--features", "--external-weights", "--dump-after", "--weights", "--soname",
-                                        "--strip", "--help", NULL};
+                                        "--strip", "--prune", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
@@ -37,6 +41,12 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->weights = v;
+        } else if (cli_option(&a, "--prune", "magnitude:S, global-magnitude:S, channels:S or N:M", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            char err[256];
+            if (pass_prune_parse(v, &o->prune, err, sizeof err) != 0)
+                return cli_usage_error("compile", "--prune %s", err);
         } else if (cli_option(&a, "--soname", "a file name such as libNAME.so.1", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -45,7 +55,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->out = v;
-        } else if (cli_option(&a, "--emit", "so, o, ll, bc or s", &v)) {
+        } else if (cli_option(&a, "--emit", "so, o, ll, bc, s or json", &v)) {
             if (!v)
                 return CLI_EUSAGE;
             o->emit = v;
@@ -94,6 +104,15 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             return cli_usage_error("compile", "--dump-after expects a pass of the pipeline, plan or all, got \"%s\" "
                                    "(the pipeline runs %s)", o->dump_after, list);
     }
+    o->json = o->emit ? !strcmp(o->emit, "json") : cli_has_suffix(o->out, ".json");
+    if (o->json) {
+        if (!cli_has_suffix(o->out, ".json"))
+            return cli_usage_error("compile", "--emit json writes OUT.json and OUT.safetensors: -o must end in .json, "
+                                   "got \"%s\"", o->out);
+        if (o->dump_after && !strcmp(o->dump_after, "plan"))
+            return cli_usage_error("compile", "--dump-after plan needs code; -o %s writes a model", o->out);
+        return CLI_OK;
+    }
     IrDiag d;
     ir_diag_init(&d, NULL);
     if (cg_target_check(&o->cg, o->out, o->emit, &d) != 0 || cg_link_check(&o->link, o->out, o->emit, &d) != 0) {
@@ -103,6 +122,67 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
     }
     ir_diag_free(&d);
     return CLI_OK;
+}
+
+/* The model after the pipeline as OUT.json, its params in OUT.safetensors beside it (which the
+ * JSON names): a pruned model can be trained and inspected. */
+static int write_model(IrGraph *g, const char *out, IrDiag *d)
+{
+    size_t len = strlen(out);
+    char *wpath = malloc(len + 16);
+    SrtTensor *ts = calloc((size_t)g->nvalues + 1, sizeof *ts);
+    IR_ASSERT(wpath && ts);
+    snprintf(wpath, len + 16, "%.*s.safetensors", (int)(len - 5), out);
+    int n = 0;
+    for (int id = 0; id < g->nvalues; id++) {
+        IrValue *v = g->values[id];
+        IrDim cnt;
+        if (v->role != IR_ROLE_PARAM || v->opt_state || !v->data || !ir_shape_numel(&v->shape, &cnt) || cnt.a)
+            continue;
+        SrtTensor *t = &ts[n++];
+        t->name = (char *)v->name;
+        t->dtype = v->dtype;
+        t->rank = v->shape.rank;
+        for (int k = 0; k < v->shape.rank; k++)
+            t->dims[k] = v->shape.d[k].b;
+        t->nbytes = (size_t)cnt.b * srt_dtype_size(v->dtype);
+        t->data = v->data;
+    }
+    char err[512];
+    int rc = -1;
+    if (srt_safetensors_write(wpath, ts, n, err, sizeof err) != SINTER_OK) {
+        ir_diag_error(d, wpath, "%s", err);
+        goto done;
+    }
+    for (int id = 0; id < g->nvalues; id++) {
+        IrValue *v = g->values[id];
+        if (v->role == IR_ROLE_PARAM && !v->opt_state && v->data) {
+            v->from_weights = true;
+            v->init_json = NULL;
+        }
+    }
+    char *abs = realpath(wpath, NULL);
+    g->weights = ir_arena_strdup(g->arena, abs ? abs : wpath);
+    free(abs);
+    for (int i = 0; i < g->nnodes; i++)
+        g->nodes[i]->group = -1;   /* kernel groups are the compiler's, not the model's */
+    char *json = fe_emit_json(g);
+    if (!json) {
+        ir_diag_error(d, out, "out of memory");
+        remove(wpath);
+        goto done;
+    }
+    if (srt_write_file_atomic(out, json, strlen(json), err, sizeof err) != SINTER_OK) {
+        ir_diag_error(d, out, "%s", err);
+        remove(wpath);
+    } else {
+        rc = 0;
+    }
+    free(json);
+done:
+    free(ts);
+    free(wpath);
+    return rc;
 }
 
 static int run_compile(int argc, char **argv)
@@ -126,6 +206,7 @@ static int run_compile(int argc, char **argv)
     PassContext ctx;
     pass_context_init(&ctx, &d);
     ctx.verify = true;
+    ctx.prune = o.prune;
     if (o.dump_after && strcmp(o.dump_after, "plan")) {
         ctx.dump_after = o.dump_after;
         ctx.dump_file = stdout;
@@ -134,6 +215,14 @@ static int run_compile(int argc, char **argv)
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
         status = cli_report(&d);
+        goto out;
+    }
+    if (o.json) {
+        d.file = NULL;
+        if (write_model(g, o.out, &d) != 0)
+            status = cli_report(&d);
+        else
+            ir_diag_free(&d);
         goto out;
     }
     if (o.dump_after && (!strcmp(o.dump_after, "plan") || !strcmp(o.dump_after, "all"))) {
@@ -162,7 +251,7 @@ const CliVerb cli_verb_compile = {
     "compile", run_compile,
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
     "                      [--cpu NAME] [--features LIST] [--weights FILE] [--external-weights]\n"
-    "                      [--soname NAME] [--strip] [--dump-after PASS]\n"
+    "                      [--soname NAME] [--strip] [--dump-after PASS] [--prune SPEC]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -176,7 +265,9 @@ const CliVerb cli_verb_compile = {
     "                      .so (shared library + header), .o (object + header; link it with\n"
     "                      the runtime libsinter_rt.a, libgomp and libm), .ll / .bc (LLVM IR),\n"
     "                      .s (assembly)\n"
-    "  --emit KIND         so, o, ll, bc or s\n"
+    "                      .json: the model after the pipeline (pruned, say), its params in\n"
+    "                      OUT.safetensors beside it, for 'sinter train OUT.json' or inspection\n"
+    "  --emit KIND         so, o, ll, bc, s or json\n"
     "  -O0 .. -O3          optimization level (default -O2)\n"
     "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu or riscv64-linux-gnu (default:\n"
     "                      this machine); a shared library for another Linux target is linked\n"
@@ -188,6 +279,17 @@ const CliVerb cli_verb_compile = {
     "  --weights FILE      params from a .safetensors file instead of the model's weights or\n"
     "                      inits: every param by name, dtype and shape (a checkpoint of\n"
     "                      'sinter train --save' works; its optimizer state is ignored)\n"
+    "  --prune SPEC        prune the model first (the compression pipeline):\n"
+    "                      magnitude:S         zero the fraction S of each weight's smallest\n"
+    "                                          values (Gemm, MatMul, Conv weights)\n"
+    "                      global-magnitude:S  the fraction S of all those weights, one ranking\n"
+    "                      N:M                 at most N non-zeros in each run of M along a\n"
+    "                                          weight's last dim (2:4)\n"
+    "                      channels:S          remove the fraction S of each layer's output\n"
+    "                                          channels (lowest L2 norm) and shrink the next\n"
+    "                                          layer's inputs; layers whose output reaches a\n"
+    "                                          residual Add, a Concat, an output or the loss\n"
+    "                                          are left alone\n"
     "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
     "                      NAME_load reads them from a .safetensors file\n"
     "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"

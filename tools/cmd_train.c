@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 #include "tools/cli.h"
 #include "tools/data.h"
 #include "tools/dist.h"
@@ -29,6 +30,7 @@ typedef struct TrainArgs {
     int64_t limit;            /* 0: all examples */
     bool drop_last;
     int opt_level;            /* -1: not given (2) */
+    PassPrune prune;          /* --prune SPEC, applied to a MODEL.json before it is compiled */
     bool mpi;                 /* --mpi: data-parallel across the MPI ranks (dist set) */
     CliDist dist;             /* rank 0 of 1 without --mpi */
 } TrainArgs;
@@ -59,7 +61,7 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
 {
     static const char *const known[] = {"--data", "--eval-data", "--no-eval", "--epochs", "--batch", "--lr",
                                         "--save", "--load", "--threads", "--seed", "--limit", "--drop-last", "-O",
-                                        "--mpi", "--help", NULL};
+                                        "--mpi", "--prune", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "train", argc, argv);
     const char *v;
@@ -113,6 +115,12 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
             if (end == v || *end || !(o->lr >= 0) || !isfinite(o->lr) || (float)o->lr > 1e30f)
                 return cli_usage_error("train", "--lr expects a learning rate (a number, 0 or more), got \"%s\"", v);
             o->have_lr = true;
+        } else if (cli_option(&a, "--prune", "magnitude:S, global-magnitude:S, channels:S or N:M", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            char err[256];
+            if (pass_prune_parse(v, &o->prune, err, sizeof err) != 0)
+                return cli_usage_error("train", "--prune %s", err);
         } else if (cli_option(&a, "--save", "a .safetensors file", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -145,6 +153,9 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
         return cli_usage_error("train", "--no-eval and --eval-data exclude each other");
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("train", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
+    if (o->lib && o->prune.kind != PASS_PRUNE_NONE)
+        return cli_usage_error("train", "--prune applies when a MODEL.json is compiled; %s is compiled already",
+                               o->model);
     if (o->save && !cli_has_suffix(o->save, ".safetensors"))
         return cli_usage_error("train", "--save expects a .safetensors file, got \"%s\"", o->save);
     char err[256];
@@ -650,6 +661,17 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
             goto fail;
         }
         d.file = o->model;
+        PassContext pc;
+        pass_context_init(&pc, &d);
+        pc.prune = o->prune;
+        if (o->prune.kind != PASS_PRUNE_NONE && o->load) {
+            /* prune the loaded params (the optimizer state of a checkpoint no longer fits: it starts fresh) */
+            if (fe_apply_weights(g, o->load, &d) != 0)
+                goto fail;
+            o->load = NULL;
+        }
+        if (pass_compress(g, &pc) != 0)
+            goto fail;
         if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, true, &d) != 0)
             goto fail;
         d.file = NULL;
@@ -950,7 +972,7 @@ const CliVerb cli_verb_train = {
     "train", run_train,
     "usage: sinter train MODEL.json|LIB.so --data DATA --epochs E --batch B [--lr X]\n"
     "                    [--eval-data DATA | --no-eval] [--save FILE.safetensors] [--load FILE]\n"
-    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3]"
+    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3] [--prune SPEC]"
 #ifdef SINTER_HAVE_MPI
     " [--mpi]"
 #endif
@@ -999,6 +1021,7 @@ const CliVerb cli_verb_train = {
     "  --drop-last        leave out the last incomplete batch of every epoch (by default the\n"
     "                     last step trains on the remaining examples)\n"
     "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
+    "  --prune SPEC       prune a MODEL.json first, as 'sinter compile --prune' does\n"
 #ifdef SINTER_HAVE_MPI
     "  --mpi              data-parallel across the ranks of an MPI job (mpirun -np R sinter train\n"
     "                     ... --mpi): --batch stays the global batch, rank r trains on its\n"
