@@ -103,8 +103,9 @@ IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx);
  * program are built from the compressed model. Returns 0, or -1 with diagnostics. */
 int pass_compress(IrGraph *g, PassContext *ctx);
 /* What a compiler driver runs on a loaded model: pass_compress, then when train is not NULL and g
- * has a training section, *train = its training graph (built from g as loaded), then the pipeline of ctx (the
- * inference one by default) on g itself. Returns 0, or -1 with diagnostics (*train NULL). */
+ * has a training section, *train = its training graph (built from the compressed g), then the
+ * pipeline of ctx (the inference one by default) on g itself. Returns 0, or -1 with diagnostics
+ * (*train NULL). */
 int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train);
 
 /* ---- helpers for passes ----------------------------------------------------------------- */
