@@ -48,7 +48,7 @@ static IrQuant *parse_quant(Fe *c, const cJSON *obj, const char *path)
     }
     fe_check_keys(c, obj, path, QUANT_KEYS, FE_NKEYS(QUANT_KEYS));
     int64_t bits, axis, gaxis, group;
-    bool ok = int_field(c, obj, path, "bits", 4, 8, 8, true, &bits);
+    bool ok = int_field(c, obj, path, "bits", INT32_MIN, INT32_MAX, 8, true, &bits);
     if (ok && bits != 4 && bits != 8) {
         fe_error(c, fe_path_key(fp, path, "bits"), "expected 8 or 4, got %lld", (long long)bits);
         ok = false;

@@ -217,6 +217,15 @@ static const struct {
     {"model m (seed 0)\nbogus\n", "t.sir: 2:1: expected a declaration"},
     {"model m (seed 0)\nconst %c : f32[] = 1\ndata %c = [1]\n",
      "t.sir: 3:6: c was not declared with a summary <...> of its data"},
+    /* quantization and sparsity records: the model JSON's checks, placed on the line */
+    {"model m (seed 0)\nparam %w : f32[2] quant{bits=3, axis=-1, scale=[1]} = [1, 2]\n",
+     "t.sir: 2:19.quant.bits: expected 8 or 4, got 3"},
+    {"model m (seed 0)\nparam %w : f32[2] quant{bits=8, axis=-1, scale=[1]} = [1, 2.5]\n",
+     "t.sir: line 2 \"w\": element 1 is 2.5, which is not on its quantization grid"},
+    {"model m (seed 0)\nparam %w : f32[2] sparse{format=\"csr\", block=[1, 1], nnz=2} = [0, 2]\n",
+     "t.sir: line 2 \"w\": sparsity record says 2 non-zeros, the data has 1"},
+    {"model m (seed 0)\nparam %w : f32[2] quant{bits=8 axis=-1} = [1, 2]\n", "t.sir: 2:32: expected '}', got \"axis=-1}\""},
+    {"model m (seed 0)\nparam %w : f32[2] quant{bogus=1} = [1, 2]\n", "t.sir: 2:19.quant: unknown key \"bogus\""},
 };
 
 START_TEST(parse_errors)

@@ -15,12 +15,13 @@ typedef struct OptArgs {
     bool show_data;
     bool stats;
     const char *out;
+    PassPrune prune;          /* --prune SPEC: what the prune pass removes */
 } OptArgs;
 
 static int parse_args(int argc, char **argv, OptArgs *o)
 {
     static const char *const known[] = {"--passes", "--verify-each", "--stop-after", "--show-data", "--stats",
-                                        "-o", "--output", "--help", NULL};
+                                        "-o", "--output", "--prune", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->stop_after = -1;
     CliArgs a;
@@ -41,6 +42,12 @@ static int parse_args(int argc, char **argv, OptArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->out = v;
+        } else if (cli_option(&a, "--prune", "magnitude:S, global-magnitude:S, channels:S or N:M", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            char err[160];
+            if (pass_prune_parse(v, &o->prune, err, sizeof err) != 0)
+                return cli_usage_error("opt", "--prune %s", err);
         } else if (cli_flag(&a, "--verify-each")) {
             o->verify_each = true;
         } else if (cli_flag(&a, "--show-data")) {
@@ -73,6 +80,7 @@ static int opt_run(const OptArgs *o, const char *const *names, int n, FILE *f)
     PassContext ctx;
     pass_context_init(&ctx, &d);
     ctx.verify = o->verify_each;
+    ctx.prune = o->prune;
     ctx.pipeline = names;
     ctx.npipeline = o->stop_after >= 0 && o->stop_after < n ? (int)o->stop_after : n;
     int status = CLI_OK;
@@ -128,7 +136,7 @@ static int run_opt(int argc, char **argv)
 const CliVerb cli_verb_opt = {
     "opt", run_opt,
     "usage: sinter opt MODEL.json|FILE.sir --passes P1,P2,... [--verify-each] [--stop-after N]\n"
-    "                  [--show-data] [--stats] [-o FILE]\n"
+    "                  [--show-data] [--stats] [--prune SPEC] [-o FILE]\n"
     "\n"
     "Runs the named passes in order on a model (or a .sir text IR file at any stage) and prints\n"
     "the result as text IR (docs/ir.md), which parses back: the way to test a pass (this IR in,\n"
@@ -141,6 +149,8 @@ const CliVerb cli_verb_opt = {
     "  --stop-after N    run only the first N passes of LIST (0: none; to bisect)\n"
     "  --show-data       print constant contents in full instead of a summary\n"
     "  --stats           print what each pass changed to stderr\n"
+    "  --prune SPEC      what the prune pass removes (as 'sinter compile --prune'; without it\n"
+    "                    prune changes nothing)\n"
     "  -o, --output FILE write to FILE (replaced atomically) instead of stdout\n"
     "\n"
     "Exit status: 0 success, 1 invalid model or a pass failed (diagnostics on stderr), 2 bad usage.\n",
