@@ -76,6 +76,10 @@ bool cli_is_library(const char *path);
 /* ---- models -------------------------------------------------------------------- */
 /* Loads a model with the frontend; on error prints the diagnostics and returns NULL. */
 IrGraph *cli_load_model(const char *path);
+/* cli_load_model, then, when weights is not NULL, every param's values from that .safetensors
+ * file (fe_apply_weights: a checkpoint of 'sinter train --save' works, its optimizer state and
+ * step counter are ignored; a missing or mismatched tensor is an error naming the file). */
+IrGraph *cli_load_model_weights(const char *path, const char *weights);
 /* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
 int cli_report(IrDiag *d);
 

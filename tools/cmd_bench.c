@@ -398,7 +398,7 @@ static int bench(const BenchArgs *o)
             goto fail;
         d.file = o->model;
     } else {
-        if (!(g = cli_load_model(o->model)))
+        if (!(g = cli_load_model_weights(o->model, o->weights)))
             goto done;
         if (o->train && !g->training) {
             ir_diag_error(&d, NULL, "the model has no \"training\" section (training inputs, loss and optimizer); "
@@ -420,7 +420,8 @@ static int bench(const BenchArgs *o)
     int64_t nsecond = o->train ? info->ntraining_inputs : info->noutputs;
     const SinterTensorInfo *second = o->train ? info->training_inputs : info->outputs;
     int threads = o->threads ? o->threads : srt_default_threads();
-    if (cli_native_prepare(&x, threads, o->weights, &d) != 0)
+    /* a MODEL.json was compiled with the weights already */
+    if (cli_native_prepare(&x, threads, o->lib ? o->weights : NULL, &d) != 0)
         goto fail;
     if (o->batch > max_n) {
         ir_diag_error(&d, NULL, "--batch %lld is larger than the model accepts (%lld)", (long long)o->batch,
@@ -501,8 +502,9 @@ const CliVerb cli_verb_bench = {
     "  --warmup W        untimed calls first (default: 10, stopping early after 0.5 s)\n"
     "  --iters I         measure exactly I calls\n"
     "  --seconds S       measure calls for S seconds (default 1; at least one call)\n"
-    "  --weights FILE    load the params from a .safetensors file first (needed for a library\n"
-    "                    built with --external-weights; the weights do not change the timing)\n"
+    "  --weights FILE    the params from a .safetensors file (a checkpoint of 'sinter train\n"
+    "                    --save' works; needed for a library built with --external-weights;\n"
+    "                    float weights do not change the timing)\n"
     "  -O0 .. -O3        optimization level when compiling a MODEL.json (default -O2)\n"
     "  --json            print the results as one JSON object (for scripts)\n"
     "\n"

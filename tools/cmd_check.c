@@ -186,9 +186,9 @@ static void print_layers(const LayerRow *before, int nb, const LayerRow *after, 
 }
 
 /* Returns CLI_OK or CLI_EINPUT (diagnostics printed). */
-static int check_one(const char *path, bool verbose, bool stats, const PassPrune *prune)
+static int check_one(const char *path, const char *weights, bool verbose, bool stats, const PassPrune *prune)
 {
-    IrGraph *g = cli_load_model(path);
+    IrGraph *g = cli_load_model_weights(path, weights);
     if (!g)
         return CLI_EINPUT;
     IrDiag d;
@@ -224,12 +224,12 @@ static int check_one(const char *path, bool verbose, bool stats, const PassPrune
 
 static int run_check(int argc, char **argv)
 {
-    static const char *const known[] = {"--verbose", "-v", "--stats", "--prune", "--help", NULL};
+    static const char *const known[] = {"--verbose", "-v", "--stats", "--prune", "--weights", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "check", argc, argv);
     bool verbose = false, stats = false;
     int nmodels = 0;
-    const char *v;
+    const char *v, *weights = NULL;
     PassPrune prune = {0};
     while (cli_next(&a)) {
         if (cli_flag(&a, "-v") || cli_flag(&a, "--verbose"))
@@ -242,6 +242,10 @@ static int run_check(int argc, char **argv)
             char err[256];
             if (pass_prune_parse(v, &prune, err, sizeof err) != 0)
                 return cli_usage_error("check", "--prune %s", err);
+        } else if (cli_option(&a, "--weights", "a .safetensors file", &v)) {
+            if (!v)
+                return CLI_EUSAGE;
+            weights = v;
         } else if (cli_positional(&a, &v))
             nmodels++;
         else
@@ -249,12 +253,14 @@ static int run_check(int argc, char **argv)
     }
     if (nmodels == 0)
         return cli_usage_error("check", "expects a MODEL.json");
+    if (weights && nmodels > 1)
+        return cli_usage_error("check", "--weights gives the params of one model, got %d models", nmodels);
     int status = CLI_OK;
     cli_args_init(&a, "check", argc, argv);
     while (cli_next(&a)) {
-        if (cli_option(&a, "--prune", "", &v))
+        if (cli_option(&a, "--prune", "", &v) || cli_option(&a, "--weights", "", &v))
             continue;
-        if (cli_positional(&a, &v) && check_one(v, verbose, stats, &prune) != CLI_OK)
+        if (cli_positional(&a, &v) && check_one(v, weights, verbose, stats, &prune) != CLI_OK)
             status = CLI_EINPUT;
     }
     return status;
@@ -262,7 +268,7 @@ static int run_check(int argc, char **argv)
 
 const CliVerb cli_verb_check = {
     "check", run_check,
-    "usage: sinter check [-v] [--stats] [--prune SPEC] MODEL.json ...\n"
+    "usage: sinter check [-v] [--stats] [--prune SPEC] [--weights FILE] MODEL.json ...\n"
     "\n"
     "Validates each model: parses it, infers every shape, runs the default pass pipeline\n"
     "(verifying the graph after every pass) and prints one line per model, e.g.\n"
@@ -283,6 +289,9 @@ const CliVerb cli_verb_check = {
     "                  sample as loaded -> after compression and the pipeline\n"
     "  --prune SPEC    prune first, as 'sinter compile --prune' does (magnitude:S,\n"
     "                  global-magnitude:S, channels:S or N:M)\n"
+    "  --weights FILE  the params from a .safetensors file (a checkpoint of 'sinter train\n"
+    "                  --save' works; its optimizer state is ignored): checks that it fits the\n"
+    "                  model, and --stats counts its non-zeros (one MODEL.json)\n"
     "\n"
     "Exit status: 0 if every model is valid, 1 if any is not, 2 on bad usage.\n",
     "validate models; print params, bytes and FLOPs per sample, or the diagnostics",

@@ -191,18 +191,13 @@ static int run_compile(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r != CLI_OK)
         return r;
-    IrGraph *g = cli_load_model(o.model);
+    IrGraph *g = cli_load_model_weights(o.model, o.weights);
     if (!g)
         return CLI_EINPUT;
     IrDiag d;
-    ir_diag_init(&d, NULL);
+    ir_diag_init(&d, o.model);
     int status = CLI_OK;
     IrGraph *tg = NULL;
-    if (o.weights && fe_apply_weights(g, o.weights, &d) != 0) {
-        status = cli_report(&d);
-        goto out;
-    }
-    d.file = o.model;
     PassContext ctx;
     pass_context_init(&ctx, &d);
     ctx.verify = true;

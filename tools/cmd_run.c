@@ -22,7 +22,7 @@ typedef struct RunArgs {
     bool random;              /* fill inputs not given with seeded values */
     int threads;              /* --threads; 0: the library's default */
     int opt_level;            /* -O for a MODEL.json; -1: not given (2) */
-    const char *weights;      /* --weights FILE.safetensors for compiled code, or NULL */
+    const char *weights;      /* --weights FILE.safetensors, or NULL */
     bool have_n;
     int64_t n;                /* --n */
     int64_t show;             /* values / rows printed per output */
@@ -121,10 +121,9 @@ static int parse_args(int argc, char **argv, RunArgs *o)
                                o->model);
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("run", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
-    if (o->interp && (o->threads || o->weights || o->opt_level >= 0))
+    if (o->interp && (o->threads || o->opt_level >= 0))
         return cli_usage_error("run", "%s applies to compiled code; the reference interpreter (--interp) runs the "
-                               "model as written on one thread", o->threads ? "--threads"
-                               : o->weights ? "--weights" : "-O");
+                               "model as written on one thread", o->threads ? "--threads" : "-O");
     return CLI_OK;
 }
 
@@ -576,7 +575,8 @@ static int run_native(CliNative *x, const IrGraph *g, const RunArgs *o, const Ru
                       "and %d", (long long)info->ninputs, (long long)info->noutputs, g->ninputs, g->noutputs);
         return -1;
     }
-    if (cli_native_prepare(x, o->threads, o->weights, d) != 0)
+    /* a MODEL.json was compiled with the weights already */
+    if (cli_native_prepare(x, o->threads, o->lib ? o->weights : NULL, d) != 0)
         return -1;
     void **args = calloc((size_t)(info->ninputs + info->noutputs) + 1, sizeof *args);
     if (!args) {
@@ -620,7 +620,7 @@ static int run_model(RunArgs *o)
         if (cli_native_open(&x, o->model, &d) != 0)
             return cli_report(&d);
         g = cli_native_graph(x.info);
-    } else if (!(g = cli_load_model(o->model))) {
+    } else if (!(g = cli_load_model_weights(o->model, o->weights))) {
         ir_diag_free(&d);
         return CLI_EINPUT;
     }
@@ -755,8 +755,9 @@ const CliVerb cli_verb_run = {
     "  --show K              values and rows to print per output (default 8)\n"
     "  --threads T           threads of compiled code (default: SINTER_NUM_THREADS, else\n"
     "                        OMP_NUM_THREADS, else the CPUs this process may run on)\n"
-    "  --weights FILE        load the params from a .safetensors file into compiled code (needed\n"
-    "                        for a library built with --external-weights)\n"
+    "  --weights FILE        the params from a .safetensors file (a checkpoint of 'sinter train\n"
+    "                        --save' works; its optimizer state is ignored), also with --interp\n"
+    "                        and --compare; needed for a library built with --external-weights\n"
     "  -O0 .. -O3            optimization level when compiling a MODEL.json (default -O2)\n"
     "  --interp              run on the reference interpreter only\n"
     "  --compare             run compiled code and the interpreter on the same inputs; prints\n"

@@ -1180,7 +1180,7 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
             goto fail;
         }
     } else {
-        if (!(g = cli_load_model(o->model))) {
+        if (!(g = cli_load_model_weights(o->model, o->weights))) {
             ir_diag_free(&d);
             return CLI_EINPUT;
         }
@@ -1189,8 +1189,6 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
                           "its training inputs and the scored output from its loss");
             goto fail;
         }
-        if (o->weights && fe_apply_weights(g, o->weights, &d) != 0)
-            goto fail;
         d.file = o->model;
         if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
             goto fail;

@@ -28,6 +28,22 @@ IrGraph *cli_load_model(const char *path)
     return g;
 }
 
+IrGraph *cli_load_model_weights(const char *path, const char *weights)
+{
+    IrGraph *g = cli_load_model(path);
+    if (!g || !weights)
+        return g;
+    IrDiag d;
+    ir_diag_init(&d, NULL);   /* fe_apply_weights names the weights file */
+    if (fe_apply_weights(g, weights, &d) != 0) {
+        cli_report(&d);
+        ir_graph_free(g);
+        return NULL;
+    }
+    ir_diag_free(&d);
+    return g;
+}
+
 int cli_write_output(const char *verb, const char *path, int (*write)(void *arg, FILE *f), void *arg)
 {
     if (!path)
