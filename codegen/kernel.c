@@ -105,6 +105,7 @@ static const CgOpImpl impls[IR_OP_COUNT] = {
     [IR_OP_DROPOUTMASK] = {cg_k_dropout_mask, WORK_MOVE},
     [IR_OP_SGDUPDATE] = {cg_k_update, WORK_FLOPS},
     [IR_OP_ADAMUPDATE] = {cg_k_update, WORK_FLOPS},
+    [IR_OP_DEQUANTGEMM] = {cg_k_dequant_gemm, WORK_FLOPS},
 };
 
 bool cg_op_has_kernel(IrOp op)

@@ -52,6 +52,7 @@ int ir_epilogue_split(const IrGraph *g, const IrNode *n)
     int r = y->shape.rank;
     switch (n->op) {
     case IR_OP_GEMM:
+    case IR_OP_DEQUANTGEMM:
         return 1;
     case IR_OP_MATMUL:
         return r > 0 ? r - 1 : 0;

@@ -188,8 +188,9 @@ typedef struct IrQuant {
                                  output channel) */
     int group_axis;           /* with group > 0: the axis cut into groups of `group` elements, each
                                  with its own scale (group-wise); differs from axis */
-    int64_t group;            /* 0: no groups; else divides dims[group_axis] */
-    int64_t nscales;          /* (axis >= 0 ? dims[axis] : 1) * (group ? dims[group_axis] / group : 1) */
+    int64_t group;            /* 0: no groups; else at most dims[group_axis]; the last group of a
+                                 dim that it does not divide is shorter */
+    int64_t nscales;          /* (axis >= 0 ? dims[axis] : 1) * (group ? ceil(dims[group_axis] / group) : 1) */
     float *scale;             /* nscales entries, finite and > 0; row-major over (channel, group) */
     int32_t *zero_point;      /* nscales entries on the grid, or NULL: symmetric (all 0) */
 } IrQuant;
@@ -452,6 +453,15 @@ bool ir_batchnorm_is_affine(const IrGraph *g, const IrNode *n);
  * out_rank (ONNX broadcasting: right-aligned; BatchNormalization's per-channel inputs: axis 1);
  * -1 for an absent input. */
 int ir_operand_axis(const IrGraph *g, const IrNode *n, int i, int out_rank);
+/* DequantGemm's packed weights (ir/quant.c, docs/compression.md): q holds w(k, j) for k < K and
+ * j < np, the outputs padded to whole blocks of IR_DQ_BLOCK. 8 bits: int8 [K, np], element
+ * (k, j). 4 bits: uint8 [K, np/2]; in row k, byte 16*(j/32) + j%16 holds output j in its low
+ * nibble when j%32 < 16, else in its high one, as q + 8. */
+#define IR_DQ_BLOCK 32
+static inline int64_t ir_dq_padded(int64_t n) { return (n + IR_DQ_BLOCK - 1) / IR_DQ_BLOCK * IR_DQ_BLOCK; }
+int32_t ir_dq_get(const void *q, int bits, int64_t np, int64_t k, int64_t j);
+void ir_dq_set(void *q, int bits, int64_t np, int64_t k, int64_t j, int32_t v);
+
 /* For an anchor: the axis at which codegen's kernel splits output 0 into rows and columns; it
  * stores output 0 in runs of consecutive elements that never cross a row of
  * prod(dims[split..]) elements. -1: n cannot anchor an epilogue. */

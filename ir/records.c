@@ -37,7 +37,7 @@ int64_t ir_quant_index(const IrQuant *q, const IrShape *s, int64_t i)
     int64_t ch = q->axis >= 0 ? index_along(s, q->axis, i) : 0;
     if (q->group <= 0)
         return ch;
-    int64_t ngroups = s->d[q->group_axis].b / q->group;
+    int64_t ngroups = (s->d[q->group_axis].b + q->group - 1) / q->group;   /* the last may be short */
     return ch * ngroups + index_along(s, q->group_axis, i) / q->group;
 }
 
@@ -146,12 +146,12 @@ static int check_quant(const IrValue *v, IrDiag *d)
             return 1;
         }
         int64_t len = s->d[q->group_axis].b;
-        if (len % q->group != 0) {
-            rec_error(d, v, "quantization group %lld does not divide dim %d (%lld)", (long long)q->group,
+        if (q->group > len) {
+            rec_error(d, v, "quantization group %lld is longer than dim %d (%lld)", (long long)q->group,
                       q->group_axis, (long long)len);
             return 1;
         }
-        expect *= len / q->group;
+        expect *= (len + q->group - 1) / q->group;
     }
     if (q->nscales != expect || !q->scale) {
         rec_error(d, v, "has %lld quantization scales; its axis and groups need %lld", (long long)q->nscales,

@@ -44,6 +44,26 @@ typedef struct PassPrune {
 /* Parses a --prune SPEC; -1 with a message ("expects ...") in err. */
 int pass_prune_parse(const char *spec, PassPrune *out, char *err, size_t len);
 
+/* What the quantize pass does (sinter's --quantize KIND [--quantize-group G]). */
+typedef enum PassQuantKind {
+    PASS_QUANT_NONE,
+    PASS_QUANT_INT8_WEIGHTS,  /* "int8-weights": weight-only, 8 bits */
+    PASS_QUANT_INT4_WEIGHTS   /* "int4-weights": weight-only, 4 bits */
+} PassQuantKind;
+
+typedef struct PassQuantize {
+    PassQuantKind kind;
+    int64_t group;            /* scales per group of this many K elements; 0: the default (int8:
+                                 one per output channel, int4: 32) */
+} PassQuantize;
+
+/* Parses --quantize KIND and --quantize-group G (NULL: none); -1 with a message in err. */
+int pass_quantize_parse(const char *kind, const char *group, PassQuantize *out, char *err, size_t len);
+/* Node n multiplies by a rank-2 float32 weight param in[1] that only it reads, in a form
+ * DequantGemm computes (Gemm without transA, alpha 1, beta 1, a bias of n elements; MatMul of
+ * matrices): true with the weight's output-channel and K axes. */
+bool pass_quant_weight_slot(const IrGraph *g, const IrNode *n, int *out_axis, int *k_axis);
+
 /* Options and results of a pipeline run. Initialize with pass_context_init; the runner and the
  * passes keep no state anywhere else, so contexts on different threads are independent. */
 typedef struct PassContext {
@@ -58,6 +78,7 @@ typedef struct PassContext {
     IrPrintOptions dump_opt;  /* options of those dumps */
     const char *stop_after;   /* stop after the first run of this pass; NULL: run the whole pipeline */
     PassPrune prune;          /* the compression pipeline's prune pass (kind NONE: nothing to prune) */
+    PassQuantize quantize;    /* its quantize pass, and qpack on the inference graph (NONE: neither) */
 
     /* results */
     int passes_run;           /* pipeline entries that ran */
@@ -102,6 +123,10 @@ IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx);
  * when they ask for none. pass_prepare runs it first, so the training graph and the inference
  * program are built from the compressed model. Returns 0, or -1 with diagnostics. */
 int pass_compress(IrGraph *g, PassContext *ctx);
+/* qpack on the inference graph g alone, when ctx->quantize asks (the training graph keeps the
+ * float params it trains): pass_prepare runs it after building the training graph. Returns 0,
+ * or -1 with diagnostics. */
+int pass_pack_quantized(IrGraph *g, PassContext *ctx);
 /* What a compiler driver runs on a loaded model: pass_compress, then when train is not NULL and g
  * has a training section, *train = its training graph (built from the compressed g), then the
  * pipeline of ctx (the inference one by default) on g itself. Returns 0, or -1 with diagnostics

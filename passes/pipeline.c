@@ -156,11 +156,13 @@ static const char *const compression_pipeline[] = {
     /* weights and channels removed on the model as loaded, so both the training graph and the
      * inference program start from the smaller model (prune types the shrunk activations itself) */
     "prune",
+    /* weights snapped to their grid after pruning (a zero stays a zero) */
+    "quantize",
 };
 
 int pass_compress(IrGraph *g, PassContext *ctx)
 {
-    if (ctx->prune.kind == PASS_PRUNE_NONE)
+    if (ctx->prune.kind == PASS_PRUNE_NONE && ctx->quantize.kind == PASS_QUANT_NONE)
         return 0;
     const char *const *saved = ctx->pipeline;
     int nsaved = ctx->npipeline;
@@ -168,9 +170,9 @@ int pass_compress(IrGraph *g, PassContext *ctx)
     ctx->pipeline = compression_pipeline;
     ctx->npipeline = (int)(sizeof compression_pipeline / sizeof *compression_pipeline);
     /* dumps and stops name passes of the main pipelines */
-    if (dump && strcmp(dump, "all") && strcmp(dump, "prune"))
+    if (dump && strcmp(dump, "all") && strcmp(dump, "prune") && strcmp(dump, "quantize"))
         ctx->dump_after = NULL;
-    if (stop && strcmp(stop, "prune"))
+    if (stop && strcmp(stop, "prune") && strcmp(stop, "quantize"))
         ctx->stop_after = NULL;
     int rc = pass_run_pipeline(g, ctx);
     ctx->pipeline = saved;
@@ -191,6 +193,27 @@ int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
     return rc;
 }
 
+int pass_pack_quantized(IrGraph *g, PassContext *ctx)
+{
+    if (ctx->quantize.kind == PASS_QUANT_NONE)
+        return 0;
+    static const char *const qpack[] = {"qpack"};
+    const char *const *saved = ctx->pipeline;
+    int nsaved = ctx->npipeline;
+    const char *dump = ctx->dump_after, *stop = ctx->stop_after;
+    ctx->pipeline = qpack;
+    ctx->npipeline = 1;
+    if (dump && strcmp(dump, "all") && strcmp(dump, "qpack"))
+        ctx->dump_after = NULL;
+    ctx->stop_after = NULL;
+    int rc = pass_run_pipeline(g, ctx);
+    ctx->pipeline = saved;
+    ctx->npipeline = nsaved;
+    ctx->dump_after = dump;
+    ctx->stop_after = stop;
+    return rc;
+}
+
 static int prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
 {
     if (train) {
@@ -198,7 +221,7 @@ static int prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
         if (g->training && !(*train = pass_training_graph(g, ctx)))
             return -1;
     }
-    if (pass_run_pipeline(g, ctx) != 0) {
+    if (pass_pack_quantized(g, ctx) != 0 || pass_run_pipeline(g, ctx) != 0) {
         if (train) {
             ir_graph_free(*train);
             *train = NULL;

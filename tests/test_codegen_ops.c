@@ -895,6 +895,114 @@ START_TEST(test_unsupported_diag)
 }
 END_TEST
 
+/* ---- weight-only quantization: DequantGemm's kernel against its reference ------------------- */
+
+/* Cases: bits, group (0: per channel), K, outputs n, Gemm (transB=1, bias) or MatMul, Relu after. */
+static const struct {
+    int bits;
+    int64_t group, k, n;
+    bool gemm, relu;
+} dq_cases[] = {
+    {4, 32, 70, 45, true, true},     /* a short last group; outputs not a multiple of 32 */
+    {4, 64, 128, 64, false, false},  /* MatMul [K, n] */
+    {4, 128, 200, 33, true, false},
+    {8, 0, 70, 45, true, true},      /* per channel */
+    {8, 32, 96, 100, false, true},
+};
+
+/* A model of one layer with seeded weights, as text IR. */
+static char *dq_model(int c)
+{
+    int64_t k = dq_cases[c].k, n = dq_cases[c].n;
+    size_t cap = (size_t)(k * n + n) * 24 + 4096, len = 0;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    len += (size_t)snprintf(t + len, cap - len, "model dq%d (seed 0)\ninput %%x : f32[N,%lld]\n", c, (long long)k);
+    len += (size_t)snprintf(t + len, cap - len, "param %%w : f32[%lld,%lld] = [", (long long)(dq_cases[c].gemm ? n : k),
+                            (long long)(dq_cases[c].gemm ? k : n));
+    for (int64_t i = 0; i < k * n; i++)   /* some channels much larger than others */
+        len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "", rnd_range(-1, 1) * (1 + (i % 7 == 0) * 4));
+    len += (size_t)snprintf(t + len, cap - len, "]\nparam %%b : f32[%lld] = [", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "", rnd_range(-1, 1));
+    const char *h = dq_cases[c].relu ? "h" : "y";
+    if (dq_cases[c].gemm)
+        len += (size_t)snprintf(t + len, cap - len, "]\n%%%s = Gemm(%%x, %%w, %%b) {transB=1} : f32[N,%lld]\n", h,
+                                (long long)n);
+    else
+        len += (size_t)snprintf(t + len, cap - len, "]\n%%%s = MatMul(%%x, %%w) : f32[N,%lld]\n", h, (long long)n);
+    if (dq_cases[c].relu)
+        len += (size_t)snprintf(t + len, cap - len, "%%y = Relu(%%h) : f32[N,%lld]\n", (long long)n);
+    snprintf(t + len, cap - len, "output %%y\n");
+    return t;
+}
+
+static IrGraph *dq_parse(const char *text)
+{
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrGraph *g = fe_parse_sir(text, strlen(text), "dq.sir", NULL, NULL, &d);
+    ck_assert_msg(g != NULL, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
+    ir_diag_free(&d);
+    return g;
+}
+
+/* The quantize pass puts the weights on the grid; qpack makes DequantGemm of them. The
+ * interpreter's DequantGemm (packed integers) equals its float Gemm on the snapped weights, and
+ * the compiled kernel equals the interpreter, at batch 1, 3 and 64. */
+START_TEST(test_dequant_gemm)
+{
+    int c = _i;
+    char *text = dq_model(c);
+    IrGraph *g = dq_parse(text), *ref;
+    free(text);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext pc;
+    pass_context_init(&pc, &d);
+    pc.verify = true;
+    pc.quantize.kind = dq_cases[c].bits == 4 ? PASS_QUANT_INT4_WEIGHTS : PASS_QUANT_INT8_WEIGHTS;
+    pc.quantize.group = dq_cases[c].group;
+    ck_assert_msg(pass_compress(g, &pc) == 0, "%s", ir_diag_first(&d));
+    int w = ir_value_find(g, "w");
+    ck_assert_ptr_nonnull(g->values[w]->quant);
+    ck_assert_int_eq(g->values[w]->quant->bits, dq_cases[c].bits);
+    ref = ir_graph_clone(g);   /* float Gemm on the snapped weights */
+    ck_assert_msg(pass_pack_quantized(g, &pc) == 0, "%s", ir_diag_first(&d));
+    ck_assert_int_eq(g->nodes[0]->op, IR_OP_DEQUANTGEMM);
+    ck_assert_int_eq(ir_value_find(g, "w"), -1);   /* the float param is gone */
+    int64_t n = 5;
+    IrTensor x;
+    int64_t dims[2] = {n, dq_cases[c].k};
+    ck_assert_int_eq(ir_tensor_alloc(&x, SRT_F32, 2, dims), 0);
+    for (int64_t i = 0; i < x.numel; i++)
+        ir_tensor_setf(&x, i, rnd_range(-2, 2));
+    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
+    ck_assert_int_eq(ir_interp_eval(g, n, &x, false, va, &d), 0);
+    ck_assert_int_eq(ir_interp_eval(ref, n, &x, false, vb, &d), 0);
+    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
+    ck_assert_int_eq(ya->numel, n * dq_cases[c].n);
+    for (int64_t i = 0; i < ya->numel; i++)
+        ck_assert_msg(close_enough(ir_tensor_getf(ya, i), ir_tensor_getf(yb, i), 1e-5, 1e-5),
+                      "case %d: DequantGemm[%lld] = %.9g, Gemm on the snapped weights %.9g", c, (long long)i,
+                      ir_tensor_getf(ya, i), ir_tensor_getf(yb, i));
+    for (int i = 0; i < g->nvalues; i++)
+        ir_tensor_free(&va[i]);
+    for (int i = 0; i < ref->nvalues; i++)
+        ir_tensor_free(&vb[i]);
+    free(va);
+    free(vb);
+    ir_tensor_free(&x);
+    char label[64];
+    snprintf(label, sizeof label, "dequant_gemm case %d", c);
+    run_inference_pipeline(g, label);
+    check_graph(label, NULL, g, 2, 1e-5, 1e-5);
+    ir_graph_free(ref);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
 /* Report how much of the conformance set ran (skips are ops without kernels). */
 START_TEST(test_summary)
 {
@@ -944,6 +1052,7 @@ int main(void)
     tcase_add_loop_test(tc, test_example_models, 0, (int)(sizeof examples / sizeof examples[0]));
     tcase_add_test(tc, test_unsupported_diag);
     tcase_add_test(tc, test_every_op_has_kernel);
+    tcase_add_loop_test(tc, test_dequant_gemm, 0, (int)(sizeof dq_cases / sizeof dq_cases[0]));
     tcase_add_test(tc, test_summary);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);

@@ -80,6 +80,19 @@ IrGraph *cli_load_model(const char *path);
  * file (fe_apply_weights: a checkpoint of 'sinter train --save' works, its optimizer state and
  * step counter are ignored; a missing or mismatched tensor is an error naming the file). */
 IrGraph *cli_load_model_weights(const char *path, const char *weights);
+
+/* --quantize KIND [--quantize-group G] as a verb takes them: the options (kind, group: the
+ * values given, NULL when absent). *q is zero (nothing) without them. Returns CLI_OK or the
+ * status of the usage error it printed. */
+struct PassQuantize;
+/* The current argument is --quantize or --quantize-group: 1 with its value in *kind or *group,
+ * -1 after a usage error (value missing); 0 when it is neither. */
+int cli_quantize_option(CliArgs *a, const char **kind, const char **group);
+int cli_quantize_args(const char *verb, const char *kind, const char *group, struct PassQuantize *q);
+/* Weight-only quantization of model g as --quantize asks (the quantize pass, then qpack): the
+ * Gemm/MatMul weights become packed integers of DequantGemm, for inference. 0 (also when q asks
+ * for nothing), or -1 with diagnostics in d. */
+int cli_quantize_model(IrGraph *g, const struct PassQuantize *q, IrDiag *d);
 /* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
 int cli_report(IrDiag *d);
 

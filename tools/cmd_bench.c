@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "passes/passes.h"
 #include "tools/cli.h"
 #include "runtime/sinter_parallel.h"
 #include "tools/native.h"
@@ -22,6 +23,7 @@ typedef struct BenchArgs {
     const char *weights;
     bool json;
     bool train;               /* time NAME_train_step instead of NAME_infer */
+    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] of a MODEL.json */
 } BenchArgs;
 
 #define MAX_BATCH ((int64_t)1 << 40)
@@ -39,13 +41,17 @@ static double now_seconds(void)
 static int parse_args(int argc, char **argv, BenchArgs *o)
 {
     static const char *const known[] = {"--batch", "--threads", "--warmup", "--iters", "--seconds", "--weights",
-                                        "-O", "--json", "--train", "--help", NULL};
+                                        "-O", "--json", "--train", "--quantize", "--quantize-group", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "bench", argc, argv);
-    const char *v;
+    const char *v, *qkind = NULL, *qgroup = NULL;
     int64_t k;
+    int qr;
     while (cli_next(&a)) {
-        if (cli_flag(&a, "--json")) {
+        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+            if (qr < 0)
+                return CLI_EUSAGE;
+        } else if (cli_flag(&a, "--json")) {
             o->json = true;
         } else if (cli_flag(&a, "--train")) {
             o->train = true;
@@ -105,6 +111,11 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
                                "duration)");
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("bench", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
+    if ((qr = cli_quantize_args("bench", qkind, qgroup, &o->quantize)) != CLI_OK)
+        return qr;
+    if (o->quantize.kind != PASS_QUANT_NONE && (o->lib || o->train))
+        return cli_usage_error("bench", "--quantize applies to the inference of a MODEL.json compiled here%s",
+                               o->train ? " (a quantized model has no training step)" : "");
     return CLI_OK;
 }
 
@@ -400,6 +411,8 @@ static int bench(const BenchArgs *o)
     } else {
         if (!(g = cli_load_model_weights(o->model, o->weights)))
             goto done;
+        if (cli_quantize_model(g, &o->quantize, &d) != 0)
+            goto fail;
         if (o->train && !g->training) {
             ir_diag_error(&d, NULL, "the model has no \"training\" section (training inputs, loss and optimizer); "
                           "bench --train times its training step");
@@ -484,6 +497,7 @@ const CliVerb cli_verb_bench = {
     "bench", run_bench,
     "usage: sinter bench MODEL.json|LIB.so [--train] [--batch B] [--threads T] [--warmup W]\n"
     "                    [--iters I | --seconds S] [--weights FILE] [-O0..3] [--json]\n"
+    "                    [--quantize KIND [--quantize-group G]]\n"
     "\n"
     "Measures the latency and throughput of a compiled model's inference entry point on\n"
     "random inputs (floats uniform in [0, 1); integers 0, or within the gathered axis for\n"
@@ -506,6 +520,8 @@ const CliVerb cli_verb_bench = {
     "                    --save' works; needed for a library built with --external-weights;\n"
     "                    float weights do not change the timing)\n"
     "  -O0 .. -O3        optimization level when compiling a MODEL.json (default -O2)\n"
+    "  --quantize KIND   int8-weights or int4-weights, as 'sinter compile --quantize'\n"
+    "  --quantize-group G  its group size (32, 64 or 128)\n"
     "  --json            print the results as one JSON object (for scripts)\n"
     "\n"
     "Runs longer than a few seconds report progress on stderr.\n"

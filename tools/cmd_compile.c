@@ -15,6 +15,7 @@ typedef struct CompileArgs {
     const char *dump_after;   /* a pass name, "plan" or "all"; NULL: no dumps */
     const char *weights;      /* --weights: params from this .safetensors file; NULL: the model's */
     PassPrune prune;          /* --prune SPEC */
+    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] */
     bool json;                /* -o OUT.json / --emit json: the model after the pipeline */
     CgOptions cg;
     CgLinkOptions link;
@@ -24,12 +25,13 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
 {
     static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
                                         "--features", "--external-weights", "--dump-after", "--weights", "--soname",
-                                        "--strip", "--prune", "--help", NULL};
+                                        "--strip", "--prune", "--quantize", "--quantize-group", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
     cli_args_init(&a, "compile", argc, argv);
-    const char *v;
+    const char *v, *qkind = NULL, *qgroup = NULL;
+    int qr;
     while (cli_next(&a)) {
         if (cli_flag(&a, "-O0") || cli_flag(&a, "-O1") || cli_flag(&a, "-O2") || cli_flag(&a, "-O3")) {
             o->cg.opt_level = argv[a.i][2] - '0';
@@ -47,6 +49,9 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             char err[256];
             if (pass_prune_parse(v, &o->prune, err, sizeof err) != 0)
                 return cli_usage_error("compile", "--prune %s", err);
+        } else if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+            if (qr < 0)
+                return CLI_EUSAGE;
         } else if (cli_option(&a, "--soname", "a file name such as libNAME.so.1", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -105,6 +110,9 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
                                    "(the pipeline runs %s)", o->dump_after, list);
     }
     o->json = o->emit ? !strcmp(o->emit, "json") : cli_has_suffix(o->out, ".json");
+    qr = cli_quantize_args("compile", qkind, qgroup, &o->quantize);
+    if (qr != CLI_OK)
+        return qr;
     if (o->json) {
         if (!cli_has_suffix(o->out, ".json"))
             return cli_usage_error("compile", "--emit json writes OUT.json and OUT.safetensors: -o must end in .json, "
@@ -202,11 +210,20 @@ static int run_compile(int argc, char **argv)
     pass_context_init(&ctx, &d);
     ctx.verify = true;
     ctx.prune = o.prune;
+    ctx.quantize = o.quantize;
     if (o.dump_after && strcmp(o.dump_after, "plan")) {
         ctx.dump_after = o.dump_after;
         ctx.dump_file = stdout;
     }
-    if (pass_prepare(g, &ctx, &tg) != 0) {
+    /* -o OUT.json: the model after compression (quantized weights as float values on their grid
+     * with their records), not packed; a library with packed weights is inference-only (the
+     * training step would need the float params again) */
+    int rc = 0;
+    if (o.json && (rc = pass_compress(g, &ctx)) == 0) {
+        ctx.prune.kind = PASS_PRUNE_NONE;
+        ctx.quantize.kind = PASS_QUANT_NONE;
+    }
+    if (rc != 0 || pass_prepare(g, &ctx, ctx.quantize.kind != PASS_QUANT_NONE ? NULL : &tg) != 0) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
         status = cli_report(&d);
@@ -247,6 +264,7 @@ const CliVerb cli_verb_compile = {
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
     "                      [--cpu NAME] [--features LIST] [--weights FILE] [--external-weights]\n"
     "                      [--soname NAME] [--strip] [--dump-after PASS] [--prune SPEC]\n"
+    "                      [--quantize int8-weights|int4-weights [--quantize-group G]]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -281,10 +299,11 @@ const CliVerb cli_verb_compile = {
     "                      N:M                 at most N non-zeros in each run of M along a\n"
     "                                          weight's last dim (2:4)\n"
     "                      channels:S          remove the fraction S of each layer's output\n"
-    "                                          channels (lowest L2 norm) and shrink the next\n"
-    "                                          layer's inputs; layers whose output reaches a\n"
-    "                                          residual Add, a Concat, an output or the loss\n"
-    "                                          are left alone\n"
+    "                                          channels (lowest L2 norm) and the next layer's\n"
+    "                                          inputs (not across residual Adds or Concats)\n"
+    "  --quantize KIND     int8-weights or int4-weights: Gemm/MatMul weights stored as\n"
+    "                      integers + scales, widened in registers; inference-only library\n"
+    "  --quantize-group G  a scale per G of K: 32, 64, 128 (int4 default 32, int8 per channel)\n"
     "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
     "                      NAME_load reads them from a .safetensors file\n"
     "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"

@@ -16,19 +16,24 @@ typedef struct OptArgs {
     bool stats;
     const char *out;
     PassPrune prune;          /* --prune SPEC: what the prune pass removes */
+    PassQuantize quantize;    /* --quantize KIND [--quantize-group G]: what quantize and qpack do */
 } OptArgs;
 
 static int parse_args(int argc, char **argv, OptArgs *o)
 {
     static const char *const known[] = {"--passes", "--verify-each", "--stop-after", "--show-data", "--stats",
-                                        "-o", "--output", "--prune", "--help", NULL};
+                                        "-o", "--output", "--prune", "--quantize", "--quantize-group", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->stop_after = -1;
     CliArgs a;
     cli_args_init(&a, "opt", argc, argv);
-    const char *v;
+    const char *v, *qkind = NULL, *qgroup = NULL;
+    int qr;
     while (cli_next(&a)) {
-        if (cli_option(&a, "--passes", "a comma-separated list of passes", &v)) {
+        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+            if (qr < 0)
+                return CLI_EUSAGE;
+        } else if (cli_option(&a, "--passes", "a comma-separated list of passes", &v)) {
             if (!v)
                 return CLI_EUSAGE;
             o->passes = v;
@@ -64,6 +69,8 @@ static int parse_args(int argc, char **argv, OptArgs *o)
     }
     if (!o->model)
         return cli_usage_error("opt", "expects a MODEL.json or FILE.sir");
+    if ((qr = cli_quantize_args("opt", qkind, qgroup, &o->quantize)) != CLI_OK)
+        return qr;
     if (!o->passes)
         return cli_usage_error("opt", "expects --passes P1,P2,... (passes: see 'sinter opt --help')");
     return CLI_OK;
@@ -81,6 +88,7 @@ static int opt_run(const OptArgs *o, const char *const *names, int n, FILE *f)
     pass_context_init(&ctx, &d);
     ctx.verify = o->verify_each;
     ctx.prune = o->prune;
+    ctx.quantize = o->quantize;
     ctx.pipeline = names;
     ctx.npipeline = o->stop_after >= 0 && o->stop_after < n ? (int)o->stop_after : n;
     int status = CLI_OK;
@@ -136,7 +144,8 @@ static int run_opt(int argc, char **argv)
 const CliVerb cli_verb_opt = {
     "opt", run_opt,
     "usage: sinter opt MODEL.json|FILE.sir --passes P1,P2,... [--verify-each] [--stop-after N]\n"
-    "                  [--show-data] [--stats] [--prune SPEC] [-o FILE]\n"
+    "                  [--show-data] [--stats] [--prune SPEC] [--quantize KIND [--quantize-group G]]\n"
+    "                  [-o FILE]\n"
     "\n"
     "Runs the named passes in order on a model (or a .sir text IR file at any stage) and prints\n"
     "the result as text IR (docs/ir.md), which parses back: the way to test a pass (this IR in,\n"
@@ -151,6 +160,8 @@ const CliVerb cli_verb_opt = {
     "  --stats           print what each pass changed to stderr\n"
     "  --prune SPEC      what the prune pass removes (as 'sinter compile --prune'; without it\n"
     "                    prune changes nothing)\n"
+    "  --quantize KIND   what quantize and qpack do (as 'sinter compile --quantize'), and\n"
+    "  --quantize-group G  its group size\n"
     "  -o, --output FILE write to FILE (replaced atomically) instead of stdout\n"
     "\n"
     "Exit status: 0 success, 1 invalid model or a pass failed (diagnostics on stderr), 2 bad usage.\n",

@@ -1049,18 +1049,23 @@ typedef struct EvalArgs {
     bool json;
     int threads;
     int opt_level;            /* -1: not given (2) */
+    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] of a MODEL.json */
 } EvalArgs;
 
 static int parse_eval_args(int argc, char **argv, EvalArgs *o)
 {
     static const char *const known[] = {"--data", "--weights", "--limit", "--batch", "--json", "--threads", "-O",
-                                        "--help", NULL};
+                                        "--quantize", "--quantize-group", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "eval", argc, argv);
-    const char *v;
+    const char *v, *qkind = NULL, *qgroup = NULL;
     int64_t k;
+    int qr;
     while (cli_next(&a)) {
-        if (cli_flag(&a, "--json")) {
+        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+            if (qr < 0)
+                return CLI_EUSAGE;
+        } else if (cli_flag(&a, "--json")) {
             o->json = true;
         } else if (cli_option(&a, "--data", "fmnist, an IDX directory or FILE,FILE (or NAME=FILE,...)", &v)) {
             if (!v)
@@ -1107,6 +1112,11 @@ static int parse_eval_args(int argc, char **argv, EvalArgs *o)
         return cli_usage_error("eval", "expects --data (fmnist, an IDX directory or FILE,FILE)");
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("eval", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
+    if ((qr = cli_quantize_args("eval", qkind, qgroup, &o->quantize)) != CLI_OK)
+        return qr;
+    if (o->lib && o->quantize.kind != PASS_QUANT_NONE)
+        return cli_usage_error("eval", "--quantize applies when a MODEL.json is compiled; %s is compiled already",
+                               o->model);
     if (o->weights && !cli_has_suffix(o->weights, ".safetensors"))
         return cli_usage_error("eval", "--weights expects a .safetensors file, got \"%s\"", o->weights);
     char err[256];
@@ -1189,6 +1199,9 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
                           "its training inputs and the scored output from its loss");
             goto fail;
         }
+        d.file = o->model;
+        if (cli_quantize_model(g, &o->quantize, &d) != 0)
+            goto fail;
         d.file = o->model;
         if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
             goto fail;
@@ -1295,6 +1308,7 @@ const CliVerb cli_verb_eval = {
     "eval", run_eval,
     "usage: sinter eval MODEL.json|LIB.so --data DATA [--weights FILE.safetensors] [--limit K]\n"
     "                   [--json] [--batch B] [--threads T] [-O0..3]\n"
+    "                   [--quantize KIND [--quantize-group G]]\n"
     "\n"
     "Evaluates a model on test data through its inference entry point, as 'sinter train' does\n"
     "after every epoch: classifiers (an output [N,C] and integer labels [N]) report accuracy and\n"
@@ -1316,6 +1330,9 @@ const CliVerb cli_verb_eval = {
     "  --batch B          examples per inference call (default 1000)\n"
     "  --threads T        threads (default: SINTER_NUM_THREADS or all cores)\n"
     "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
+    "  --quantize KIND    int8-weights or int4-weights: evaluate the MODEL.json compiled with\n"
+    "                     weight-only quantization, as 'sinter compile --quantize' makes it\n"
+    "  --quantize-group G as 'sinter compile --quantize-group' (32, 64 or 128)\n"
     "\n"
     "Exit status: 0 success, 1 bad model, library, weights or data file, 2 bad usage.\n",
     "evaluate a model on test data (accuracy and loss)",

@@ -44,6 +44,42 @@ IrGraph *cli_load_model_weights(const char *path, const char *weights)
     return g;
 }
 
+int cli_quantize_option(CliArgs *a, const char **kind, const char **group)
+{
+    const char *v;
+    if (cli_option(a, "--quantize", "int8-weights or int4-weights", &v))
+        *kind = v;
+    else if (cli_option(a, "--quantize-group", "32, 64 or 128", &v))
+        *group = v;
+    else
+        return 0;
+    return v ? 1 : -1;
+}
+
+int cli_quantize_args(const char *verb, const char *kind, const char *group, PassQuantize *q)
+{
+    memset(q, 0, sizeof *q);
+    if (!kind && !group)
+        return CLI_OK;
+    if (!kind)
+        return cli_usage_error(verb, "--quantize-group needs --quantize int4-weights or int8-weights");
+    char err[200];
+    if (pass_quantize_parse(kind, group, q, err, sizeof err) != 0)
+        return cli_usage_error(verb, "--quantize %s", err);
+    return CLI_OK;
+}
+
+int cli_quantize_model(IrGraph *g, const PassQuantize *q, IrDiag *d)
+{
+    if (q->kind == PASS_QUANT_NONE)
+        return 0;
+    PassContext ctx;
+    pass_context_init(&ctx, d);
+    ctx.verify = true;
+    ctx.quantize = *q;
+    return pass_compress(g, &ctx) != 0 || pass_pack_quantized(g, &ctx) != 0 ? -1 : 0;
+}
+
 int cli_write_output(const char *verb, const char *path, int (*write)(void *arg, FILE *f), void *arg)
 {
     if (!path)
