@@ -147,6 +147,9 @@ int cg_lower(const IrGraph *g, CgProgram **out, IrDiag *d);
 void cg_program_free(CgProgram *p);
 /* Human-readable kernels and buffers (`sinter dump --after plan`). */
 void cg_print_program(const CgProgram *p, FILE *f);
+/* The same as a Graphviz digraph: kernels (a group as a cluster of its ops) and the buffers
+ * they read and write, with storage, offset and size (`--after plan --format dot`). */
+void cg_print_program_dot(const CgProgram *p, FILE *f);
 /* Peak scratch bytes of g's plan (`sinter check`). Returns 0, or -1 with diagnostics. */
 int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d);
 
@@ -158,5 +161,9 @@ int cg_scratch_bytes(const IrGraph *g, IrDim *out, IrDiag *d);
 
 /* Both training programs of g, as `sinter dump --after plan` prints them after inference's. */
 int cg_print_training_programs(const IrGraph *g, const IrGraph *tg, FILE *f, IrDiag *d);
+
+/* name found in a folder of PATH, its path in out (names with a '/' are taken as they are):
+ * the cross compiler, Graphviz's dot for `sinter dump --format png`. */
+bool cg_find_program(const char *name, char *out, size_t len);
 
 #endif

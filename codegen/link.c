@@ -81,8 +81,7 @@ static bool find_runtime(const char *rel, const char *fallback, char *out, size_
     return readable(out);
 }
 
-/* name found in a folder of PATH (names with a '/' are taken as they are). */
-static bool find_program(const char *name, char *out, size_t len)
+bool cg_find_program(const char *name, char *out, size_t len)
 {
     if (strchr(name, '/')) {
         snprintf(out, len, "%s", name);
@@ -140,7 +139,7 @@ int cg_find_linker(const CgMachine *m, CgLinker *l, const char *where, IrDiag *d
     char tool[200], gcc[240], rel[300];
     gnu_triple(m->triple, tool, sizeof tool);
     snprintf(gcc, sizeof gcc, "%s-gcc", tool);
-    if (!find_program(gcc, l->cc, sizeof l->cc)) {
+    if (!cg_find_program(gcc, l->cc, sizeof l->cc)) {
         ir_diag_error(d, where, "cannot link a shared library for %s: the cross compiler %s is not on PATH (Debian: "
                       "apt-get install gcc-%s); or use --emit o and link it with the target's toolchain together "
                       "with the runtime", m->triple, gcc, tool);

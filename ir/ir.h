@@ -440,6 +440,8 @@ typedef struct IrPrintOptions {
 } IrPrintOptions;
 void ir_print_text(const IrGraph *g, FILE *f, const IrPrintOptions *opt);
 void ir_print_dot(const IrGraph *g, FILE *f);
+/* s escaped for a Graphviz HTML-like label (& < > " and control characters). */
+void ir_dot_html(FILE *f, const char *s);
 
 /* ---- the fusion contract (ir/fusion.c) ------------------------------------------
  * Kernel groups (IrNode.group, marked by passes/fuse, emitted as one kernel by codegen): an

@@ -106,6 +106,14 @@ int cli_pass_list(const char *verb, const char *list, const char **names, int ma
  * or CLI_EINPUT when the file cannot be written. */
 int cli_write_output(const char *verb, const char *path, int (*write)(void *arg, FILE *f), void *arg);
 
+/* ---- pictures (tools/render.c) ------------------------------------------------- */
+/* Graphviz's dot on PATH, its path in path: CLI_OK, or CLI_EINPUT after a message saying that
+ * --format FORMAT needs it and how to install it. */
+int cli_find_dot(const char *verb, const char *format, char *path, size_t len);
+/* The DOT text rendered by `dot -TFORMAT` (svg, png) into out. CLI_OK, or CLI_EINPUT after a
+ * one-line message (dot missing: says how to install it; dot failed: its first complaint). */
+int cli_render_dot(const char *verb, const char *dot_text, size_t len, const char *format, FILE *out);
+
 /* ---- number formatting ----------------------------------------------------------- */
 /* 203530 -> "203,530". */
 const char *cli_fmt_count(int64_t v, char *buf, size_t len);

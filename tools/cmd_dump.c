@@ -8,7 +8,14 @@
 #include "tools/cli.h"
 #include "tools/textdiff.h"
 
-typedef enum DumpFormat { DUMP_TEXT, DUMP_DOT, DUMP_JSON } DumpFormat;
+/* SVG and PNG are the DOT picture rendered by Graphviz. */
+typedef enum DumpFormat { DUMP_TEXT, DUMP_DOT, DUMP_JSON, DUMP_SVG, DUMP_PNG } DumpFormat;
+
+static const char *format_name(DumpFormat f)
+{
+    static const char *const names[] = {"text", "dot", "json", "svg", "png"};
+    return names[f];
+}
 
 /* Parsed command line. */
 typedef struct DumpArgs {
@@ -38,7 +45,7 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
             if (!v)
                 return CLI_EUSAGE;
             o->after = v;
-        } else if (cli_option(&a, "--format", "text, dot or json", &v)) {
+        } else if (cli_option(&a, "--format", "text, dot, json, svg or png", &v)) {
             if (!v)
                 return CLI_EUSAGE;
             if (!strcmp(v, "text"))
@@ -47,8 +54,12 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
                 o->format = DUMP_DOT;
             else if (!strcmp(v, "json"))
                 o->format = DUMP_JSON;
+            else if (!strcmp(v, "svg"))
+                o->format = DUMP_SVG;
+            else if (!strcmp(v, "png"))
+                o->format = DUMP_PNG;
             else
-                return cli_usage_error("dump", "--format expects text, dot or json, got \"%s\"", v);
+                return cli_usage_error("dump", "--format expects text, dot, json, svg or png, got \"%s\"", v);
         } else if (cli_option(&a, "--passes", "a comma-separated list of passes", &v)) {
             if (!v)
                 return CLI_EUSAGE;
@@ -80,11 +91,11 @@ static int parse_args(int argc, char **argv, DumpArgs *o)
     }
     if (!o->model)
         return cli_usage_error("dump", "expects a MODEL.json");
-    if (o->after && !strcmp(o->after, "plan") && o->format != DUMP_TEXT)
-        return cli_usage_error("dump", "--after plan prints text only");
+    if (o->after && !strcmp(o->after, "plan") && o->format == DUMP_JSON)
+        return cli_usage_error("dump", "--after plan prints text or a picture (dot, svg, png), not json");
     if (o->after && !strcmp(o->after, "all") && o->format != DUMP_TEXT)
         return cli_usage_error("dump", "--after all prints text only; use --after PASS with --format %s",
-                               o->format == DUMP_DOT ? "dot" : "json");
+                               format_name(o->format));
     if (o->diff && (!o->after || !strcmp(o->after, "plan") || o->format != DUMP_TEXT))
         return cli_usage_error("dump", "--diff needs --after PASS or --after all, with --format text");
     if (o->show_data && o->format != DUMP_TEXT)
@@ -109,30 +120,63 @@ static int check_pipeline(const DumpArgs *o, const char *const *names, int n)
                            o->passes ? "" : " (add --passes)");
 }
 
-/* Prints g in the requested format; -1 if memory ran out. */
+static void draw_graph(const void *g, FILE *f)
+{
+    ir_print_dot(g, f);
+}
+
+static void draw_plan(const void *p, FILE *f)
+{
+    cg_print_program_dot(p, f);
+}
+
+/* The DOT text draw(obj) prints, as it is (--format dot) or rendered by Graphviz (svg, png). */
+static int put_picture(const DumpArgs *o, void (*draw)(const void *obj, FILE *f), const void *obj, FILE *f)
+{
+    if (o->format == DUMP_DOT) {
+        draw(obj, f);
+        return CLI_OK;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return cli_input_error("dump", "out of memory while drawing %s", o->model);
+    draw(obj, m);
+    if (fclose(m) != 0) {
+        free(buf);
+        return cli_input_error("dump", "out of memory while drawing %s", o->model);
+    }
+    int r = cli_render_dot("dump", buf, len, format_name(o->format), f);
+    free(buf);
+    return r;
+}
+
+/* Prints g in the requested format: CLI_OK, or CLI_EINPUT after a message. */
 static int print_graph(const IrGraph *g, const DumpArgs *o, FILE *f)
 {
     IrPrintOptions popt = {.show_data = o->show_data};
     switch (o->format) {
     case DUMP_TEXT:
         ir_print_text(g, f, &popt);
-        return 0;
+        return CLI_OK;
     case DUMP_DOT:
-        ir_print_dot(g, f);
-        return 0;
+    case DUMP_SVG:
+    case DUMP_PNG:
+        return put_picture(o, draw_graph, g, f);
     case DUMP_JSON: {
         char *json = fe_emit_json(g);
         if (!json)
-            return -1;
+            return cli_input_error("dump", "out of memory while printing %s", o->model);
         fputs(json, f);
         size_t len = strlen(json);
         if (len == 0 || json[len - 1] != '\n')
             fputc('\n', f);
         free(json);
-        return 0;
+        return CLI_OK;
     }
     }
-    return 0;
+    return CLI_OK;
 }
 
 /* The text IR of g as a string (NULL if memory ran out). */
@@ -239,11 +283,15 @@ static int dump(const DumpArgs *o, const char *const *names, int npasses, FILE *
         if (cg_lower(g, &p, &d) != 0)
             status = cli_report(&d);
         else {
-            cg_print_program(p, f);
+            if (o->format == DUMP_TEXT)
+                cg_print_program(p, f);
+            else
+                status = put_picture(o, draw_plan, p, f);
             cg_program_free(p);
         }
-    } else if (status == CLI_OK && !o->diff && !(o->after && !strcmp(o->after, "all")) && print_graph(g, o, f) != 0)
-        status = cli_input_error("dump", "out of memory while printing %s", o->model);
+    } else if (status == CLI_OK && !o->diff && !(o->after && !strcmp(o->after, "all"))) {
+        status = print_graph(g, o, f);
+    }
     ir_diag_free(&d);
     ir_graph_free(g);
     return status;
@@ -295,6 +343,9 @@ static int run_dump(int argc, char **argv)
             names[i] = def[i];
     }
     r = check_pipeline(&o, names, npasses);
+    char dot[4096];   /* before any work: a picture needs Graphviz */
+    if (r == CLI_OK && (o.format == DUMP_SVG || o.format == DUMP_PNG))
+        r = cli_find_dot("dump", format_name(o.format), dot, sizeof dot);
     if (r == CLI_OK) {
         DumpJob job = {&o, names, npasses};
         r = cli_write_output("dump", o.out, dump_write, &job);
@@ -306,7 +357,8 @@ static int run_dump(int argc, char **argv)
 const CliVerb cli_verb_dump = {
     "dump", run_dump,
     "usage: sinter dump MODEL.json|FILE.sir [--after PASS|all] [--passes P1,P2,...] [--pipeline NAME]\n"
-    "                             [--diff] [--format text|dot|json] [--show-data] [--stats] [-o FILE]\n"
+    "                             [--diff] [--format text|dot|json|svg|png] [--show-data] [--stats]\n"
+    "                             [-o FILE]\n"
     "\n"
     "Prints a model's graph IR. Without --after: the graph as parsed (shapes inferred, no\n"
     "passes run). With --after PASS: after running the pass pipeline up to and including\n"
@@ -323,7 +375,11 @@ const CliVerb cli_verb_dump = {
     "  --passes LIST     run this comma-separated pipeline instead of a named one\n"
     "                    (and print after its last pass unless --after says otherwise)\n"
     "  --format FORMAT   text: one node per line with its types (default)\n"
-    "                    dot:  a Graphviz digraph ('sinter dump m.json --format dot | dot -Tsvg')\n"
+    "                    dot:  a Graphviz digraph: ops as boxes (params and small constants\n"
+    "                          in their label), a training graph's optimizer state and what\n"
+    "                          each step writes back; with --after plan the kernels (a group\n"
+    "                          as a cluster) and the buffers with storage, offset and size\n"
+    "                    svg, png: that picture, drawn by Graphviz's dot (must be on PATH)\n"
     "                    json: a model in the input format that parses back (params keep\n"
     "                          their init specs or weights file; folded constants have data)\n"
     "  --diff            with --after all: each pass's change as a unified diff of the text\n"

@@ -48,11 +48,12 @@ usage_error "check unknown option, nothing close" "sinter check: unknown option 
 # dump
 usage_error "dump without a model" "sinter dump: expects a MODEL.json" dump -- "$SINTER" dump
 usage_error "dump two models" "sinter dump: expects one MODEL.json, got \"a.json\" and \"b.json\"" dump -- "$SINTER" dump a.json b.json
-usage_error "dump --format missing" "sinter dump: --format expects text, dot or json" dump -- "$SINTER" dump "$MLP" --format
-usage_error "dump --format bad" "sinter dump: --format expects text, dot or json, got \"svg\"" dump -- "$SINTER" dump "$MLP" --format svg
-usage_error "dump --format= bad" "sinter dump: --format expects text, dot or json, got \"\"" dump -- "$SINTER" dump "$MLP" --format=
+usage_error "dump --format missing" "sinter dump: --format expects text, dot, json, svg or png" dump -- "$SINTER" dump "$MLP" --format
+usage_error "dump --format bad" "sinter dump: --format expects text, dot, json, svg or png, got \"jpeg\"" dump -- "$SINTER" dump "$MLP" --format jpeg
+usage_error "dump --format= bad" "sinter dump: --format expects text, dot, json, svg or png, got \"\"" dump -- "$SINTER" dump "$MLP" --format=
 usage_error "dump --after missing" "sinter dump: --after expects a pass name or all" dump -- "$SINTER" dump "$MLP" --after
 usage_error "dump --after all --format json" "sinter dump: --after all prints text only; use --after PASS with --format json" dump -- "$SINTER" dump "$MLP" --after all --format json
+usage_error "dump --after plan --format json" "sinter dump: --after plan prints text or a picture (dot, svg, png), not json" dump -- "$SINTER" dump "$MLP" --after plan --format json
 usage_error "dump --show-data --format dot" "sinter dump: --show-data applies to --format text (json always has the data)" dump -- "$SINTER" dump "$MLP" --show-data --format dot
 usage_error "dump -o missing" "sinter dump: -o expects an output file" dump -- "$SINTER" dump "$MLP" -o
 usage_error "dump unknown option" "sinter dump: unknown option --fromat (did you mean --format?)" dump -- "$SINTER" dump "$MLP" --fromat dot
