@@ -32,6 +32,9 @@ static const char *const inference_pipeline[] = {
     /* Decomposed LayerNormalization and Gelu become single ops; their constants (eps, sqrt 2)
      * are folded by now, and single-use checks see the final uses. */
     "canonicalize",
+    /* Inference BatchNormalization as a multiply-add: fuse then puts it in the epilogue of
+     * the Conv or Gemm before it (the training graph keeps the op: it needs batch statistics). */
+    "fold_bn",
     /* Last: groups are what codegen emits as kernels, so they are formed on the final graph
      * (a pass that removed or rewired nodes afterwards could break a group's contract). */
     "fuse",

@@ -696,12 +696,12 @@ static const Fused fused[] = {
            NODE("MatMul", "[\"x\",\"w\"]", "[\"h\"]", "{}") "," NODE("Add", "[\"h\",\"b\"]", "[\"s\"]", "{}") ","
            NODE("Sigmoid", "[\"s\"]", "[\"y\"]", "{}")),
      "MatMul:0 Add:0 Sigmoid:0"},
-    {"Conv (row kernel) + BatchNormalization + Relu",
+    {"Conv (row kernel) + BatchNormalization (folded: Mul, Add in the epilogue) + Relu",
      MODEL("f_conv_bn", INP("x", "[\"N\",16,15,17]"), "[\"y\"]", PRM("w", "[8,16,3,3]") "," BNP("n"),
            NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{\"pads\":[1,1,1,1]}") ","
            NODE("BatchNormalization", "[\"c\",\"ns\",\"nb\",\"nm\",\"nv\"]", "[\"n\"]", "{}") ","
            NODE("Relu", "[\"n\"]", "[\"y\"]", "{}")),
-     "Conv:0 BatchNormalization:0 Relu:0"},
+     "Add:0 Sqrt:0 Div:0 Mul:0 Sub:0 Reshape:- Reshape:- Conv:1 Mul:1 Add:1 Relu:1"},
     {"packed Conv over several k blocks + residual Add + Relu",
      MODEL("f_conv_res", INP("x", "[\"N\",40,11,11]") "," INP("r", "[\"N\",8,4,4]"), "[\"y\"]",
            PRM("w", "[8,40,3,3]") "," PRM("b", "[8]"),
@@ -732,11 +732,11 @@ static const Fused fused[] = {
            NODE("Relu", "[\"p\"]", "[\"y\"]", "{}") "," NODE("GlobalAveragePool", "[\"x\"]", "[\"g\"]", "{}") ","
            NODE("Sigmoid", "[\"g\"]", "[\"z\"]", "{}")),
      "MaxPool:0 Relu:0 GlobalAveragePool:1 Sigmoid:1"},
-    {"BatchNormalization as the anchor + Relu",
+    {"BatchNormalization folded to a multiply-add that fuses with the Relu",
      MODEL("f_bn", INP("x", "[\"N\",C,9,7]"), "[\"y\"]", BNP("n"),
            NODE("BatchNormalization", "[\"x\",\"ns\",\"nb\",\"nm\",\"nv\"]", "[\"n\"]", "{}") ","
            NODE("Relu", "[\"n\"]", "[\"y\"]", "{}")),
-     "BatchNormalization:0 Relu:0"},
+     "Add:0 Sqrt:0 Div:0 Mul:0 Sub:0 Reshape:- Reshape:- Mul:1 Add:1 Relu:1"},
     {"an operand broadcast along part of the columns stays outside the Conv's group",
      MODEL("f_split_rule", INP("x", "[\"N\",3,6,6]") "," INP("z", "[4,1]"), "[\"y\"]", PRM("w", "[5,3,3,3]"),
            NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{}") "," NODE("Add", "[\"c\",\"z\"]", "[\"y\"]", "{}")),

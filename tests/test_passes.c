@@ -198,17 +198,17 @@ START_TEST(registry)
 END_TEST
 
 /* The default pipeline is the inference one: shape_infer, const_fold, dce, cse, dce,
- * canonicalize, fuse; the training one simplifies, canonicalizes, differentiates, simplifies
+ * canonicalize, fold_bn, fuse; the training one simplifies, canonicalizes, differentiates, simplifies
  * again and fuses. */
 START_TEST(default_pipeline)
 {
     const char *const *names, *const *inf, *const *tr;
     int n = pass_default_pipeline(&names);
-    ck_assert_int_eq(n, 7);
-    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce", "canonicalize", "fuse"};
+    ck_assert_int_eq(n, 8);
+    const char *want[] = {"shape_infer", "const_fold", "dce", "cse", "dce", "canonicalize", "fold_bn", "fuse"};
     for (int i = 0; i < n; i++)
         ck_assert_str_eq(names[i], want[i]);
-    ck_assert_int_eq(pass_pipeline("inference", &inf), 7);
+    ck_assert_int_eq(pass_pipeline("inference", &inf), 8);
     ck_assert_ptr_eq(inf, names);
     ck_assert_int_eq(pass_pipeline("training", &tr), 13);
     ck_assert_str_eq(tr[5], "canonicalize");
@@ -288,7 +288,7 @@ START_TEST(dump_all)
     ctx.verify = true;
     ck_assert_int_eq(pass_run_pipeline(g, &ctx), 0);
     fclose(ctx.dump_file);
-    ck_assert_int_eq(ctx.passes_run, 7);
+    ck_assert_int_eq(ctx.passes_run, 8);
     ck_assert_int_eq(ctx.passes_changed, 3);   /* shape_infer typed, dce removed Exp, fuse grouped */
     const char *want = "; after shape_infer\n"
                        "model small (seed 0)\n"
@@ -317,6 +317,12 @@ START_TEST(dump_all)
                        "%a = Relu(%x) : f32[N,4]\n"
                        "%b = Neg(%a) : f32[N,4]\n"
                        "output %b\n"
+                       "\n; after fold_bn\n"
+                       "model small (seed 0)\n"
+                       "input %x : f32[N,4]\n"
+                       "%a = Relu(%x) : f32[N,4]\n"
+                       "%b = Neg(%a) : f32[N,4]\n"
+                       "output %b\n"
                        "\n; after fuse\n"
                        "model small (seed 0)\n"
                        "input %x : f32[N,4]\n"
@@ -327,7 +333,7 @@ START_TEST(dump_all)
     int headers = 0;
     for (const char *p = buf; (p = strstr(p, "; after ")); p++)
         headers++;
-    ck_assert_int_eq(headers, 7);
+    ck_assert_int_eq(headers, 8);
     free(buf);
     ir_diag_free(&d);
     ir_graph_free(g);
@@ -1016,6 +1022,41 @@ START_TEST(numbers_unchanged)
 }
 END_TEST
 
+/* fold_bn: BatchNormalization as x * k + s computes what the op does, with statistics that
+ * are not the identity (the examples' initial ones are), on rank 4 after a Conv and on rank 2. */
+START_TEST(fold_bn_numbers)
+{
+    IrGraph *g = ir_graph_new("bn");
+    int x = input(g, "x", SRT_F32, "N,2,3,3");
+    int w = PARAM(g, "w", SRT_F32, "3,2,1,1", 0.5, -1.0, 0.25, 2.0, -0.75, 1.5);
+    int s = PARAM(g, "s", SRT_F32, "3", 1.5, -0.5, 2.0), b = PARAM(g, "b", SRT_F32, "3", 0.25, -1.0, 3.0);
+    int m = PARAM(g, "m", SRT_F32, "3", 0.5, -0.25, 1.0), v = PARAM(g, "v", SRT_F32, "3", 0.3, 2.5, 0.01);
+    int c = act(g, "c"), y = act(g, "y"), r = act(g, "r"), f = act(g, "f"), h = act(g, "h");
+    double w2v[4 * 27];
+    for (int i = 0; i < 4 * 27; i++)
+        w2v[i] = (double)((i * 37) % 17) / 8.0 - 1.0;
+    int w2 = data_val(g, "w2", SRT_F32, "4,27", IR_ROLE_PARAM, 4 * 27, w2v), s2 = PARAM(g, "s2", SRT_F32, "4", 0.5, 1, 2, -1);
+    int b2 = PARAM(g, "b2", SRT_F32, "4", 0, 1, -1, 2), m2 = PARAM(g, "m2", SRT_F32, "4", 1, 0, -2, 0.5);
+    int v2 = PARAM(g, "v2", SRT_F32, "4", 1, 4, 0.5, 9), y2 = act(g, "y2");
+    N2(g, IR_OP_CONV, x, w, c);
+    node(g, IR_OP_BATCHNORM, "bn", 5, (int[]){c, s, b, m, v}, 1, &y);
+    ir_node_set_float(g, ir_node(g, 1), "epsilon", 1e-3);
+    N1(g, IR_OP_RELU, y, r);
+    N1(g, IR_OP_FLATTEN, r, f);
+    node(g, IR_OP_GEMM, "fc", 2, (int[]){f, w2}, 1, &h);
+    ir_node_set_int(g, ir_node(g, 4), "transB", 1);
+    node(g, IR_OP_BATCHNORM, "bn2", 5, (int[]){h, s2, b2, m2, v2}, 1, &y2);
+    set_io(g, 1, &x, 1, &y2);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    ck_assert_msg(ir_infer_shapes(g, &d) == 0, "%s", diag_text(&d));
+    ir_diag_free(&d);
+    /* the rank-4 fold adds 8 nodes (two of them Reshapes), the rank-2 one 6 */
+    ck_assert_int_eq(check_same_numbers(g, "fold_bn_numbers"), -(8 + 6));
+    ir_graph_free(g);
+}
+END_TEST
+
 /* ---- golden files ------------------------------------------------------------------------ */
 
 /* tests/golden/NAME.json is a model; tests/golden/NAME.after_PASS.txt the expected dump after
@@ -1508,6 +1549,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fuse_idempotent_and_verified);
     tcase_add_test(tc, fuse_reorders);
     tcase_add_test(tc, numbers_unchanged);
+    tcase_add_test(tc, fold_bn_numbers);
     tcase_add_test(tc, prune_channels_mlp_lenet);
     tcase_add_test(tc, prune_channels_residual);
     tcase_add_test(tc, prune_magnitude_and_nm);
