@@ -23,6 +23,8 @@ typedef struct CgOptions {
     const char *cpu;          /* NULL: the host CPU (or "generic" with a non-host triple) */
     const char *features;     /* NULL: the host CPU's features ("" with a non-host triple) */
     bool external_weights;    /* no embedded weights: NAME_create zero-fills, NAME_load fills */
+    bool check_finite;        /* --check-finite: a NaN or infinity in an output (inference) or in the
+                                 loss (training) makes the call return SINTER_EDATA naming it */
 } CgOptions;
 
 /* Compile g into out_path; tg, when not NULL, is g's training graph (pass_training_graph) and

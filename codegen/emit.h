@@ -120,7 +120,7 @@ typedef struct CgPar {
     int nvals, ncap;
     LLVMValueRef *outer;                   /* all captures outside (n, in, out, vals) */
     LLVMValueRef total, grain;
-    LLVMValueRef saved_fn, saved_n, body;
+    LLVMValueRef saved_fn, saved_n, saved_err, body;
     LLVMValueRef *saved_in, *saved_out, *body_in, *body_out, *saved_arg, *body_arg;
     LLVMBasicBlockRef saved_bb;
 } CgPar;

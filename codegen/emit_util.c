@@ -447,8 +447,8 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
     p->total = total;
     p->grain = grain;
     p->nvals = nvals;
-    /* captures: n, the kernel's arguments, node pointers that are not arguments, vals */
-    int cap = 1 + nargs + nd->nin + nd->nout + nvals;
+    /* captures: n, the kernel's arguments, node pointers that are not arguments, vals, err */
+    int cap = 1 + nargs + nd->nin + nd->nout + nvals + 1;
     p->outer = calloc((size_t)cap, sizeof *p->outer);
     p->body_in = calloc((size_t)nd->nin + 1, sizeof *p->body_in);
     p->body_out = calloc((size_t)nd->nout + 1, sizeof *p->body_out);
@@ -467,6 +467,9 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
     int vals_at = nc;
     for (int i = 0; i < nvals; i++)
         p->outer[nc++] = vals[i];
+    int err_at = k->err ? nc : -1;
+    if (k->err)
+        p->outer[nc++] = k->err;
     p->ncap = nc;
     ps[0] = ps[1] = cg_t_i64(k);
     for (int i = 0; i < nc; i++)
@@ -493,6 +496,7 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
     p->saved_in = k->in;
     p->saved_out = k->out;
     p->saved_arg = k->arg;
+    p->saved_err = k->err;
     p->saved_bb = LLVMGetInsertBlock(k->b);
     k->fn = p->body;
     LLVMPositionBuilderAtEnd(k->b, LLVMAppendBasicBlockInContext(k->ctx, p->body, "entry"));
@@ -507,6 +511,8 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
         p->body_out[i] = out_at[i] >= 0 ? LLVMGetParam(p->body, (unsigned)(2 + out_at[i])) : NULL;
     for (int i = 0; i < nvals; i++)
         p->vals[i] = LLVMGetParam(p->body, (unsigned)(2 + vals_at + i));
+    if (err_at >= 0)
+        k->err = LLVMGetParam(p->body, (unsigned)(2 + err_at));
     free(in_at);
     free(out_at);
     k->in = p->body_in;
@@ -529,6 +535,7 @@ static LLVMValueRef parallel_for_decl(const CgKernel *k, LLVMTypeRef *fty)
 
 void cg_par_end(CgKernel *k, CgPar *p)
 {
+    cg_fault_flush(k);
     LLVMBuildRetVoid(k->b);
     LLVMTypeRef body_ty = LLVMGlobalGetValueType(p->body);
     k->fn = p->saved_fn;
@@ -536,6 +543,7 @@ void cg_par_end(CgKernel *k, CgPar *p)
     k->in = p->saved_in;
     k->out = p->saved_out;
     k->arg = p->saved_arg;
+    k->err = p->saved_err;
     free(p->body_in);
     free(p->body_out);
     free(p->body_arg);

@@ -211,7 +211,10 @@ char *cg_header_text(const IrGraph *g, bool training, IrDiag *d)
     put(&t, "    SINTER_EIO = %d,      /* a file could not be opened, read or written */\n", SINTER_EIO);
     put(&t, "    SINTER_EFORMAT = %d,  /* a file is malformed or does not match the model */\n", SINTER_EFORMAT);
     put(&t, "    SINTER_ESTATE = %d,   /* call not valid in the current state */\n", SINTER_ESTATE);
-    put(&t, "    SINTER_EINTERNAL = %d /* a bug in sinter */\n};\n#endif\n\n", SINTER_EINTERNAL);
+    put(&t, "    SINTER_EINTERNAL = %d, /* a bug in sinter */\n", SINTER_EINTERNAL);
+    put(&t, "    SINTER_EDATA = %d      /* the data cannot be computed with (an index out of range, an integer\n"
+            "                             division by zero, a non-finite result with --check-finite):\n"
+            "                             NAME_error names the node */\n};\n#endif\n\n", SINTER_EDATA);
 
     put(&t, "/* A context: the params and the scratch memory of inference. A context serves one thread\n");
     put(&t, " * at a time; independent contexts may be used concurrently from different threads. */\n");

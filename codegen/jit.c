@@ -27,7 +27,7 @@ static const RtSymbol runtime_symbols[] = {
     RT(srt_model_set_num_threads), RT(srt_model_error), RT(srt_model_begin), RT(srt_model_params),
     RT(srt_parallel_for), RT(srt_team_run), RT(srt_set_current_threads), RT(srt_current_threads),
     RT(srt_model_begin_train), RT(srt_model_begin_apply), RT(srt_model_check_labels), RT(srt_model_grads),
-    RT(srt_model_set_lr), RT(srt_model_get_step),
+    RT(srt_model_set_lr), RT(srt_model_get_step), RT(srt_model_fault), RT(srt_model_check_finite),
 };
 #undef RT
 
@@ -66,7 +66,7 @@ static int define_runtime(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd, IrDiag *d,
 int cg_jit_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, CgJit **out, IrDiag *d)
 {
     *out = NULL;
-    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    CgOptions defaults = {2, NULL, NULL, NULL, false, false};
     if (!o)
         o = &defaults;
     if (o->triple) {

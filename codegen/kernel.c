@@ -143,7 +143,9 @@ int cg_emit_kernel(CgKernel *k)
     if (!emit)
         return cg_unsupported(k, "%s", ir_op_name(n->op));
     int rc = emit(k);
-    if (rc == 0)
+    if (rc == 0) {
+        cg_fault_flush(k);
         LLVMBuildRetVoid(k->b);
+    }
     return rc;
 }

@@ -122,10 +122,10 @@ static LLVMValueRef f_cast(CgKernel *k, IrDtype from, IrDtype to, LLVMValueRef v
 }
 
 /* Pow with an integer base (scalars). Integer exponent: exact wrapping power in int64 (a
- * negative exponent gives 1/base^-e truncated: 0 unless |base| == 1; 0^negative, an error in
- * the interpreter, gives 0), then wrapped to the base's width. Float exponent: pow in double,
- * converted with saturation to the base's type. */
-static LLVMValueRef int_pow(CgKernel *k, IrDtype bt, IrDtype et, LLVMValueRef a, LLVMValueRef b)
+ * negative exponent gives 1/base^-e truncated: 0 unless |base| == 1; 0^negative gives 0 and is
+ * a run-time fault, as in the interpreter), then wrapped to the base's width. Float exponent:
+ * pow in double, converted with saturation to the base's type. */
+static LLVMValueRef int_pow(CgKernel *k, const IrNode *n, IrDtype bt, IrDtype et, LLVMValueRef a, LLVMValueRef b)
 {
     LLVMTypeRef i64 = cg_t_i64(k), rty = LLVMTypeOf(a);
     if (is_fp(et)) {
@@ -138,6 +138,9 @@ static LLVMValueRef int_pow(CgKernel *k, IrDtype bt, IrDtype et, LLVMValueRef a,
     }
     LLVMValueRef base = cg_iext(k, a, i64, is_unsigned(bt));
     LLVMValueRef ex = cg_iext(k, b, i64, is_unsigned(et));
+    cg_fault_if(k, n, LLVMBuildAnd(k->b, LLVMBuildICmp(k->b, LLVMIntEQ, base, cg_i64c(k, 0), ""),
+                                   LLVMBuildICmp(k->b, LLVMIntSLT, ex, cg_i64c(k, 0), ""), ""),
+                "integer 0 raised to a negative power");
     /* square-and-multiply over the 63 magnitude bits (no branches) */
     CgLoop l;
     LLVMValueRef bit = cg_loop_begin(k, &l, cg_i64c(k, 0), cg_i64c(k, 63), 1);
@@ -187,7 +190,7 @@ static LLVMValueRef f_pow(CgKernel *k, const IrNode *n, IrDtype dt, LLVMValueRef
     const IrValue *ev = in_value(k, n, 1);
     IrDtype et = ev->dtype;
     if (!is_fp(dt))
-        return int_pow(k, dt, et, a, b);
+        return int_pow(k, n, dt, et, a, b);
     LLVMTypeRef ty = LLVMTypeOf(a);
     switch (pow_special(ev)) {
     case 1: return a;
@@ -217,10 +220,12 @@ static LLVMValueRef f_binary(CgKernel *k, const IrNode *n, IrDtype dt, LLVMValue
     case IR_OP_DIV: {
         if (fp)
             return LLVMBuildFDiv(k->b, a, b, "");
-        /* No traps in compiled code: x/0 gives 0 (the interpreter reports an error), and x/-1
-         * is computed as -x so that the minimum wraps instead of trapping. */
+        /* No traps in compiled code: x/0 gives 0 and is a run-time fault (the interpreter
+         * reports it too), and x/-1 is computed as -x so that the minimum wraps instead of
+         * trapping. */
         LLVMValueRef zero = cg_iconst(ty, 0), one = cg_iconst(ty, 1);
         LLVMValueRef bz = LLVMBuildICmp(k->b, LLVMIntEQ, b, zero, "");
+        cg_fault_if(k, n, bz, "integer division by zero");
         if (u) {
             LLVMValueRef q = LLVMBuildUDiv(k->b, a, LLVMBuildSelect(k->b, bz, one, b, ""), "");
             return LLVMBuildSelect(k->b, bz, zero, q, "");

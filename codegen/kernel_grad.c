@@ -983,8 +983,9 @@ int cg_k_softmax_grad(CgKernel *k)
 
 /* ---- SoftmaxCrossEntropyLoss, SCELossGrad ------------------------------------------------------------
  * x [N, C, spatial...], labels [N, spatial...]. Position (b, s) reads the class column
- * x[b, :, s] (stride = spatial size). A label equal to ignore_index, or (from computed labels:
- * the entry checks the caller's) outside [0, C), weighs 0. */
+ * x[b, :, s] (stride = spatial size). A label equal to ignore_index weighs 0; one outside
+ * [0, C) too, and is a run-time fault (the entry also checks the caller's labels first, to name
+ * the element). */
 
 typedef struct Sce {
     const IrValue *x, *lab, *wt;
@@ -1011,8 +1012,14 @@ static LLVMValueRef sce_label(CgKernel *k, const Sce *s, LLVMValueRef pos, LLVMV
 {
     LLVMValueRef label = ld_index(k, s->lab->dtype, k->in[1], pos);
     LLVMValueRef ok = LLVMBuildAnd(k->b, icmp(k, LLVMIntSGE, label, cg_i64c(k, 0)), icmp(k, LLVMIntSLT, label, C), "");
-    if (s->has_ig)
-        ok = LLVMBuildAnd(k->b, ok, icmp(k, LLVMIntNE, label, cg_i64c(k, s->ig)), "");
+    if (s->has_ig) {
+        LLVMValueRef ign = icmp(k, LLVMIntEQ, label, cg_i64c(k, s->ig));
+        cg_fault_if(k, k->node, LLVMBuildAnd(k->b, LLVMBuildNot(k->b, ok, ""), LLVMBuildNot(k->b, ign, ""), ""),
+                    "a label is outside [0, classes) and not ignore_index");
+        ok = LLVMBuildAnd(k->b, ok, LLVMBuildNot(k->b, ign, ""), "");
+    } else {
+        cg_fault_if(k, k->node, LLVMBuildNot(k->b, ok, ""), "a label is outside [0, classes)");
+    }
     LLVMValueRef safe = sel(k, ok, label, cg_i64c(k, 0));
     LLVMValueRef w = s->wt ? cg_load_as(k, s->wt->dtype, k->in[2], safe, s->ety) : cg_fconst(s->ety, 1.0);
     *valid = ok;
@@ -1188,7 +1195,7 @@ int cg_k_mse_loss(CgKernel *k)
 
 /* ---- GatherGrad ------------------------------------------------------------------------------------
  * dx = zeros; dx[o, indices[j], e] += dy[o, j, e] in index order (repeated indices add up);
- * parallel over the outer positions o. Indices out of range are skipped. */
+ * parallel over the outer positions o. Indices out of range are skipped (a run-time fault). */
 
 typedef struct Gg {
     LLVMTypeRef vty;
@@ -1229,6 +1236,9 @@ int cg_k_gather_grad(CgKernel *k)
     LLVMValueRef v = ld_index(k, ind->dtype, k->in[1], j);
     v = sel(k, icmp(k, LLVMIntSLT, v, cg_i64c(k, 0)), cg_add(k, v, s), v);
     LLVMValueRef ok = LLVMBuildAnd(k->b, icmp(k, LLVMIntSGE, v, cg_i64c(k, 0)), icmp(k, LLVMIntSLT, v, s), "");
+    char sz[64];
+    ir_dim_format(dx->shape.d[ax], sz, sizeof sz);
+    cg_fault_if(k, k->node, LLVMBuildNot(k->b, ok, ""), "an index is out of range for axis %d (size %s)", ax, sz);
     CgIf ci;
     cg_if_begin(k, &ci, ok);
     g.dst = cg_mul(k, cg_add(k, cg_mul(k, o, s), v), inner);

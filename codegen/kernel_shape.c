@@ -253,8 +253,9 @@ static int concat_split(CgKernel *k, bool split)
 }
 
 /* ---- Gather --------------------------------------------------------------------------------------------
- * y[o, j, :] = x[o, idx[j], :] with negative indices counted from the back. An index out of
- * range (the interpreter reports it) gives zeros here rather than reading outside x. */
+ * y[o, j, :] = x[o, idx[j], :] with negative indices counted from the back. An index outside
+ * [-s, s) gives zeros rather than reading outside x, and is a run-time fault (the call returns
+ * SINTER_EDATA; the interpreter reports the same). */
 
 static int gather(CgKernel *k)
 {
@@ -282,6 +283,10 @@ static int gather(CgKernel *k)
         iv = LLVMBuildSExt(k->b, iv, cg_t_i64(k), "");
     iv = LLVMBuildSelect(k->b, LLVMBuildICmp(k->b, LLVMIntSLT, iv, cg_i64c(k, 0), ""), cg_add(k, iv, s), iv, "");
     LLVMValueRef inside = LLVMBuildICmp(k->b, LLVMIntULT, iv, s, "");
+    char sz[64];
+    ir_dim_format(x->shape.d[axis], sz, sizeof sz);
+    cg_fault_if(k, n, LLVMBuildNot(k->b, inside, ""), "an index is out of range for axis %d of inputs[0] (size %s)",
+                axis, sz);
     LLVMValueRef dst = cg_mul(k, t, inner);
     CgIf c;
     cg_if_begin(k, &c, inside);

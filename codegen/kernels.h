@@ -50,6 +50,9 @@ typedef struct CgKernel {
     const CgGroup *grp;
     const CgTarget *target;
     IrDiag *d;
+    LLVMValueRef err;         /* ptr to the call's fault word (i32; codegen/fault.c), NULL when the kernel
+                                 has no checks (cg_node_may_fault is false for all its nodes) */
+    struct CgFaults *faults;  /* the module's fault sites and the kernel's flags */
 } CgKernel;
 
 /* Emit the body of one kernel. Returns 0, or -1 with a diagnostic naming the node (e.g. an op
@@ -67,6 +70,38 @@ bool cg_op_has_kernel(IrOp op);
  * a*N+b, from the dispatch table: what lowering and the threads weigh kernels by. false if
  * not representable. */
 bool cg_node_cost(const IrGraph *g, const IrNode *n, IrDim *cost);
+
+/* ---- run-time faults (codegen/fault.c) ----------------------------------------------------------
+ * A kernel that meets data it cannot compute with (an index out of range, an integer division
+ * by zero, labels outside the classes) still stays in bounds, and reports the fact: the call's
+ * fault word (an i32 in the entry's frame, 0xffffffff when clean) receives the least "site"
+ * (a message naming the node) by an atomic unsigned min, so threads never race and the earliest
+ * site of the program wins; the entry then returns SINTER_EDATA with that message. Inside a
+ * loop a check costs an OR into a per-function flag (a register after mem2reg); the flag is
+ * written to the fault word once, when the function returns (cg_fault_flush). */
+typedef struct CgFaultFlag {
+    LLVMValueRef fn;          /* the function (kernel or outlined parallel body) owning the flag */
+    LLVMValueRef flag;        /* i8 alloca in fn's entry block: nonzero once the check failed */
+    int site;                 /* 1-based index into CgFaults.msg */
+} CgFaultFlag;
+
+typedef struct CgFaults {
+    char **msg;               /* site s has message msg[s - 1], "node \"NAME\" (Op): what" */
+    int nmsg, cap;
+    int first;                /* the sites of the program being emitted are first+1..nmsg */
+    CgFaultFlag *flags;       /* flags of the functions being emitted */
+    int nflags, fcap;
+} CgFaults;
+
+/* Does node n check its data at run time (the kernel of a step holding it takes `err`)? */
+bool cg_node_may_fault(const IrGraph *g, const IrNode *n);
+/* Where cond (i1, or a vector of i1) holds, node n's check has failed: its message is
+ * `node "NAME" (Op): ` followed by fmt. The kernel must have k->err. */
+__attribute__((format(printf, 4, 5)))
+void cg_fault_if(CgKernel *k, const IrNode *n, LLVMValueRef cond, const char *fmt, ...);
+/* At the builder's position (just before k->fn returns): the flags of k->fn into the fault word. */
+void cg_fault_flush(CgKernel *k);
+void cg_faults_free(CgFaults *f);
 
 /* A builder at the start of fn's entry block, for allocas of code that may sit in a loop
  * (dispose it after use). */

@@ -15,9 +15,12 @@
  *   NAME__infer_v(m, n, args):
  *       srt_model_begin(&descriptor, m, n, args, bufs)   -- checks arguments, scratch, threads
  *       stores compile-time (symbolic) values computed from n
- *       calls every kernel  void NAME__k<id>_<Op>(i64 n, ptr in..., ptr out...)  in order,
- *       with params at bufs[0] + offset, scratch at bufs[1] + (a*n+b), constants as globals
+ *       calls every kernel  void NAME__k<id>_<Op>(i64 n, ptr in..., ptr out... [, ptr err])  in
+ *       order, with params at bufs[0] + offset, scratch at bufs[1] + (a*n+b), constants as
+ *       globals, err the call's fault word for kernels that check their data (codegen/fault.c)
  *       copies into graph outputs that no kernel writes
+ *       a fault: returns srt_model_fault(...) = SINTER_EDATA naming the node
+ *       --check-finite: srt_model_check_finite on every float output
  *       returns 0
  *   sinter_model_info: exported alias of the descriptor (SinterModelInfo, runtime/sinter_model.h).
  * With a training section (codegen/train.c):
@@ -50,6 +53,7 @@ typedef struct Emit {
     /* training entries (NULL without a training section) */
     LLVMValueRef grad_run, apply_run, train_v, grad_v, apply_v, init_state;
     LLVMTypeRef grad_run_ty, apply_run_ty, train_v_ty, apply_v_ty;
+    CgFaults faults;                /* run-time check sites of every program (codegen/fault.c) */
 } Emit;
 
 static LLVMValueRef c64(Emit *e, int64_t v)
@@ -411,22 +415,33 @@ static bool same_param_slot(const CgProgram *p, int a, int b)
     return x->storage == CG_STORE_PARAM && y->storage == CG_STORE_PARAM && ir_dim_eq(x->offset, y->offset);
 }
 
-/* void NAME__<prefix><id>_<Op>(i64 n, ptr arg...) for the step's arguments; noalias on every
- * pointer except where an output shares its bytes with another argument (in place). The name
- * takes the anchor's (or last node's) id and op. */
+/* Does a node of kernel step st check its data at run time (cg_node_may_fault)? */
+static bool step_may_fault(const CgProgram *p, const CgStep *st)
+{
+    for (int k = 0; st->kind == CG_STEP_KERNEL && k < st->nnodes; k++)
+        if (cg_node_may_fault(p->g, p->g->nodes[st->nodes[k]]))
+            return true;
+    return false;
+}
+
+/* void NAME__<prefix><id>_<Op>(i64 n, ptr arg... [, ptr err]) for the step's arguments (err: the
+ * call's fault word, when the step checks its data); noalias on every pointer except where an
+ * output shares its bytes with another argument (in place). The name takes the anchor's (or last
+ * node's) id and op. */
 static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const CgStep *st, const char *prefix)
 {
     int na = st->nargs;
-    LLVMTypeRef *ps = malloc(((size_t)na + 1) * sizeof *ps);
+    bool err = step_may_fault(p, st);
+    LLVMTypeRef *ps = malloc(((size_t)na + 2) * sizeof *ps);
     IR_ASSERT(ps);
     ps[0] = e->i64;
-    for (int i = 0; i < na; i++)
+    for (int i = 0; i < na + err; i++)
         ps[i + 1] = e->ptr;
     const IrNode *n = p->g->nodes[st->anchor >= 0 ? st->anchor : st->nodes[st->nnodes - 1]];
     char name[300];
     snprintf(name, sizeof name, "%s__%s%d_%s%s", p->g->name, prefix, n->id, ir_op_name(n->op),
              st->nnodes > 1 ? "_group" : "");
-    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, ps, (unsigned)na + 1, 0));
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, ps, (unsigned)(na + 1 + err), 0));
     free(ps);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     add_enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
@@ -487,6 +502,8 @@ static int emit_kernel(Emit *e, const CgProgram *p, const CgStep *st, LLVMValueR
     k.grp = &grp;
     k.target = &e->mach->target;
     k.d = e->d;
+    k.err = step_may_fault(p, st) ? LLVMGetParam(fn, (unsigned)(1 + st->nargs)) : NULL;
+    k.faults = &e->faults;
     int rc = cg_emit_kernel(&k);
     free(arg);
     free(in);
@@ -520,6 +537,7 @@ static LLVMValueRef dim_value(Emit *e, LLVMBuilderRef b, LLVMValueRef n, IrDim x
 
 typedef struct Entry {
     LLVMValueRef n, params, scratch, grads;
+    LLVMValueRef err;               /* the call's fault word (i32, 0xffffffff: no fault) */
     LLVMValueRef *args;             /* the program's inputs then outputs */
 } Entry;
 
@@ -617,12 +635,14 @@ static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry
             LLVMBuildMemCpy(b, dst, dal, buffer_ptr(e, p, b, en, src->id), sal, dim_value(e, b, en->n, bytes));
             continue;
         }
-        int na = 1 + cs->nargs;
+        int na = 1 + cs->nargs + step_may_fault(p, cs);
         LLVMValueRef *ka = malloc((size_t)na * sizeof *ka);
         IR_ASSERT(ka);
         ka[0] = en->n;
         for (int i = 0; i < cs->nargs; i++)
             ka[i + 1] = buffer_ptr(e, p, b, en, cs->args[i]);
+        if (na > 1 + cs->nargs)
+            ka[na - 1] = en->err;
         LLVMBuildCall2(b, LLVMGlobalGetValueType(kfn[s]), kfn[s], ka, (unsigned)na, "");
         free(ka);
     }
@@ -663,16 +683,17 @@ static LLVMTypeRef frame_type(Emit *e, int nf)
 static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, int nargs,
                            const LLVMValueRef *kfn, const char *what)
 {
-    /* frame: n, params, scratch, grads, args[nargs] */
-    int nf = 4 + nargs;
+    /* frame: n, params, scratch, grads, err, args[nargs] */
+    int nf = 5 + nargs;
     LLVMTypeRef fty = frame_type(e, nf);
     /* in the entry block: the call may sit in a branch */
     LLVMBuilderRef ab = cg_entry_builder(e->ctx, LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
     LLVMValueRef frame = LLVMBuildAlloca(ab, fty, "frame");
     LLVMDisposeBuilder(ab);
-    LLVMValueRef vals[4] = {en->n, en->params, en->scratch, en->grads ? en->grads : LLVMConstPointerNull(e->ptr)};
+    LLVMValueRef vals[5] = {en->n, en->params, en->scratch, en->grads ? en->grads : LLVMConstPointerNull(e->ptr),
+                            en->err};
     for (int i = 0; i < nf; i++)
-        LLVMBuildStore(b, i < 4 ? vals[i] : en->args[i - 4], LLVMBuildStructGEP2(b, fty, frame, (unsigned)i, ""));
+        LLVMBuildStore(b, i < 5 ? vals[i] : en->args[i - 5], LLVMBuildStructGEP2(b, fty, frame, (unsigned)i, ""));
     LLVMValueRef work = program_work(e, p, b, en->n);
 
     char name[300];
@@ -684,17 +705,18 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
     add_enum_attr(e, run, LLVMAttributeFunctionIndex, "nounwind", 0);
     LLVMValueRef rf = LLVMGetParam(run, 0);
     Entry in;
-    LLVMValueRef loaded[4];
-    for (int i = 0; i < 4; i++)
+    LLVMValueRef loaded[5];
+    for (int i = 0; i < 5; i++)
         loaded[i] = LLVMBuildLoad2(rb, i == 0 ? e->i64 : e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)i, ""), "");
     in.n = loaded[0];
     in.params = loaded[1];
     in.scratch = loaded[2];
     in.grads = en->grads ? loaded[3] : NULL;
+    in.err = loaded[4];
     in.args = calloc((size_t)nargs + 1, sizeof *in.args);
     IR_ASSERT(in.args);
     for (int i = 0; i < nargs; i++)
-        in.args[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)(4 + i), ""), "");
+        in.args[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)(5 + i), ""), "");
     emit_body(e, p, rb, &in, kfn);
     LLVMBuildRetVoid(rb);
     free(in.args);
@@ -716,8 +738,8 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
 static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, int nargs,
                         const LLVMValueRef *kfn, int64_t chunk)
 {
-    /* ctx: n, params, scratch, args[nargs] */
-    int nf = 3 + nargs;
+    /* ctx: n, params, scratch, err, args[nargs] */
+    int nf = 4 + nargs;
     LLVMTypeRef cty = frame_type(e, nf);
 
     char name[300];
@@ -728,13 +750,13 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     LLVMValueRef cf = define(e, rb, name, fty);
     add_enum_attr(e, cf, LLVMAttributeFunctionIndex, "nounwind", 0);
     LLVMValueRef ctx = LLVMGetParam(cf, 0);
-    LLVMValueRef fld[3];
-    for (int i = 0; i < 3; i++)
+    LLVMValueRef fld[4];
+    for (int i = 0; i < 4; i++)
         fld[i] = LLVMBuildLoad2(rb, i == 0 ? e->i64 : e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)i, ""), "");
     LLVMValueRef *arg = calloc((size_t)nargs + 1, sizeof *arg);
     IR_ASSERT(arg);
     for (int i = 0; i < nargs; i++)
-        arg[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)(3 + i), ""), "");
+        arg[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)(4 + i), ""), "");
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(rb);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, cf, "chunk");
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, cf, "chunk.body");
@@ -750,6 +772,7 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     memset(&ce, 0, sizeof ce);
     ce.n = LLVMBuildSelect(rb, LLVMBuildICmp(rb, LLVMIntSLT, left, c64(e, chunk), ""), left, c64(e, chunk), "nchunk");
     ce.params = fld[1];
+    ce.err = fld[3];
     LLVMValueRef soff = LLVMBuildMul(rb, c, c64(e, p->scratch_bytes.a * chunk), "");
     ce.scratch = LLVMBuildGEP2(rb, e->i8, fld[2], &soff, 1, "");
     ce.args = calloc((size_t)nargs + 1, sizeof *ce.args);
@@ -785,9 +808,9 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     LLVMBuilderRef ab = cg_entry_builder(e->ctx, fn);
     LLVMValueRef cx = LLVMBuildAlloca(ab, cty, "chunk.ctx");
     LLVMDisposeBuilder(ab);
-    LLVMValueRef vals[3] = {en->n, en->params, en->scratch};
+    LLVMValueRef vals[4] = {en->n, en->params, en->scratch, en->err};
     for (int i = 0; i < nf; i++)
-        LLVMBuildStore(b, i < 3 ? vals[i] : en->args[i - 3], LLVMBuildStructGEP2(b, cty, cx, (unsigned)i, ""));
+        LLVMBuildStore(b, i < 4 ? vals[i] : en->args[i - 4], LLVMBuildStructGEP2(b, cty, cx, (unsigned)i, ""));
     LLVMTypeRef pty;
     LLVMTypeRef pps[] = {e->ptr, e->ptr, e->i64, e->i64};
     LLVMValueRef pf = declare(e, "srt_parallel_for", e->vd, pps, 4, &pty);
@@ -811,6 +834,76 @@ static void return_on_error(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValu
     LLVMPositionBuilderAtEnd(b, ok);
 }
 
+/* The call's fault word (Entry.err): an i32 alloca of the entry, set to "no fault" here. */
+static LLVMValueRef fault_word(Emit *e, LLVMBuilderRef b)
+{
+    LLVMBuilderRef ab = cg_entry_builder(e->ctx, LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
+    LLVMValueRef w = LLVMBuildAlloca(ab, e->i32, "fault");
+    LLVMDisposeBuilder(ab);
+    LLVMBuildStore(b, LLVMConstInt(e->i32, 0xffffffffu, 0), w);
+    return w;
+}
+
+/* After a program whose sites are first+1..last ran: if its fault word holds a site, return
+ * srt_model_fault(info, m, fname, that site's message) (SINTER_EDATA). */
+static void return_on_fault(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValueRef err, LLVMValueRef m,
+                            LLVMValueRef fname, int first, int last)
+{
+    if (first == last)
+        return;
+    LLVMValueRef *msgs = malloc((size_t)(last - first) * sizeof *msgs);
+    IR_ASSERT(msgs);
+    for (int i = first; i < last; i++)
+        msgs[i - first] = cstring(e, e->faults.msg[i]);
+    LLVMValueRef init = LLVMConstArray2(e->ptr, msgs, (uint64_t)(last - first));
+    free(msgs);
+    char name[300];
+    snprintf(name, sizeof name, "%s__faults%d", e->p->g->name, first);
+    LLVMValueRef table = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(table, init);
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+
+    LLVMValueRef w = LLVMBuildLoad2(b, e->i32, err, "fault");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "clean");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "faulted");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, w, LLVMConstInt(e->i32, 0xffffffffu, 0), ""), ok, bad);
+    LLVMPositionBuilderAtEnd(b, bad);
+    LLVMValueRef idx = LLVMBuildSub(b, LLVMBuildZExt(b, w, e->i64, ""), c64(e, first + 1), "");
+    LLVMValueRef msg = LLVMBuildLoad2(b, e->ptr, LLVMBuildGEP2(b, e->ptr, table, &idx, 1, ""), "");
+    LLVMTypeRef fty;
+    LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr};
+    LLVMValueRef rt = declare(e, "srt_model_fault", e->i32, ps, 4, &fty);
+    LLVMValueRef args[] = {e->info, m, fname, msg};
+    LLVMBuildRet(b, LLVMBuildCall2(b, fty, rt, args, 4, ""));
+    LLVMPositionBuilderAtEnd(b, ok);
+}
+
+/* --check-finite: if the bytes of value v (float) at ptr hold a NaN or an infinity, return
+ * srt_model_check_finite's status naming it (what: "output" or "loss"). */
+static void return_if_not_finite(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValueRef m, LLVMValueRef fname,
+                                 const IrGraph *g, const IrValue *v, const char *what, LLVMValueRef ptr,
+                                 LLVMValueRef n)
+{
+    if (!e->opt || !e->opt->check_finite || !ir_dtype_is_float(v->dtype))
+        return;
+    IrDim numel;
+    IR_ASSERT(ir_shape_numel(&v->shape, &numel));
+    char label[700];
+    const IrNode *pn = v->producer >= 0 ? g->nodes[v->producer] : NULL;
+    if (pn && pn->name && *pn->name)
+        snprintf(label, sizeof label, "%s \"%s\" (node \"%s\", %s)", what, v->name, pn->name, ir_op_name(pn->op));
+    else if (pn)
+        snprintf(label, sizeof label, "%s \"%s\" (%s)", what, v->name, ir_op_name(pn->op));
+    else
+        snprintf(label, sizeof label, "%s \"%s\"", what, v->name);
+    LLVMTypeRef fty;
+    LLVMTypeRef ps[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->i64, e->ptr};
+    LLVMValueRef rt = declare(e, "srt_model_check_finite", e->i32, ps, 7, &fty);
+    LLVMValueRef args[] = {e->info, m, fname, ptr, dim_value(e, b, n, numel), c64(e, v->dtype), cstring(e, label)};
+    return_on_error(e, b, fn, LLVMBuildCall2(b, fty, rt, args, 7, "finite"));
+}
+
 /* bufs[i] loaded from the array filled by srt_model_begin*. */
 static LLVMValueRef load_buf(Emit *e, LLVMBuilderRef b, LLVMValueRef bufs, int i, const char *name)
 {
@@ -828,6 +921,7 @@ static int emit_entry(Emit *e)
     /* Kernel functions first (their bodies may add helpers to the module). */
     LLVMValueRef *kfn = calloc((size_t)p->nsteps + 1, sizeof *kfn);
     IR_ASSERT(kfn);
+    int first = e->faults.first = e->faults.nmsg;
     int rc = emit_kernels(e, p, "k", kfn);
     if (rc != 0)
         goto out;
@@ -851,6 +945,7 @@ static int emit_entry(Emit *e)
     en.params = load_buf(e, b, bufs, 0, "params");
     en.scratch = load_buf(e, b, bufs, 1, "scratch");
     en.grads = NULL;
+    en.err = fault_word(e, b);
     int nargs = p->nin + p->nout;
     en.args = calloc((size_t)nargs + 1, sizeof *en.args);
     IR_ASSERT(en.args);
@@ -861,6 +956,11 @@ static int emit_entry(Emit *e)
         emit_chunks(e, p, b, &en, nargs, kfn, chunk);
     else
         emit_team_body(e, p, b, &en, nargs, kfn, "infer");
+    LLVMValueRef fname = cstring(e, "infer");
+    return_on_fault(e, b, fn, en.err, LLVMGetParam(fn, 0), fname, first, e->faults.nmsg);
+    for (int i = 0; i < p->nout; i++)
+        return_if_not_finite(e, b, fn, LLVMGetParam(fn, 0), fname, g, g->values[p->out[i]], "output",
+                             en.args[p->nin + i], en.n);
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 out:
@@ -872,7 +972,8 @@ out:
 /* ---- the training entries ---------------------------------------------------------------- */
 
 /* Before the gradient program: the caller's class labels of every SoftmaxCrossEntropyLoss(Grad)
- * are checked (a kernel cannot report an error; it skips labels out of range). */
+ * are checked, so that the message names the element (the kernels also report labels out of
+ * range, as a run-time fault). */
 static void emit_label_checks(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, const Entry *en, LLVMValueRef m,
                               LLVMValueRef fname)
 {
@@ -946,8 +1047,13 @@ static int emit_training(Emit *e)
     LLVMValueRef *gk = calloc((size_t)gp->nsteps + 1, sizeof *gk), *ak = calloc((size_t)ap->nsteps + 1, sizeof *ak);
     e->tconsts = calloc((size_t)t->tg->nvalues + 1, sizeof *e->tconsts);
     IR_ASSERT(gk && ak && e->tconsts);
-    if (emit_kernels(e, gp, "t", gk) != 0 || emit_kernels(e, ap, "t", ak) != 0)
+    int gfirst = e->faults.first = e->faults.nmsg;
+    if (emit_kernels(e, gp, "t", gk) != 0)
         goto out;
+    int afirst = e->faults.first = e->faults.nmsg;
+    if (emit_kernels(e, ap, "t", ak) != 0)
+        goto out;
+    int alast = e->faults.nmsg;
 
     /* i32 grad_run(ptr m, i64 n, ptr args, ptr loss, ptr fn) */
     LLVMTypeRef gps[] = {e->ptr, e->i64, e->ptr, e->ptr, e->ptr};
@@ -969,6 +1075,7 @@ static int emit_training(Emit *e)
     en.params = load_buf(e, b, bufs, 0, "params");
     en.scratch = load_buf(e, b, bufs, 1, "scratch");
     en.grads = load_buf(e, b, bufs, 2, "grads");
+    en.err = fault_word(e, b);
     en.args = calloc((size_t)gp->nin + 2, sizeof *en.args);
     IR_ASSERT(en.args && gp->nout == 1);
     for (int i = 0; i < gp->nin; i++)
@@ -976,6 +1083,8 @@ static int emit_training(Emit *e)
     en.args[gp->nin] = LLVMBuildSelect(b, LLVMBuildIsNull(b, loss, ""), dummy, loss, "loss");
     emit_label_checks(e, b, fn, &en, m, fname);
     emit_team_body(e, gp, b, &en, gp->nin + 1, gk, "grad");
+    return_on_fault(e, b, fn, en.err, m, fname, gfirst, afirst);
+    return_if_not_finite(e, b, fn, m, fname, gp->g, gp->g->values[gp->out[0]], "loss", en.args[gp->nin], en.n);
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
     free(en.args);
 
@@ -994,8 +1103,10 @@ static int emit_training(Emit *e)
     en.params = load_buf(e, b, bufs, 0, "params");
     en.scratch = load_buf(e, b, bufs, 1, "scratch");
     en.grads = load_buf(e, b, bufs, 2, "grads");
+    en.err = fault_word(e, b);
     en.args = NULL;
     emit_team_body(e, ap, b, &en, 0, ak, "apply");
+    return_on_fault(e, b, fn, en.err, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), afirst, alast);
     LLVMBuildRet(b, LLVMConstInt(e->i32, 0, 0));
 
     /* the descriptor's entries: train_v / grad_v (m, n, args, loss), apply_v (m) */
@@ -1089,6 +1200,7 @@ LLVMModuleRef cg_build_module(const CgProgram *p, const CgTrainPlan *tp, const C
         rc = emit_descriptor(&e, &w);
     }
     LLVMDisposeBuilder(bld);
+    cg_faults_free(&e.faults);
     free(e.consts);
     free(e.tconsts);
     if (rc == 0) {

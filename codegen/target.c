@@ -441,7 +441,7 @@ static int check_linkable(const CgMachine *m, const char *kind, const char *wher
 
 LLVMModuleRef cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *o, LLVMContextRef ctx, IrDiag *d)
 {
-    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    CgOptions defaults = {2, NULL, NULL, NULL, false, false};
     if (!o)
         o = &defaults;
     if (check_options(o, d) != 0)
@@ -456,7 +456,7 @@ LLVMModuleRef cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *
 
 int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)
 {
-    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    CgOptions defaults = {2, NULL, NULL, NULL, false, false};
     if (!o)
         o = &defaults;
     const char *kind = out_path || emit ? output_kind(out_path ? out_path : "", emit, d) : NULL;
@@ -480,7 +480,7 @@ int cg_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, const char *ou
 int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgLinkOptions *lo, const char *out_path,
                     const char *emit, IrDiag *d)
 {
-    CgOptions defaults = {2, NULL, NULL, NULL, false};
+    CgOptions defaults = {2, NULL, NULL, NULL, false, false};
     CgLinkOptions no_link = {NULL, false};
     if (!o)
         o = &defaults;

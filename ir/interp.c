@@ -1,4 +1,5 @@
 /* Reference interpreter driver: runs each node's plain-C reference kernel in order. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,5 +95,30 @@ int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool wit
     if (with_loss && g->training && g->training->loss)
         if (run_node(g, g->training->loss, n, vals, d) != 0)
             return -1;
+    return 0;
+}
+
+int ir_interp_check_finite(const IrGraph *g, const IrTensor *vals, IrDiag *d)
+{
+    for (int i = 0; i < g->noutputs; i++) {
+        const IrValue *v = g->values[g->outputs[i]];
+        const IrTensor *t = &vals[v->id];
+        if (!ir_dtype_is_float(t->dtype))
+            continue;
+        for (int64_t j = 0; j < t->numel; j++) {
+            double x = ir_tensor_getf(t, j);
+            if (isfinite(x))
+                continue;
+            const IrNode *pn = v->producer >= 0 ? g->nodes[v->producer] : NULL;
+            const char *what = isnan(x) ? "NaN" : x > 0 ? "+inf" : "-inf";
+            if (pn && pn->name && *pn->name)
+                ir_diag_error(d, NULL, "output \"%s\" (node \"%s\", %s) holds %s at element %lld (--check-finite)",
+                              v->name, pn->name, ir_op_name(pn->op), what, (long long)j);
+            else
+                ir_diag_error(d, NULL, "output \"%s\"%s%s%s holds %s at element %lld (--check-finite)", v->name,
+                              pn ? " (" : "", pn ? ir_op_name(pn->op) : "", pn ? ")" : "", what, (long long)j);
+            return -1;
+        }
+    }
     return 0;
 }

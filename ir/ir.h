@@ -410,6 +410,9 @@ void ir_tensor_seti(IrTensor *t, int64_t i, int64_t v);
  * with_loss) is filled; free each with ir_tensor_free. Returns 0 or -1 + diagnostic. */
 int ir_interp_eval(const IrGraph *g, int64_t n, const IrTensor *inputs, bool with_loss,
                    IrTensor *vals, IrDiag *d);
+/* --check-finite on the interpreter's results: -1 with a diagnostic naming the first graph
+ * output (and its node) holding a NaN or an infinity, in the words of compiled code. */
+int ir_interp_check_finite(const IrGraph *g, const IrTensor *vals, IrDiag *d);
 
 /* ---- interpreter training step (ir/train.c) --------------------------------------- */
 /* One training step of a graph that passes/autodiff has differentiated: runs forward, loss,

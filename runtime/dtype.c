@@ -25,12 +25,12 @@ static const struct {
 _Static_assert(sizeof dtype_table / sizeof dtype_table[0] == SRT_DTYPE_COUNT,
                "dtype_table must have one row per SrtDtype");
 
-/* ORDER: follows the SINTER_* status codes (0..SINTER_EINTERNAL). */
+/* ORDER: follows the SINTER_* status codes (0..SINTER_EDATA). */
 static const char *const status_names[] = {
     "SINTER_OK",      "SINTER_EINVAL", "SINTER_ENOMEM",    "SINTER_EIO",
-    "SINTER_EFORMAT", "SINTER_ESTATE", "SINTER_EINTERNAL",
+    "SINTER_EFORMAT", "SINTER_ESTATE", "SINTER_EINTERNAL", "SINTER_EDATA",
 };
-_Static_assert(sizeof status_names / sizeof status_names[0] == SINTER_EINTERNAL + 1,
+_Static_assert(sizeof status_names / sizeof status_names[0] == SINTER_EDATA + 1,
                "status_names must have one row per status code");
 
 static int dtype_valid(SrtDtype t)
@@ -68,7 +68,7 @@ int srt_dtype_from_name(const char *s, SrtDtype *out)
 
 const char *srt_status_name(int status)
 {
-    if (status < 0 || status > SINTER_EINTERNAL)
+    if (status < 0 || status > SINTER_EDATA)
         return "SINTER_E?";
     return status_names[status];
 }

@@ -1,4 +1,5 @@
 /* Model state of generated libraries: contexts, params, scratch, threads, load/save and error messages. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -468,4 +469,21 @@ void *srt_model_params(const SinterModelInfo *info, void *ptr)
     if (!m || m->magic != MODEL_MAGIC || m->info != info)
         return NULL;
     return m->params;
+}
+
+int srt_model_fault(const SinterModelInfo *info, void *ptr, const char *fn, const char *msg)
+{
+    return fail((SrtModel *)ptr, SINTER_EDATA, "%s_%s: %s", info->name, fn, msg);   /* the entry checked m */
+}
+
+int srt_model_check_finite(const SinterModelInfo *info, void *ptr, const char *fn, const void *data, int64_t count,
+                           int64_t dtype, const char *what)
+{
+    for (int64_t i = 0; i < count; i++) {
+        double v = dtype == SRT_F64 ? ((const double *)data)[i] : (double)((const float *)data)[i];
+        if (!isfinite(v))
+            return fail((SrtModel *)ptr, SINTER_EDATA, "%s_%s: %s holds %s at element %lld (--check-finite)",
+                        info->name, fn, what, isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf", (long long)i);
+    }
+    return SINTER_OK;
 }

@@ -136,6 +136,14 @@ int srt_model_begin_apply(const SinterModelInfo *info, void *m, void **bufs, con
  * ignore_index when has_ignore. SINTER_EINVAL with a message naming the tensor otherwise. */
 int srt_model_check_labels(const SinterModelInfo *info, void *m, const char *fn, int64_t arg, const void *labels,
                            int64_t n, int64_t classes, int64_t ignore_index, int64_t has_ignore);
+/* ---- run-time checks of generated code (codegen/fault.c) ------------------------------
+ * A kernel found data it cannot compute with; msg names the node ("node \"g\" (Gather): ...").
+ * Sets the context's message "NAME_FN: msg" and returns SINTER_EDATA. */
+int srt_model_fault(const SinterModelInfo *info, void *m, const char *fn, const char *msg);
+/* --check-finite: SINTER_EDATA with a message naming what (e.g. output "y" (node "fc", Gemm)) and
+ * the first element that is a NaN or an infinity among count values of dtype (f32/f64). */
+int srt_model_check_finite(const SinterModelInfo *info, void *m, const char *fn, const void *data, int64_t count,
+                           int64_t dtype, const char *what);
 /* NAME_grads: the flat gradient buffer (grad_count floats, *count set when count != NULL);
  * NULL for a bad context. */
 float *srt_model_grads(const SinterModelInfo *info, void *m, size_t *count);

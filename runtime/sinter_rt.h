@@ -20,7 +20,10 @@ enum {
     SINTER_EIO = 3,      /* file could not be opened, read or written */
     SINTER_EFORMAT = 4,  /* file is malformed or does not match the model */
     SINTER_ESTATE = 5,   /* call not valid in the current state */
-    SINTER_EINTERNAL = 6 /* a bug in sinter */
+    SINTER_EINTERNAL = 6, /* a bug in sinter */
+    SINTER_EDATA = 7     /* the data cannot be computed with: an index out of range, an integer
+                            division by zero (NAME_error names the node), or with --check-finite
+                            a NaN or infinity in an output or the loss */
 };
 
 /* Element types. The IR uses the same numbering (IrDtype == SrtDtype).

@@ -107,7 +107,7 @@ static Lib *lib_abi(void)
     static Lib L;
     if (!L.h) {
         L.g = parse(ABI_JSON, "abi.json");
-        CgOptions o = {2, NULL, NULL, NULL, false};
+        CgOptions o = {2, NULL, NULL, NULL, false, false};
         compile_into(&L, &o);
     }
     return &L;
@@ -118,7 +118,7 @@ static Lib *lib_other(void)
     static Lib L;
     if (!L.h) {
         L.g = parse(OTHER_JSON, "other.json");
-        CgOptions o = {1, NULL, NULL, NULL, false};
+        CgOptions o = {1, NULL, NULL, NULL, false, false};
         compile_into(&L, &o);
     }
     return &L;
@@ -133,7 +133,7 @@ static Lib *lib_mlp(void)
         L.g = fe_load_model(tu_src("examples/fmnist_mlp.json"), &d);
         ck_assert_msg(L.g != NULL, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
         ir_diag_free(&d);
-        CgOptions o = {3, NULL, NULL, NULL, false};
+        CgOptions o = {3, NULL, NULL, NULL, false, false};
         compile_into(&L, &o);
     }
     return &L;
@@ -144,7 +144,7 @@ static Lib *lib_external(void)
     static Lib L;
     if (!L.h) {
         L.g = parse(ABI_JSON, "abi.json");
-        CgOptions o = {1, NULL, NULL, NULL, true};
+        CgOptions o = {1, NULL, NULL, NULL, true, false};
         compile_into(&L, &o);
     }
     return &L;
@@ -852,13 +852,13 @@ START_TEST(t_cross_aarch64_object)
     IrGraph *g = parse(ABI_JSON, "abi.json");
     char path[600];
     snprintf(path, sizeof path, "%s/abi.o", tmpdir());
-    CgOptions o = {2, "aarch64-linux-gnu", NULL, NULL, false};
+    CgOptions o = {2, "aarch64-linux-gnu", NULL, NULL, false, false};
     IrDiag d;
     ir_diag_init(&d, NULL);
     ck_assert_msg(cg_compile(g, NULL, &o, path, "o", &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ck_assert_uint_eq(elf_machine(path), 183);
     /* and a portable x86-64 baseline object */
-    CgOptions x = {2, "x86_64-linux-gnu", "x86-64-v3", NULL, false};
+    CgOptions x = {2, "x86_64-linux-gnu", "x86-64-v3", NULL, false, false};
     ck_assert_msg(cg_compile(g, NULL, &x, path, NULL, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     ck_assert_uint_eq(elf_machine(path), 62);
     ir_diag_free(&d);
@@ -883,7 +883,7 @@ START_TEST(t_emit_kinds)
     size_t len;
     IrDiag d;
     ir_diag_init(&d, NULL);
-    CgOptions o = {0, NULL, NULL, NULL, false};
+    CgOptions o = {0, NULL, NULL, NULL, false, false};
 
     snprintf(path, sizeof path, "%s/abi.ll", dir);
     ck_assert_int_eq(cg_compile(g, NULL, &o, path, NULL, &d), 0);
@@ -937,14 +937,14 @@ START_TEST(t_compile_errors)
     IrDiag d;
 
     ir_diag_init(&d, NULL);
-    CgOptions bad_target = {2, "nosuch-unknown-none", NULL, NULL, false};
+    CgOptions bad_target = {2, "nosuch-unknown-none", NULL, NULL, false, false};
     ck_assert_int_eq(cg_compile(g, NULL, &bad_target, path, NULL, &d), -1);
     ck_assert_int_eq(d.count, 1);
     ck_assert_ptr_nonnull(strstr(ir_diag_first(&d), "--target: unknown target \"nosuch-unknown-none\": "));
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
-    CgOptions bare = {2, "aarch64-none-elf", NULL, NULL, false};
+    CgOptions bare = {2, "aarch64-none-elf", NULL, NULL, false, false};
     ck_assert_int_eq(cg_compile(g, NULL, &bare, path, NULL, &d), -1);
     snprintf(expect, sizeof expect, "%s: cannot link a shared library for aarch64-unknown-none-elf: only Linux "
              "targets are linked; use --emit o and link it with the target's toolchain together with the runtime",
@@ -956,7 +956,7 @@ START_TEST(t_compile_errors)
     ir_diag_init(&d, NULL);
     char *saved_path = strdup(getenv("PATH") ? getenv("PATH") : "");
     setenv("PATH", "/nonexistent", 1);
-    CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false};
+    CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false, false};
     ck_assert_int_eq(cg_compile(g, NULL, &cross, path, NULL, &d), -1);
     setenv("PATH", saved_path, 1);
     free(saved_path);
@@ -972,7 +972,7 @@ START_TEST(t_compile_errors)
     ir_diag_free(&d);
 
     ir_diag_init(&d, NULL);
-    CgOptions o9 = {9, NULL, NULL, NULL, false};
+    CgOptions o9 = {9, NULL, NULL, NULL, false, false};
     ck_assert_int_eq(cg_compile(g, NULL, &o9, path, NULL, &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "-O: optimization level 9 is outside 0..3");
     ir_diag_free(&d);
@@ -1009,7 +1009,7 @@ START_TEST(t_link_failure_leaves_nothing)
     setenv("SINTER_RT_ARCHIVE", "/nonexistent/libsinter_rt.a", 1);
     IrDiag d;
     ir_diag_init(&d, NULL);
-    CgOptions o = {0, NULL, NULL, NULL, false};
+    CgOptions o = {0, NULL, NULL, NULL, false, false};
     int rc = cg_compile(g, NULL, &o, path, NULL, &d);
     unsetenv("SINTER_RT_ARCHIVE");
     ck_assert_int_eq(rc, -1);
@@ -1049,7 +1049,7 @@ START_TEST(t_jit_matches_interp)
     }
     L.info->destroy(m);
     cg_jit_free(j);
-    CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false};
+    CgOptions cross = {2, "aarch64-linux-gnu", NULL, NULL, false, false};
     ck_assert_int_eq(cg_jit_compile(L.g, NULL, &cross, &j, &d), -1);
     ck_assert_str_eq(ir_diag_first(&d), "--target: in-memory compilation runs on this machine only: compile to a "
                                         "file for aarch64-linux-gnu");
@@ -1067,7 +1067,7 @@ START_TEST(t_jit_mlp)
     CgJit *j;
     IrDiag d;
     ir_diag_init(&d, NULL);
-    CgOptions o = {2, NULL, NULL, NULL, false};
+    CgOptions o = {2, NULL, NULL, NULL, false, false};
     ck_assert_msg(cg_jit_compile(L.g, NULL, &o, &j, &d) == 0, "%s", ir_diag_first(&d) ? ir_diag_first(&d) : "?");
     L.info = cg_jit_info(j);
     void *m = L.info->create();
@@ -1095,7 +1095,7 @@ START_TEST(t_compile_module)
     ck_assert_ptr_nonnull(LLVMGetNamedGlobalAlias(mod, "other_infer", strlen("other_infer")));
     ck_assert_ptr_nonnull(LLVMGetNamedGlobalAlias(mod, "sinter_model_info", strlen("sinter_model_info")));
     LLVMDisposeModule(mod);
-    CgOptions bad = {4, NULL, NULL, NULL, false};
+    CgOptions bad = {4, NULL, NULL, NULL, false, false};
     ck_assert_ptr_null(cg_compile_module(g, NULL, &bad, ctx, &d));
     ck_assert_str_eq(ir_diag_first(&d), "-O: optimization level 4 is outside 0..3");
     LLVMContextDispose(ctx);

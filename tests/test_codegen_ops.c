@@ -491,7 +491,7 @@ static const int64_t sweep_ns[3] = {1, 3, 64};
 
 static void check_graph(const char *label, const char *dir, IrGraph *g, int opt_level, double rtol, double atol)
 {
-    CgOptions o = {opt_level, NULL, NULL, NULL, false};
+    CgOptions o = {opt_level, NULL, NULL, NULL, false, false};
     check_graph_opts(label, dir, g, &o, sweep_ns, 3, rtol, atol);
 }
 
@@ -776,7 +776,7 @@ START_TEST(test_fused_models)
     double rtol, atol;
     ck_assert(graph_tolerance(g, &rtol, &atol));
     check_graph(e->what, NULL, g, 2, rtol, atol);
-    CgOptions avx2 = {2, NULL, "x86-64-v3", NULL, false};
+    CgOptions avx2 = {2, NULL, "x86-64-v3", NULL, false, false};
     static const int64_t n3[1] = {3};
     char label[300];
     snprintf(label, sizeof label, "%s (x86-64-v3)", e->what);
@@ -816,13 +816,13 @@ START_TEST(test_extra_targets)
     ck_assert(graph_tolerance(g, &rtol, &atol));
     static const char *const cpus[2] = {"x86-64-v3", "x86-64"};
     for (int c = 0; c < 2; c++) {
-        CgOptions o = {2, NULL, cpus[c], NULL, false};
+        CgOptions o = {2, NULL, cpus[c], NULL, false, false};
         char label[300];
         snprintf(label, sizeof label, "%s (%s)", e->what, cpus[c]);
         static const int64_t n3[1] = {3};
         check_graph_opts(label, NULL, g, &o, n3, 1, rtol, atol);
     }
-    CgOptions arm = {2, "aarch64-linux-gnu", NULL, NULL, false};
+    CgOptions arm = {2, "aarch64-linux-gnu", NULL, NULL, false, false};
     char obj[4200];
     snprintf(obj, sizeof obj, "%s/%s_arm.o", workdir, g->name);
     ck_assert_msg(cg_compile(g, NULL, &arm, obj, "o", &d) == 0, "%s (aarch64): %s", e->what,
@@ -857,7 +857,7 @@ START_TEST(test_example_models)
     /* inference only: the training step's kernels are tested in test_codegen_train */
     g->training = NULL;
     static const int64_t ns[3] = {1, 2, 5};
-    CgOptions o = {3, NULL, NULL, NULL, false};
+    CgOptions o = {3, NULL, NULL, NULL, false, false};
     check_graph_opts(examples[_i], NULL, g, &o, ns, 3, 1e-4, 1e-4);
     ir_graph_free(g);
     ir_diag_free(&d);

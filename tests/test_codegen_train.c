@@ -185,7 +185,7 @@ static Model *model(const char *name)
     m->g = load_graph(name, &m->tg);
     IrDiag d;
     ir_diag_init(&d, NULL);
-    CgOptions o = {2, NULL, NULL, NULL, false};
+    CgOptions o = {2, NULL, NULL, NULL, false, false};
     ck_assert_msg(cg_jit_compile(m->g, m->tg, &o, &m->jit, &d) == 0, "%s: %s", name, first_msg(&d));
     ir_diag_free(&d);
     m->info = cg_jit_info(m->jit);
@@ -779,7 +779,7 @@ START_TEST(t_shared_library)
     snprintf(hdr, sizeof hdr, "%s/fmnist_mlp.h", dir);
     IrDiag d;
     ir_diag_init(&d, NULL);
-    CgOptions o = {2, NULL, NULL, NULL, false};
+    CgOptions o = {2, NULL, NULL, NULL, false, false};
     ck_assert_msg(cg_compile(m->g, m->tg, &o, so, NULL, &d) == 0, "%s", first_msg(&d));
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(h != NULL, "%s", dlerror());
@@ -860,7 +860,7 @@ START_TEST(t_external_weights)
     IrDiag d;
     ir_diag_init(&d, NULL);
     CgJit *j;
-    CgOptions o = {1, NULL, NULL, NULL, true};
+    CgOptions o = {1, NULL, NULL, NULL, true, false};
     ck_assert_msg(cg_jit_compile(m->g, m->tg, &o, &j, &d) == 0, "%s", first_msg(&d));
     const SinterModelInfo *ext = cg_jit_info(j), *info = m->info;
     ck_assert_ptr_null(ext->weights);

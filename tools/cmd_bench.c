@@ -418,7 +418,7 @@ static int bench(const BenchArgs *o)
                           "bench --train times its training step");
             goto fail;
         }
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, o->train, &d) != 0)
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, o->train, false, &d) != 0)
             goto fail;
     }
     const SinterModelInfo *info = x.info;

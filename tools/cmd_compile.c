@@ -25,7 +25,8 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
 {
     static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
                                         "--features", "--external-weights", "--dump-after", "--weights", "--soname",
-                                        "--strip", "--prune", "--quantize", "--quantize-group", "--help", NULL};
+                                        "--strip", "--prune", "--quantize", "--quantize-group", "--check-finite", "--help",
+                                        NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
@@ -37,6 +38,8 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             o->cg.opt_level = argv[a.i][2] - '0';
         } else if (cli_flag(&a, "--external-weights")) {
             o->cg.external_weights = true;
+        } else if (cli_flag(&a, "--check-finite")) {
+            o->cg.check_finite = true;
         } else if (cli_flag(&a, "--strip")) {
             o->link.strip = true;
         } else if (cli_option(&a, "--weights", "a .safetensors file", &v)) {
@@ -264,7 +267,7 @@ const CliVerb cli_verb_compile = {
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
     "                      [--cpu NAME] [--features LIST] [--weights FILE] [--external-weights]\n"
     "                      [--soname NAME] [--strip] [--dump-after PASS] [--prune SPEC]\n"
-    "                      [--quantize int8-weights|int4-weights [--quantize-group G]]\n"
+    "                      [--quantize int8-weights|int4-weights [--quantize-group G]] [--check-finite]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -308,6 +311,7 @@ const CliVerb cli_verb_compile = {
     "                      NAME_load reads them from a .safetensors file\n"
     "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"
     "  --strip             leave out the symbol table beyond the library's exported ABI\n"
+    "  --check-finite      a NaN/inf output (or loss) fails the call\n"
     "  --dump-after PASS   print the IR after a pass of the pipeline (or all of them), or the\n"
     "                      kernels and buffer plan with --dump-after plan\n"
     "\n"

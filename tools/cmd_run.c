@@ -21,6 +21,7 @@ typedef struct RunArgs {
     bool interp;              /* reference interpreter only */
     bool compare;             /* compiled code and the interpreter, with their differences */
     bool random;              /* fill inputs not given with seeded values */
+    bool check_finite;        /* --check-finite: a NaN or infinity in an output is an error */
     int threads;              /* --threads; 0: the library's default */
     int opt_level;            /* -O for a MODEL.json; -1: not given (2) */
     const char *weights;      /* --weights FILE.safetensors, or NULL */
@@ -56,8 +57,8 @@ static bool add_binding(const char *opt, const char *arg, Binding *b)
 static int parse_args(int argc, char **argv, RunArgs *o)
 {
     static const char *const known[] = {"--interp", "--compare", "--input", "--output", "--n", "--random", "--show",
-                                        "--threads", "--weights", "-O", "--quantize", "--quantize-group", "--help",
-                                        NULL};
+                                        "--threads", "--weights", "-O", "--quantize", "--quantize-group",
+                                        "--check-finite", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "run", argc, argv);
     const char *v, *qkind = NULL, *qgroup = NULL;
@@ -70,6 +71,8 @@ static int parse_args(int argc, char **argv, RunArgs *o)
             o->interp = true;
         } else if (cli_flag(&a, "--compare")) {
             o->compare = true;
+        } else if (cli_flag(&a, "--check-finite")) {
+            o->check_finite = true;
         } else if (cli_option(&a, "--threads", "a thread count", &v)) {
             int64_t t;
             if (!v)
@@ -126,6 +129,9 @@ static int parse_args(int argc, char **argv, RunArgs *o)
     if (o->lib && o->compare)
         return cli_usage_error("run", "--compare needs the MODEL.json (the interpreter runs the model, not %s)",
                                o->model);
+    if (o->lib && o->check_finite)
+        return cli_usage_error("run", "--check-finite applies when a MODEL.json is compiled; %s is compiled already "
+                               "(compile it with --check-finite)", o->model);
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("run", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
     if ((qr = cli_quantize_args("run", qkind, qgroup, &o->quantize)) != CLI_OK)
@@ -663,7 +669,7 @@ static int run_model(RunArgs *o)
         goto fail;
     if (native) {
         d.file = o->model;
-        if (!o->lib && cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
+        if (!o->lib && cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, o->check_finite, &d) != 0)
             goto fail;
         if (run_native(&x, g, o, &r, outs, &d) != 0)
             goto fail;
@@ -672,6 +678,8 @@ static int run_model(RunArgs *o)
     if (!native || o->compare) {
         d.file = o->model;
         if (ir_interp_eval(g, r.n, r.in, with_loss, vals, &d) != 0)
+            goto fail;
+        if (o->check_finite && ir_interp_check_finite(g, vals, &d) != 0)
             goto fail;
         d.file = NULL;
     }
@@ -750,7 +758,7 @@ const CliVerb cli_verb_run = {
     "run", run_run,
     "usage: sinter run MODEL.json|LIB.so --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
     "                  [--n N] [--random] [--show K] [--threads T] [--weights FILE] [-O0..3]\n"
-    "                  [--interp | --compare] [--quantize KIND [--quantize-group G]]\n"
+    "                  [--interp | --compare] [--quantize KIND [--quantize-group G]] [--check-finite]\n"
     "\n"
     "Runs inference and prints for each graph output its type, min/max/mean and first values\n"
     "(and for a [N,C] float output the argmax of the first rows).\n"
@@ -785,6 +793,8 @@ const CliVerb cli_verb_run = {
     "  --compare             run compiled code and the interpreter on the same inputs; prints\n"
     "                        the compiled outputs and, per output, the max abs difference and\n"
     "                        the max rel difference |a-b|/|b| (over b != 0)\n"
+    "  --check-finite        a NaN or an infinity in an output is an error naming it (compiled\n"
+    "                        code as 'sinter compile --check-finite', and the interpreter)\n"
     "\n"
     "Exit status: 0 success, 1 bad model, library or tensor file, or a failed inference\n"
     "(diagnostics on stderr), 2 bad usage.\n",

@@ -30,6 +30,7 @@ typedef struct TrainArgs {
     int64_t limit;            /* 0: all examples */
     bool drop_last;
     int opt_level;            /* -1: not given (2) */
+    bool check_finite;        /* --check-finite: a non-finite loss stops training with an error */
     PassPrune prune;          /* --prune SPEC, applied to a MODEL.json before it is compiled */
     bool mpi;                 /* --mpi: data-parallel across the MPI ranks (dist set) */
     CliDist dist;             /* rank 0 of 1 without --mpi */
@@ -61,7 +62,7 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
 {
     static const char *const known[] = {"--data", "--eval-data", "--no-eval", "--epochs", "--batch", "--lr",
                                         "--save", "--load", "--threads", "--seed", "--limit", "--drop-last", "-O",
-                                        "--mpi", "--prune", "--help", NULL};
+                                        "--mpi", "--prune", "--check-finite", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "train", argc, argv);
     const char *v;
@@ -70,6 +71,8 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
     while (cli_next(&a)) {
         if (cli_flag(&a, "--no-eval")) {
             o->no_eval = true;
+        } else if (cli_flag(&a, "--check-finite")) {
+            o->check_finite = true;
         } else if (cli_flag(&a, "--drop-last")) {
             o->drop_last = true;
         } else if (cli_flag(&a, "--mpi")) {
@@ -151,6 +154,9 @@ static int parse_args(int argc, char **argv, TrainArgs *o)
                                "nothing to do");
     if (o->no_eval && o->eval_text)
         return cli_usage_error("train", "--no-eval and --eval-data exclude each other");
+    if (o->lib && o->check_finite)
+        return cli_usage_error("train", "--check-finite applies when a MODEL.json is compiled; %s is compiled "
+                               "already (compile it with --check-finite)", o->model);
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("train", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
     if (o->lib && o->prune.kind != PASS_PRUNE_NONE)
@@ -672,7 +678,7 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
         }
         if (pass_compress(g, &pc) != 0)
             goto fail;
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, true, &d) != 0)
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, true, o->check_finite, &d) != 0)
             goto fail;
         d.file = NULL;
     }
@@ -972,7 +978,8 @@ const CliVerb cli_verb_train = {
     "train", run_train,
     "usage: sinter train MODEL.json|LIB.so --data DATA --epochs E --batch B [--lr X]\n"
     "                    [--eval-data DATA | --no-eval] [--save FILE.safetensors] [--load FILE]\n"
-    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3] [--prune SPEC]"
+    "                    [--threads T] [--seed S] [--limit K] [--drop-last] [-O0..3] [--prune SPEC]\n"
+    "                    [--check-finite]"
 #ifdef SINTER_HAVE_MPI
     " [--mpi]"
 #endif
@@ -1015,13 +1022,13 @@ const CliVerb cli_verb_train = {
     "                     shuffle continues with the next epoch)\n"
     "  --threads T        threads (default: SINTER_NUM_THREADS, else OMP_NUM_THREADS, else\n"
     "                     the CPUs this process may run on)\n"
-    "  --seed S           seed of the shuffle (default 0); the order of epoch e depends on S and\n"
-    "                     e only (e counts on from a checkpoint's step counter)\n"
-    "  --limit K          use only the first K examples of the training and of the test data\n"
+    "  --seed S           seed of the shuffle (default 0); epoch e's order depends on S and e\n"
+    "  --limit K          only the first K examples of the training and test data\n"
     "  --drop-last        leave out the last incomplete batch of every epoch (by default the\n"
     "                     last step trains on the remaining examples)\n"
     "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
     "  --prune SPEC       prune a MODEL.json first, as 'sinter compile --prune' does\n"
+    "  --check-finite     a NaN/inf loss fails the step\n"
 #ifdef SINTER_HAVE_MPI
     "  --mpi              data-parallel across the ranks of an MPI job (mpirun -np R sinter train\n"
     "                     ... --mpi): --batch stays the global batch, rank r trains on its\n"
@@ -1203,7 +1210,7 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
         if (cli_quantize_model(g, &o->quantize, &d) != 0)
             goto fail;
         d.file = o->model;
-        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, &d) != 0)
+        if (cli_native_compile(&x, g, o->opt_level < 0 ? 2 : o->opt_level, false, false, &d) != 0)
             goto fail;
         d.file = NULL;
         e.ntrain_inputs = g->training->ninputs;

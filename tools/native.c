@@ -126,7 +126,7 @@ int cli_native_open(CliNative *x, const char *path, IrDiag *d)
 
 /* ---- compiling in memory ------------------------------------------------------------- */
 
-int cli_native_compile(CliNative *x, const IrGraph *g0, int opt_level, bool training, IrDiag *d)
+int cli_native_compile(CliNative *x, const IrGraph *g0, int opt_level, bool training, bool check_finite, IrDiag *d)
 {
     memset(x, 0, sizeof *x);
     double t0 = now_seconds();
@@ -137,7 +137,7 @@ int cli_native_compile(CliNative *x, const IrGraph *g0, int opt_level, bool trai
     int rc = pass_prepare(g, &pc, training ? &tg : NULL);
     if (rc != 0 && d->count == 0)
         ir_diag_error(d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
-    CgOptions o = {opt_level, NULL, NULL, NULL, false};
+    CgOptions o = {opt_level, NULL, NULL, NULL, false, check_finite};
     if (rc == 0 && (rc = cg_jit_compile(g, tg, &o, &x->jit, d)) == 0) {
         x->info = cg_jit_info(x->jit);
         rc = check_info(x->info, g->name, d);

@@ -28,8 +28,9 @@ int cli_native_open(CliNative *x, const char *path, IrDiag *d);
  * machine at opt_level into the process with LLVM's ORC JIT (cg_jit_compile: no file is
  * written), then creates a context. Returns 0, or -1 with diagnostics (the model's: as
  * `sinter compile` would report them). With training false only the inference entry points are
- * built (cg_jit_compile_inference: much faster for models with a training section). */
-int cli_native_compile(CliNative *x, const IrGraph *g, int opt_level, bool training, IrDiag *d);
+ * built (cg_jit_compile_inference: much faster for models with a training section).
+ * check_finite: as compile --check-finite. */
+int cli_native_compile(CliNative *x, const IrGraph *g, int opt_level, bool training, bool check_finite, IrDiag *d);
 
 /* Destroys the context and unloads the code. x may be zeroed (never opened). */
 void cli_native_close(CliNative *x);

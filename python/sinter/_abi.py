@@ -33,6 +33,7 @@ STATUS_NAMES = {
     4: "SINTER_EFORMAT",
     5: "SINTER_ESTATE",
     6: "SINTER_EINTERNAL",
+    7: "SINTER_EDATA",
 }
 
 
