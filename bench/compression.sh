@@ -2,7 +2,8 @@
 # Compression figures on Fashion-MNIST (not part of ctest: it trains for a minute or two):
 # the MLP of examples/ trained 2 epochs, then each --prune setting's test accuracy (and after
 # 1 epoch of fine-tuning for channels), size and inference latency against the float library,
-# 1 thread. Usage: bench/compression.sh [SINTER] [MODEL.json]   (default build/sinter, the MLP)
+# 1 thread; then float, weight-only and static int8 libraries (accuracy, weight bytes, latency:
+# medians of interleaved repeats). Usage: bench/compression.sh [SINTER] [MODEL.json]   (default build/sinter, the MLP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-build/sinter}
@@ -31,3 +32,42 @@ done
 "$S" train "$W/half.json" --data fmnist --epochs 1 --batch 64 --threads 1 --save "$W/half_ft.safetensors" >/dev/null 2>&1
 "$S" compile "$W/half.json" --weights "$W/half_ft.safetensors" -o "$W/libhalf.so"
 row "channels:0.5 + 1 epoch" "$W/libhalf.so" "$W/half.json"
+
+# ---- quantization: accuracy, weight bytes, library size and latency (interleaved repeats) ------
+# Each library is benchmarked REPS times in turn (1 thread, 1 s each); the median is reported.
+REPS=${REPS:-3}
+qbytes() {   # the integer weights and their scales/biases/multipliers the library embeds
+    "$S" compile "$M" --weights "$W/float.safetensors" -o "$W/q.s" --dump-after fuse "${@}" 2>/dev/null |
+        awk '/^const %.*(\.i8|\.q8|\.q4|\.scale|\.bias_i32|\.mult) :/ {
+                 t = $4; sz = (t ~ /^f32/ || t ~ /^i32/) ? 4 : 1; sub(/^[a-z0-9]*\[/, "", t); sub(/\].*/, "", t)
+                 n = split(t, d, ","); e = 1; for (i = 1; i <= n; i++) e *= d[i]; b += e * sz }
+             /^param %.*: f32\[/ { t = $4; sub(/^f32\[/, "", t); sub(/\].*/, "", t)
+                 n = split(t, d, ","); e = 1; for (i = 1; i <= n; i++) e *= d[i]; b += e * 4 }
+             END { print b + 0 }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+CAL=(--calibrate fmnist)
+names=(float int8-weights int4-weights int8 "float (znver3)" "int8 (znver3: AVX2)")
+opts=("" "--quantize int8-weights" "--quantize int4-weights" "--quantize int8 ${CAL[*]}" "--cpu znver3"
+      "--quantize int8 ${CAL[*]} --cpu znver3")
+for i in "${!names[@]}"; do
+    # shellcheck disable=SC2086
+    "$S" compile "$M" --weights "$W/float.safetensors" -o "$W/lib$i.so" ${opts[$i]}
+done
+for r in $(seq "$REPS"); do
+    for i in "${!names[@]}"; do
+        lat "$W/lib$i.so" 64 >>"$W/b64.$i"
+        lat "$W/lib$i.so" 1 >>"$W/b1.$i"
+    done
+done
+printf '\n%-22s %9s %13s %10s %12s %12s\n' setting accuracy "weight bytes" "library B" "b64 ms" "b1 ms"
+for i in "${!names[@]}"; do
+    # eval compiles for this machine: the znver3 rows (7-bit activations for int8) get no accuracy
+    a=-
+    # shellcheck disable=SC2086
+    [[ ${opts[$i]} == *--cpu* ]] || a=$(awk -v a="$(acc "$M" --weights "$W/float.safetensors" ${opts[$i]})" \
+        'BEGIN { printf "%.2f%%", 100 * a }')
+    # shellcheck disable=SC2086
+    printf '%-22s %9s %13s %10s %12s %12s\n' "${names[$i]}" "$a" \
+        "$(qbytes ${opts[$i]})" "$(stat -c %s "$W/lib$i.so")" "$(median <"$W/b64.$i")" "$(median <"$W/b1.$i")"
+done

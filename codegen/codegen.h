@@ -55,6 +55,10 @@ int cg_link_check(const CgLinkOptions *lo, const char *out_path, const char *emi
  * be produced for the target on this machine (out_path may be NULL: no kind check). Returns 0,
  * or -1 with a diagnostic whose WHERE names the option ("--target", "--emit", "-O"). */
 int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d);
+/* The largest uint8 activation code IntGemm's kernel multiplies exactly on the target of o: 127
+ * on x86 without VNNI (vpmaddubsw's int16 pair sums: 2 * 127 * 127 < 2^15), else 255. The
+ * quantizer picks the activations' grid from it. -1 with a diagnostic for a bad target. */
+int cg_int8_activation_max(const CgOptions *o, IrDiag *d);
 
 /* The header text NAME.h for g (malloc'ed), as cg_compile writes it (with the training entry
  * points when training); NULL + diagnostic if a tensor's dtype has no C type. */

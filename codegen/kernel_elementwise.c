@@ -121,6 +121,23 @@ static LLVMValueRef f_cast(CgKernel *k, IrDtype from, IrDtype to, LLVMValueRef v
     return is_unsigned(from) ? LLVMBuildZExt(k->b, v, tty, "") : LLVMBuildSExt(k->b, v, tty, "");
 }
 
+/* Quantize (ir/quant.c ir_requant): float32 x * (1/scale), rounded half to even, clamped (NaN:
+ * the low end) and offset by the zero point, as uint8. */
+static LLVMValueRef f_quantize(CgKernel *k, const IrNode *n, LLVMValueRef x)
+{
+    float inv = 1.0f / (float)ir_attr_float(n, "scale");
+    int64_t zp = ir_attr_int(n, "zero_point"), qmax = ir_attr_int(n, "qmax");
+    LLVMTypeRef fty = LLVMTypeOf(x);
+    LLVMValueRef t = LLVMBuildFMul(k->b, x, cg_fconst(fty, inv), "");
+    t = cg_intrinsic(k, "llvm.roundeven", &fty, 1, &t, 1);
+    t = cg_fmaxnum(k, t, cg_fconst(fty, (double)-zp));
+    LLVMValueRef args[2] = {t, cg_fconst(fty, (double)(qmax - zp))};
+    t = cg_intrinsic(k, "llvm.minnum", &fty, 1, args, 2);
+    LLVMValueRef i = LLVMBuildFPToSI(k->b, t, shaped_like(cg_t_i32(k), x), "");
+    i = LLVMBuildAdd(k->b, i, cg_iconst(LLVMTypeOf(i), zp), "");
+    return LLVMBuildTrunc(k->b, i, shaped_like(cg_t_i8(k), x), "");
+}
+
 /* Pow with an integer base (scalars). Integer exponent: exact wrapping power in int64 (a
  * negative exponent gives 1/base^-e truncated: 0 unless |base| == 1; 0^negative gives 0 and is
  * a run-time fault, as in the interpreter), then wrapped to the base's width. Float exponent:
@@ -329,6 +346,8 @@ LLVMValueRef cg_ew_apply(CgKernel *k, const IrNode *n, LLVMValueRef *x)
         return f_gelu_grad(k, n, x[0], x[1]);
     case IR_OP_BATCHNORM:
         return f_batchnorm(k, n, x);
+    case IR_OP_QUANTIZE:
+        return f_quantize(k, n, x[0]);
     default:
         return f_unary(k, n, dt, x);
     }

@@ -11,7 +11,17 @@ typedef struct CgTarget {
     int vector_bits;          /* widest vector register: 128 (SSE/NEON), 256 (AVX2), 512 (AVX-512) */
     int num_vector_regs;      /* 16 or 32 */
     bool fma;                 /* fused multiply-add available */
+    int int8_dot;             /* CgInt8Dot: how IntGemm multiplies uint8 by int8 */
 } CgTarget;
+
+/* The integer dot product of IntGemm's kernel (kernel_igemm.c): four u8 x s8 products summed
+ * into each int32 lane. */
+typedef enum CgInt8Dot {
+    CG_DOT_GENERIC,           /* plain LLVM IR (zero/sign extension, multiply, add) */
+    CG_DOT_AVX2,              /* vpmaddubsw + vpmaddwd (256 bits): exact for activations <= 127 only */
+    CG_DOT_VNNI256,           /* vpdpbusd on ymm (AVX-VNNI, or AVX512-VNNI with AVX512VL) */
+    CG_DOT_VNNI512            /* vpdpbusd on zmm (AVX512-VNNI) */
+} CgInt8Dot;
 
 /* The nodes one kernel runs (a step of the program: codegen.h CgStep) and its arguments. */
 typedef struct CgGroup {

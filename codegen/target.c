@@ -62,6 +62,54 @@ static bool cpu_in(const char *cpu, const char *const *list)
     return false;
 }
 
+/* +1 when the feature list enables name, -1 when it disables it, 0 when it does not say. */
+static int feature_state(const char *features, const char *name)
+{
+    if (has_feature(features, name))
+        return 1;
+    size_t n = strlen(name);
+    for (const char *f = features; f && *f;) {
+        const char *end = strchr(f, ',');
+        size_t len = end ? (size_t)(end - f) : strlen(f);
+        if (len == n + 1 && !strncmp(f + 1, name, n))
+            return -1;
+        f = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The int8 dot product of an x86 machine: what the feature list says, on top of what the CPU
+ * implies (so --features -avx512vnni on an AVX-512 host leaves vpmaddubsw). */
+static int x86_int8_dot(const CgMachine *m)
+{
+    static const char *const vnni512[] = {"cascadelake", "cooperlake", "icelake", "tigerlake", "rocketlake",
+                                          "sapphirerapids", "graniterapids", "emeraldrapids", "znver4", "znver5",
+                                          NULL};
+    static const char *const avxvnni[] = {"alderlake", "raptorlake", "meteorlake", "arrowlake", "lunarlake",
+                                          "gracemont", "sierraforest", "grandridge", "pantherlake",
+                                          "clearwaterforest", "sapphirerapids", "graniterapids", "emeraldrapids",
+                                          NULL};
+    static const char *const avx2[] = {"haswell", "broadwell", "skylake", "cannonlake", "icelake", "tigerlake",
+                                       "rocketlake", "cascadelake", "cooperlake", "alderlake", "raptorlake",
+                                       "meteorlake", "arrowlake", "lunarlake", "gracemont", "sierraforest",
+                                       "grandridge", "pantherlake", "clearwaterforest", "sapphirerapids",
+                                       "graniterapids", "emeraldrapids", "znver", "bdver4", "x86-64-v3",
+                                       "x86-64-v4", "knl", "knm", NULL};
+    static const char *const avx512[] = {"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake",
+                                         "tigerlake", "rocketlake", "sapphirerapids", "graniterapids",
+                                         "emeraldrapids", "znver4", "znver5", "x86-64-v4", "knl", "knm", NULL};
+    int s;
+#define HAS(name, list) ((s = feature_state(m->features, name)) != 0 ? s > 0 : cpu_in(m->cpu, list))
+    bool f512 = HAS("avx512f", avx512);
+    bool v512 = HAS("avx512vnni", vnni512) && f512, vavx = HAS("avxvnni", avxvnni), a2 = HAS("avx2", avx2);
+#undef HAS
+    if (v512)
+        return CG_DOT_VNNI512;
+    if (vavx)
+        return CG_DOT_VNNI256;
+    return a2 ? CG_DOT_AVX2 : CG_DOT_GENERIC;
+}
+
 /* What kernels may use: from the feature string, or the CPU name when no features are given. */
 static void describe_target(CgMachine *m)
 {
@@ -76,6 +124,7 @@ static void describe_target(CgMachine *m)
     }
     if (!m->x86)
         return;
+    t->int8_dot = x86_int8_dot(m);
     static const char *const avx512[] = {"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake",
                                          "tigerlake", "rocketlake", "sapphirerapids", "graniterapids",
                                          "emeraldrapids", "znver4", "znver5", "x86-64-v4", "knl", "knm", NULL};
@@ -452,6 +501,16 @@ LLVMModuleRef cg_compile_module(IrGraph *g, const IrGraph *tg, const CgOptions *
     LLVMModuleRef mod = cg_build_optimized(g, tg, o, &m, ctx, d);
     cg_machine_dispose(&m);
     return mod;
+}
+
+int cg_int8_activation_max(const CgOptions *o, IrDiag *d)
+{
+    CgMachine m;
+    if (cg_machine_init(&m, o, d) != 0)
+        return -1;
+    int qmax = m.target.int8_dot == CG_DOT_AVX2 ? 127 : 255;
+    cg_machine_dispose(&m);
+    return qmax;
 }
 
 int cg_target_check(const CgOptions *o, const char *out_path, const char *emit, IrDiag *d)

@@ -53,6 +53,7 @@ int ir_epilogue_split(const IrGraph *g, const IrNode *n)
     switch (n->op) {
     case IR_OP_GEMM:
     case IR_OP_DEQUANTGEMM:
+    case IR_OP_INTGEMM:   /* float_out only (a float output) */
         return 1;
     case IR_OP_MATMUL:
         return r > 0 ? r - 1 : 0;

@@ -466,6 +466,15 @@ int ir_operand_axis(const IrGraph *g, const IrNode *n, int i, int out_rank);
 static inline int64_t ir_dq_padded(int64_t n) { return (n + IR_DQ_BLOCK - 1) / IR_DQ_BLOCK * IR_DQ_BLOCK; }
 int32_t ir_dq_get(const void *q, int bits, int64_t np, int64_t k, int64_t j);
 void ir_dq_set(void *q, int bits, int64_t np, int64_t k, int64_t j, int32_t v);
+/* IntGemm's packed int8 weights (ir/quant.c, docs/compression.md): int8 [ceil(K/4), np*4], the
+ * outputs padded to whole blocks of IR_IG_BLOCK; w(k, j) is byte 4*j + k%4 of row k/4, so the
+ * four k of one output are one 32-bit lane of a dot-product instruction. Rows past K hold 0. */
+#define IR_IG_BLOCK 16
+static inline int64_t ir_ig_padded(int64_t n) { return (n + IR_IG_BLOCK - 1) / IR_IG_BLOCK * IR_IG_BLOCK; }
+static inline int64_t ir_ig_index(int64_t np, int64_t k, int64_t j) { return k / 4 * np * 4 + j * 4 + k % 4; }
+/* The requantization of Quantize and IntGemm, in float32: zero_point + rint(t) clamped to
+ * [-zero_point, qmax - zero_point] (NaN gives 0). */
+int32_t ir_requant(float t, int32_t zero_point, int32_t qmax);
 
 /* For an anchor: the axis at which codegen's kernel splits output 0 into rows and columns; it
  * stores output 0 in runs of consecutive elements that never cross a row of

@@ -1,4 +1,4 @@
-/* DequantGemm: the packed weight layout, its shape function and its reference kernel (double sums, plain loops). */
+/* Quantized ops: DequantGemm (weight-only; double sums) and static int8 Quantize and IntGemm (exact int32 sums, float32 requantization): packed layouts, shape functions, reference kernels. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -91,6 +91,131 @@ int ref_DequantGemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
                 acc += (double)x[i * k + kk] * w;
             }
             y[i * cols + j] = (float)acc;
+        }
+    return 0;
+}
+
+/* ---- static int8: Quantize and IntGemm --------------------------------------------------------- */
+
+int32_t ir_requant(float t, int32_t zero_point, int32_t qmax)
+{
+    float r = rintf(t);   /* the default rounding mode: half to even */
+    r = fmaxf(r, (float)-zero_point);   /* fmaxf/fminf ignore a NaN operand */
+    r = fminf(r, (float)(qmax - zero_point));
+    return (int32_t)r + zero_point;
+}
+
+/* qmax and zero_point of node n (Quantize, IntGemm): 1 <= qmax <= 255, 0 <= zero_point <= qmax. */
+static int check_grid(IrNode *n, IrDiag *d)
+{
+    int64_t qmax = ir_attr_int(n, "qmax"), zp = ir_attr_int(n, "zero_point");
+    if (qmax < 1 || qmax > 255 || zp < 0 || zp > qmax) {
+        ir_node_error(d, n, "attributes qmax = %lld (1 to 255) and zero_point = %lld (0 to qmax) are out of range",
+                      (long long)qmax, (long long)zp);
+        return -1;
+    }
+    return 0;
+}
+
+int shape_Quantize(IrGraph *g, IrNode *n, IrDiag *d)
+{
+    const IrValue *x = ir_in(g, n, 0);
+    double s = ir_attr_float(n, "scale");
+    if (x->dtype != SRT_F32) {
+        ir_node_error(d, n, "inputs[0] must be float32, not %s", srt_dtype_name(x->dtype));
+        return -1;
+    }
+    if (!(isfinite((float)s) && (float)s > 0)) {
+        ir_node_error(d, n, "attribute scale = %g must be a finite float32 > 0", s);
+        return -1;
+    }
+    if (check_grid(n, d) != 0)
+        return -1;
+    ir_set_out(g, n, 0, SRT_U8, &x->shape);
+    return 0;
+}
+
+int ref_Quantize(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
+{
+    (void)g;
+    (void)d;
+    float inv = 1.0f / (float)ir_attr_float(n, "scale");
+    int32_t zp = (int32_t)ir_attr_int(n, "zero_point"), qmax = (int32_t)ir_attr_int(n, "qmax");
+    const float *x = in[0]->data;
+    uint8_t *q = out[0]->data;
+    for (int64_t i = 0; i < in[0]->numel; i++)
+        q[i] = (uint8_t)ir_requant(x[i] * inv, zp, qmax);
+    return 0;
+}
+
+int shape_IntGemm(IrGraph *g, IrNode *n, IrDiag *d)
+{
+    const IrValue *a = ir_in(g, n, 0), *w = ir_in(g, n, 1), *b = ir_in(g, n, 2), *m = ir_in(g, n, 3);
+    int64_t cols = ir_attr_int(n, "n"), in_qmax = ir_attr_int(n, "in_qmax");
+    if (a->dtype != SRT_U8 || a->shape.rank != 2 || a->shape.d[1].a != 0) {
+        ir_node_error(d, n, "inputs[0] must be a uint8 matrix with a constant K");
+        return -1;
+    }
+    int64_t k = a->shape.d[1].b;
+    /* the int32 sums cannot overflow: K * 255 * 127 < 2^31 */
+    if (k < 1 || k > 65536 || cols < 1 || cols > ((int64_t)1 << 40) || in_qmax < 1 || in_qmax > 255) {
+        ir_node_error(d, n, "K = %lld (1 to 65536), n = %lld (>= 1) or in_qmax = %lld (1 to 255) is out of range",
+                      (long long)k, (long long)cols, (long long)in_qmax);
+        return -1;
+    }
+    if (check_grid(n, d) != 0)
+        return -1;
+    /* in_qmax licenses kernels whose pair sums are 16 bits: a's producer must keep to it */
+    const IrNode *p = a->producer >= 0 ? g->nodes[a->producer] : NULL;
+    if (p && (p->op == IR_OP_QUANTIZE || p->op == IR_OP_INTGEMM) && ir_attr_int(p, "qmax") > in_qmax) {
+        ir_node_error(d, n, "inputs[0] is made with qmax = %lld, above in_qmax = %lld",
+                      (long long)ir_attr_int(p, "qmax"), (long long)in_qmax);
+        return -1;
+    }
+    if (!p && in_qmax != 255) {
+        ir_node_error(d, n, "inputs[0] is not made by Quantize or IntGemm: in_qmax must be 255");
+        return -1;
+    }
+    int64_t np = ir_ig_padded(cols);
+    IrShape ws = {.rank = 2, .d = {ir_dim_const((k + 3) / 4), ir_dim_const(np * 4)}};
+    IrShape vs = {.rank = 1, .d = {ir_dim_const(np)}};
+    if (w->dtype != SRT_I8 || !ir_shape_eq(&w->shape, &ws)) {
+        ir_node_error(d, n, "inputs[1] must be int8[%lld,%lld] (the packed weights)", (long long)ws.d[0].b,
+                      (long long)ws.d[1].b);
+        return -1;
+    }
+    if (b->dtype != SRT_I32 || !ir_shape_eq(&b->shape, &vs) || m->dtype != SRT_F32 || !ir_shape_eq(&m->shape, &vs)) {
+        ir_node_error(d, n, "inputs[2] and inputs[3] must be int32[%lld] (the bias) and float32[%lld] (the multipliers)",
+                      (long long)np, (long long)np);
+        return -1;
+    }
+    IrShape y = {.rank = 2, .d = {a->shape.d[0], ir_dim_const(cols)}};
+    ir_set_out(g, n, 0, ir_attr_int(n, "float_out") ? SRT_F32 : SRT_U8, &y);
+    return 0;
+}
+
+int ref_IntGemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
+{
+    (void)g;
+    (void)d;
+    const uint8_t *a = in[0]->data;
+    const int8_t *w = in[1]->data;
+    const int32_t *bias = in[2]->data;
+    const float *mult = in[3]->data;
+    int64_t m = in[0]->dims[0], k = in[0]->dims[1], cols = ir_attr_int(n, "n"), np = ir_ig_padded(cols);
+    bool float_out = ir_attr_int(n, "float_out") != 0;
+    int32_t zp = (int32_t)ir_attr_int(n, "zero_point"), qmax = (int32_t)ir_attr_int(n, "qmax");
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            int64_t acc = bias[j];
+            for (int64_t kk = 0; kk < k; kk++)
+                acc += (int64_t)a[i * k + kk] * w[ir_ig_index(np, kk, j)];
+            int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;   /* int32 wraps, as the instructions do */
+            float y = (float)acc32 * mult[j];
+            if (float_out)
+                ((float *)out[0]->data)[i * cols + j] = y;
+            else
+                ((uint8_t *)out[0]->data)[i * cols + j] = (uint8_t)ir_requant(y, zp, qmax);
         }
     return 0;
 }

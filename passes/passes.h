@@ -48,14 +48,37 @@ int pass_prune_parse(const char *spec, PassPrune *out, char *err, size_t len);
 typedef enum PassQuantKind {
     PASS_QUANT_NONE,
     PASS_QUANT_INT8_WEIGHTS,  /* "int8-weights": weight-only, 8 bits */
-    PASS_QUANT_INT4_WEIGHTS   /* "int4-weights": weight-only, 4 bits */
+    PASS_QUANT_INT4_WEIGHTS,  /* "int4-weights": weight-only, 4 bits */
+    PASS_QUANT_INT8           /* "int8": static, int8 weights and uint8 activations (qint8) */
 } PassQuantKind;
+
+/* The range of a float activation (calibration, --calibrate): its grid covers [lo, hi] and 0. */
+typedef struct PassRange {
+    const char *name;         /* the value's name */
+    float lo, hi;
+} PassRange;
 
 typedef struct PassQuantize {
     PassQuantKind kind;
     int64_t group;            /* scales per group of this many K elements; 0: the default (int8:
                                  one per output channel, int4: 32) */
+    /* int8 only */
+    int act_qmax;             /* activations on 0..act_qmax: 255, or 127 for targets whose int8
+                                 kernel sums pairs in int16 (cg_int8_activation_max); 0: 255 */
+    int nranges;
+    const PassRange *ranges;  /* the activation ranges (owned by the caller) */
+    int nkeep;
+    const char *const *keep;  /* names of Gemm/MatMul nodes to keep in float */
 } PassQuantize;
+
+/* The uint8 grid of range [lo, hi] (widened to include 0) on 0..qmax: scale = (hi - lo) / qmax
+ * (1 for an empty range), zero point = rint(-lo / scale). */
+void pass_act_grid(double lo, double hi, int qmax, float *scale, int32_t *zero_point);
+/* The range of value `name` in q, or NULL. */
+const PassRange *pass_quant_range(const PassQuantize *q, const char *name);
+/* Whether node n, a Gemm/MatMul in a pass_quant_weight_slot form, is quantized to int8 by q:
+ * its input has a range and it is not kept float. */
+bool pass_int8_candidate(const IrGraph *g, const IrNode *n, const PassQuantize *q);
 
 /* Parses --quantize KIND and --quantize-group G (NULL: none); -1 with a message in err. */
 int pass_quantize_parse(const char *kind, const char *group, PassQuantize *out, char *err, size_t len);
@@ -139,6 +162,9 @@ int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train);
  * names apart from the loss (update sources and destinations, params with gradients and their
  * gradients, filled by autodiff). ir_graph_replace_uses does not rewrite those lists. */
 bool pass_value_pinned(const IrGraph *g, int id);
+/* Input slots of nodes reading value id (*only_node: the last such node), plus 2 for a use
+ * outside the node list (the loss, a graph output or training value): 1 means one consumer. */
+int pass_value_uses(const IrGraph *g, int id, int *only_node);
 /* ir_graph_compact that also renumbers the training section's update and gradient lists. */
 void pass_compact(IrGraph *g, const bool *keep_node);
 

@@ -200,13 +200,14 @@ int pass_pack_quantized(IrGraph *g, PassContext *ctx)
 {
     if (ctx->quantize.kind == PASS_QUANT_NONE)
         return 0;
-    static const char *const qpack[] = {"qpack"};
+    /* weight-only: DequantGemm; static int8: IntGemm and Quantize */
+    static const char *const qpack[] = {"qpack"}, *const qint8[] = {"qint8"};
     const char *const *saved = ctx->pipeline;
     int nsaved = ctx->npipeline;
     const char *dump = ctx->dump_after, *stop = ctx->stop_after;
-    ctx->pipeline = qpack;
+    ctx->pipeline = ctx->quantize.kind == PASS_QUANT_INT8 ? qint8 : qpack;
     ctx->npipeline = 1;
-    if (dump && strcmp(dump, "all") && strcmp(dump, "qpack"))
+    if (dump && strcmp(dump, "all") && strcmp(dump, ctx->pipeline[0]))
         ctx->dump_after = NULL;
     ctx->stop_after = NULL;
     int rc = pass_run_pipeline(g, ctx);
@@ -248,6 +249,23 @@ static bool in_list(const int *ids, int count, int id)
         if (ids[i] == id)
             return true;
     return false;
+}
+
+int pass_value_uses(const IrGraph *g, int id, int *only_node)
+{
+    int uses = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++)
+            if (g->nodes[i]->in[k] == id) {
+                uses++;
+                *only_node = i;
+            }
+    const IrNode *l = g->training ? g->training->loss : NULL;
+    for (int k = 0; l && k < l->nin; k++)
+        uses += l->in[k] == id ? 2 : 0;   /* never "the one consumer" */
+    if (pass_value_pinned(g, id))
+        uses += 2;
+    return uses;
 }
 
 bool pass_value_pinned(const IrGraph *g, int id)

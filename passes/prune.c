@@ -52,24 +52,6 @@ static int64_t numel_of(const IrValue *v)
     return ir_shape_numel(&v->shape, &c) && c.a == 0 ? c.b : -1;
 }
 
-/* Nodes reading value id (counting each input slot), and whether anything outside the nodes does. */
-static int count_uses(const IrGraph *g, int id, int *only_node)
-{
-    int uses = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++)
-            if (g->nodes[i]->in[k] == id) {
-                uses++;
-                *only_node = i;
-            }
-    const IrNode *l = g->training ? g->training->loss : NULL;
-    for (int k = 0; l && k < l->nin; k++)
-        uses += l->in[k] == id ? 2 : 0;   /* never "the one consumer" */
-    if (pass_value_pinned(g, id))
-        uses += 2;
-    return uses;
-}
-
 /* A float32 param with data whose values this pass may rewrite. */
 static bool prunable_param(const IrGraph *g, int id)
 {
@@ -211,7 +193,7 @@ static bool trace(const IrGraph *g, int y, int64_t channels, Cut *cut)
     bool flat = false;
     for (;;) {
         int ni = -1;
-        if (count_uses(g, cur, &ni) != 1)
+        if (pass_value_uses(g, cur, &ni) != 1)
             return false;
         const IrNode *n = g->nodes[ni];
         if (n->in[0] != cur)
@@ -219,7 +201,7 @@ static bool trace(const IrGraph *g, int y, int64_t channels, Cut *cut)
         bool extra_outputs = false;
         for (int k = 1; k < n->nout; k++) {
             int dummy;
-            extra_outputs |= n->out[k] >= 0 && count_uses(g, n->out[k], &dummy) > 0;
+            extra_outputs |= n->out[k] >= 0 && pass_value_uses(g, n->out[k], &dummy) > 0;
         }
         if (extra_outputs)
             return false;
@@ -241,7 +223,7 @@ static bool trace(const IrGraph *g, int y, int64_t channels, Cut *cut)
                 int dummy;
                 if (!prunable_param(g, n->in[k]) && !(n->in[k] >= 0 && g->values[n->in[k]]->role == IR_ROLE_CONST))
                     return false;
-                if (count_uses(g, n->in[k], &dummy) != 1 || numel_of(g->values[n->in[k]]) != channels ||
+                if (pass_value_uses(g, n->in[k], &dummy) != 1 || numel_of(g->values[n->in[k]]) != channels ||
                     cut->nvec == 16)
                     return false;
                 cut->vec[cut->nvec++] = n->in[k];
@@ -259,7 +241,7 @@ static bool trace(const IrGraph *g, int y, int64_t channels, Cut *cut)
             break;
         case IR_OP_GEMM: case IR_OP_CONV: {
             int w = n->in[1], dummy;
-            if (!prunable_param(g, w) || count_uses(g, w, &dummy) != 1)
+            if (!prunable_param(g, w) || pass_value_uses(g, w, &dummy) != 1)
                 return false;
             if (n->op == IR_OP_GEMM) {
                 if (ir_attr_int(n, "transA") != 0 || in->shape.rank != 2)
@@ -328,7 +310,7 @@ static int64_t prune_channels(IrGraph *g, IrNode *n, double sparsity)
     if ((n->op != IR_OP_GEMM && n->op != IR_OP_CONV) || n->nout < 1 || n->out[0] < 0)
         return 0;
     int w = n->in[1], dummy;
-    if (!prunable_param(g, w) || count_uses(g, w, &dummy) != 1)
+    if (!prunable_param(g, w) || pass_value_uses(g, w, &dummy) != 1)
         return 0;
     IrValue *wv = g->values[w];
     int axis = 0;
@@ -350,7 +332,7 @@ static int64_t prune_channels(IrGraph *g, IrNode *n, double sparsity)
         int b = n->in[2];
         const IrValue *bv = g->values[b];
         if (numel_of(bv) == channels && bv->shape.rank >= 1 && bv->shape.d[bv->shape.rank - 1].b == channels &&
-            count_uses(g, b, &dummy) == 1 && (prunable_param(g, b) || bv->role == IR_ROLE_CONST))
+            pass_value_uses(g, b, &dummy) == 1 && (prunable_param(g, b) || bv->role == IR_ROLE_CONST))
             cut.vec[cut.nvec++] = b;
         else if (numel_of(bv) != 1)
             return 0;

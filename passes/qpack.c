@@ -61,7 +61,8 @@ static void pack(IrGraph *g, IrNode *n, int out_axis, int k_axis)
 
 PassResult pass_qpack(IrGraph *g, PassContext *ctx)
 {
-    if (ctx->quantize.kind == PASS_QUANT_NONE || (g->training && g->training->has_backward))
+    if (ctx->quantize.kind == PASS_QUANT_NONE || ctx->quantize.kind == PASS_QUANT_INT8 ||
+        (g->training && g->training->has_backward))
         return PASS_UNCHANGED;
     int64_t packed = 0, bytes = 0;
     for (int i = 0; i < g->nnodes; i++) {

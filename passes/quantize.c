@@ -1,4 +1,4 @@
-/* Pass quantize: weight-only quantization of Gemm/MatMul weights onto a symmetric int8 or int4 grid (per output channel, and per group of K), recorded on the param. */
+/* Pass quantize: Gemm/MatMul weights onto a symmetric int8 or int4 grid (per output channel, and per group of K), recorded on the param; the activation grids of static int8. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +18,13 @@ int pass_quantize_parse(const char *kind, const char *group, PassQuantize *out, 
     } else if (!strcmp(kind, "int4-weights")) {
         out->kind = PASS_QUANT_INT4_WEIGHTS;
     } else if (!strcmp(kind, "int8")) {
-        snprintf(err, len, "int8 (static, with --calibrate) is not implemented yet; int8-weights and int4-weights are");
-        return -1;
+        out->kind = PASS_QUANT_INT8;
+        if (group) {
+            snprintf(err, len, "int8 takes no --quantize-group (its weights have a scale per output channel)");
+            return -1;
+        }
     } else {
-        snprintf(err, len, "expects int8-weights or int4-weights, got \"%s\"", kind);
+        snprintf(err, len, "expects int8, int8-weights or int4-weights, got \"%s\"", kind);
         return -1;
     }
     if (group) {
@@ -34,23 +37,16 @@ int pass_quantize_parse(const char *kind, const char *group, PassQuantize *out, 
     return 0;
 }
 
-static int uses_of(const IrGraph *g, int id)
-{
-    int uses = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++)
-            uses += g->nodes[i]->in[k] == id;
-    return uses + (pass_value_pinned(g, id) ? 2 : 0);
-}
-
 bool pass_quant_weight_slot(const IrGraph *g, const IrNode *n, int *out_axis, int *k_axis)
 {
     if ((n->op != IR_OP_GEMM && n->op != IR_OP_MATMUL) || n->nin < 2 || n->in[0] < 0 || n->in[1] < 0 ||
         n->nout < 1 || n->out[0] < 0)
         return false;
     const IrValue *a = g->values[n->in[0]], *w = g->values[n->in[1]];
+    int user;
     if (w->role != IR_ROLE_PARAM || w->opt_state || w->dtype != SRT_F32 || !w->data || w->shape.rank != 2 ||
-        !ir_shape_is_const(&w->shape) || a->dtype != SRT_F32 || a->shape.rank != 2 || uses_of(g, w->id) != 1)
+        !ir_shape_is_const(&w->shape) || a->dtype != SRT_F32 || a->shape.rank != 2 ||
+        pass_value_uses(g, w->id, &user) != 1)
         return false;
     bool tb = false;
     if (n->op == IR_OP_GEMM) {
@@ -103,6 +99,37 @@ static void quantize_weight(IrGraph *g, IrValue *v, int out_axis, int k_axis, in
     v->from_weights = false;
 }
 
+void pass_act_grid(double lo, double hi, int qmax, float *scale, int32_t *zero_point)
+{
+    lo = lo < 0 ? lo : 0;
+    hi = hi > 0 ? hi : 0;
+    if (!(hi - lo > 0) || !isfinite(hi - lo)) {
+        *scale = 1.0f;
+        *zero_point = 0;
+        return;
+    }
+    *scale = (float)((hi - lo) / qmax);
+    double z = rint(-lo / *scale);
+    *zero_point = (int32_t)(z < 0 ? 0 : z > qmax ? qmax : z);
+}
+
+const PassRange *pass_quant_range(const PassQuantize *q, const char *name)
+{
+    for (int i = 0; i < q->nranges; i++)
+        if (!strcmp(q->ranges[i].name, name))
+            return &q->ranges[i];
+    return NULL;
+}
+
+bool pass_int8_candidate(const IrGraph *g, const IrNode *n, const PassQuantize *q)
+{
+    for (int i = 0; i < q->nkeep; i++)
+        if (!strcmp(q->keep[i], n->name))
+            return false;
+    const IrValue *a = g->values[n->in[0]];
+    return pass_quant_range(q, a->name) && a->shape.d[1].a == 0 && a->shape.d[1].b <= 65536;
+}
+
 PassResult pass_quantize(IrGraph *g, PassContext *ctx)
 {
     const PassQuantize *o = &ctx->quantize;
@@ -112,12 +139,20 @@ PassResult pass_quantize(IrGraph *g, PassContext *ctx)
         ir_diag_error(ctx->diag, g->name, "quantize runs on a model, before autodiff builds its training graph");
         return PASS_ERROR;
     }
+    if (o->kind == PASS_QUANT_INT8 && o->nranges == 0) {
+        ir_diag_error(ctx->diag, g->name, "--quantize int8 needs the ranges of the activations and the model holds "
+                      "none: calibrate with --calibrate DATA");
+        return PASS_ERROR;
+    }
     int bits = o->kind == PASS_QUANT_INT4_WEIGHTS ? 4 : 8;
     int64_t group = o->group ? o->group : bits == 4 ? 32 : 0;
     int64_t done = 0;
     for (int i = 0; i < g->nnodes; i++) {
         int out_axis, k_axis;
         if (!pass_quant_weight_slot(g, g->nodes[i], &out_axis, &k_axis))
+            continue;
+        /* static int8: only the layers qint8 makes integer (a calibrated input, not kept float) */
+        if (o->kind == PASS_QUANT_INT8 && !pass_int8_candidate(g, g->nodes[i], o))
             continue;
         quantize_weight(g, g->values[g->nodes[i]->in[1]], out_axis, k_axis, bits, group);
         done++;

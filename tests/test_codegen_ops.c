@@ -1003,6 +1003,191 @@ START_TEST(test_dequant_gemm)
 }
 END_TEST
 
+/* ---- static int8: IntGemm's kernels against the interpreter's integer reference -------------- */
+
+/* Cases: K, outputs of the first layer, a Relu after it, outputs of a second layer (0: none),
+ * Gemm (transB=1, bias) or MatMul. */
+static const struct {
+    int64_t k, n1;
+    bool relu;
+    int64_t n2;
+    bool gemm;
+} i8_cases[] = {
+    {70, 45, true, 10, true},     /* K % 4 = 2; outputs not a multiple of 16; uint8 between layers */
+    {64, 32, false, 0, false},    /* one MatMul: float out */
+    {300, 100, true, 0, true},    /* Relu into the graph output: float out, the Relu in its epilogue */
+    {33, 17, false, 20, true},    /* an asymmetric uint8 output (no Relu), K % 4 = 1 */
+};
+/* Targets: the host (its dot product), AVX2 with 7-bit activations (vpmaddubsw), AVX2 with
+ * 8-bit ones (plain LLVM IR instead), and SSE only (plain LLVM IR). */
+static const struct {
+    const char *cpu;
+    int qmax;                 /* 0: what cg_int8_activation_max says for the host */
+} i8_targets[] = {{NULL, 0}, {"x86-64-v3", 127}, {"x86-64-v3", 255}, {"x86-64", 255}};
+#define I8_NTARGETS ((int)(sizeof i8_targets / sizeof i8_targets[0]))
+
+static int i8_print_layer(char *t, size_t cap, size_t len, const char *w, const char *b, const char *in,
+                          const char *out, int64_t k, int64_t n, bool gemm)
+{
+    len += (size_t)snprintf(t + len, cap - len, "param %%%s : f32[%lld,%lld] = [", w, (long long)(gemm ? n : k),
+                            (long long)(gemm ? k : n));
+    for (int64_t i = 0; i < k * n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "", rnd_range(-1, 1) / sqrt((double)k) *
+                                (1 + (i % 5 == 0)));
+    len += (size_t)snprintf(t + len, cap - len, "]\n");
+    if (!gemm)
+        return (int)(len + (size_t)snprintf(t + len, cap - len, "%%%s = MatMul(%%%s, %%%s) : f32[N,%lld]\n", out, in,
+                                            w, (long long)n));
+    len += (size_t)snprintf(t + len, cap - len, "param %%%s : f32[%lld] = [", b, (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "", rnd_range(-0.5, 0.5));
+    return (int)(len + (size_t)snprintf(t + len, cap - len, "]\n%%%s = Gemm(%%%s, %%%s, %%%s) {transB=1} : f32[N,%lld]\n",
+                                        out, in, w, b, (long long)n));
+}
+
+static char *i8_model(int c)
+{
+    int64_t k = i8_cases[c].k, n1 = i8_cases[c].n1, n2 = i8_cases[c].n2;
+    size_t cap = (size_t)(k * n1 + n1 * n2 + n1 + n2) * 24 + 4096, len = 0;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    len += (size_t)snprintf(t + len, cap - len, "model i8_%d (seed 0)\ninput %%x : f32[N,%lld]\n", c, (long long)k);
+    bool relu = i8_cases[c].relu;
+    const char *h1 = relu ? "h1" : n2 ? "a1" : "y";
+    len = (size_t)i8_print_layer(t, cap, len, "w1", "b1", "x", h1, k, n1, i8_cases[c].gemm);
+    if (relu)
+        len += (size_t)snprintf(t + len, cap - len, "%%%s = Relu(%%h1) : f32[N,%lld]\n", n2 ? "a1" : "y",
+                                (long long)n1);
+    if (n2)
+        len = (size_t)i8_print_layer(t, cap, len, "w2", "b2", "a1", "y", n1, n2, i8_cases[c].gemm);
+    snprintf(t + len, cap - len, "output %%y\n");
+    return t;
+}
+
+/* Random inputs in [-3, 3), as fill_input makes them. */
+static void i8_input(IrTensor *x, int64_t n, int64_t k)
+{
+    int64_t dims[2] = {n, k};
+    ck_assert_int_eq(ir_tensor_alloc(x, SRT_F32, 2, dims), 0);
+    for (int64_t i = 0; i < x->numel; i++)
+        ir_tensor_setf(x, i, rnd_range(-3, 3));
+}
+
+/* The quantize pass and qint8 with ranges from the interpreter on random inputs (x clipped to
+ * [-2.9, 3]: Quantize saturates); then (1) the interpreter's integer model is within a few
+ * percent of the float one, (2) the compiled kernels equal the interpreter bit for bit (float
+ * outputs compared exactly: the int32 sums here stay below 2^24, where (float)acc * mult tells
+ * them apart) at batch 1, 3 and 64, on each target. */
+START_TEST(test_int_gemm)
+{
+    int c = _i / I8_NTARGETS, tgt = _i % I8_NTARGETS;
+    char *text = i8_model(c);
+    IrGraph *g = dq_parse(text);
+    free(text);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    CgOptions o = {2, NULL, i8_targets[tgt].cpu, NULL, false};
+    int qmax = i8_targets[tgt].qmax ? i8_targets[tgt].qmax : cg_int8_activation_max(&o, &d);
+    ck_assert_int_gt(qmax, 0);
+    /* calibration: min/max of every float value on 32 random examples */
+    IrTensor x;
+    i8_input(&x, 32, i8_cases[c].k);
+    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
+    ck_assert_int_eq(ir_interp_eval(g, 32, &x, false, vals, &d), 0);
+    PassRange *ranges = calloc((size_t)g->nvalues + 1, sizeof *ranges);
+    int nr = 0;
+    for (int v = 0; v < g->nvalues; v++) {
+        if (g->values[v]->role == IR_ROLE_PARAM || !vals[v].data)
+            continue;
+        PassRange *r = &ranges[nr++];
+        r->name = g->values[v]->name;
+        r->lo = r->hi = (float)ir_tensor_getf(&vals[v], 0);
+        for (int64_t i = 0; i < vals[v].numel; i++) {
+            r->lo = fminf(r->lo, (float)ir_tensor_getf(&vals[v], i));
+            r->hi = fmaxf(r->hi, (float)ir_tensor_getf(&vals[v], i));
+        }
+        if (!strcmp(r->name, "x"))
+            r->lo = -2.9f;
+    }
+    IrGraph *ref = ir_graph_clone(g);
+    PassContext pc;
+    pass_context_init(&pc, &d);
+    pc.verify = true;
+    pc.quantize.kind = PASS_QUANT_INT8;
+    pc.quantize.act_qmax = qmax;
+    pc.quantize.ranges = ranges;
+    pc.quantize.nranges = nr;
+    ck_assert_msg(pass_compress(g, &pc) == 0 && pass_pack_quantized(g, &pc) == 0, "%s", ir_diag_first(&d));
+    int nint = 0, nquant = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        nint += g->nodes[i]->op == IR_OP_INTGEMM;
+        nquant += g->nodes[i]->op == IR_OP_QUANTIZE;
+    }
+    ck_assert_int_eq(nint, i8_cases[c].n2 ? 2 : 1);
+    ck_assert_int_eq(nquant, 1);   /* only where x enters; the layers between stay uint8 */
+    ck_assert_int_eq(pass_stat_get(&pc, "qint8", "relus folded"), i8_cases[c].relu && i8_cases[c].n2 ? 1 : 0);
+    /* (1) the integer model against the float one */
+    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
+    ck_assert_int_eq(ir_interp_eval(g, 32, &x, false, va, &d), 0);
+    ck_assert_int_eq(ir_interp_eval(ref, 32, &x, false, vb, &d), 0);
+    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
+    double err = 0, norm = 0;
+    for (int64_t i = 0; i < yb->numel; i++) {
+        double e = ir_tensor_getf(ya, i) - ir_tensor_getf(yb, i), f = ir_tensor_getf(yb, i);
+        err += e * e;
+        norm += f * f;
+    }
+    ck_assert_msg(sqrt(err / norm) < 0.025, "case %d, qmax %d: relative error %g of the int8 "
+                  "model", c, qmax, sqrt(err / norm));
+    for (int v = 0; v < g->nvalues; v++)
+        ir_tensor_free(&va[v]);
+    for (int v = 0; v < ref->nvalues; v++)
+        ir_tensor_free(&vb[v]);
+    for (int v = 0; v < ref->nvalues; v++)
+        ir_tensor_free(&vals[v]);
+    free(va);
+    free(vb);
+    free(vals);
+    ir_tensor_free(&x);
+    /* (2) compiled = interpreter, exactly */
+    char label[96];
+    snprintf(label, sizeof label, "int_gemm case %d on %s, qmax %d", c, o.cpu ? o.cpu : "host", qmax);
+    run_inference_pipeline(g, label);
+    check_graph_opts(label, NULL, g, &o, sweep_ns, 3, 0, 0);
+    free(ranges);
+    ir_graph_free(ref);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
+/* The dot product each target gets, through the activation grid it implies. */
+START_TEST(test_int8_targets)
+{
+    static const struct {
+        const char *triple, *cpu, *features;
+        int qmax;
+    } t[] = {
+        {NULL, "icelake-server", NULL, 255},        /* AVX512-VNNI */
+        {NULL, "icelake-server", "-avx512vnni,-avxvnni", 127},
+        {NULL, "alderlake", NULL, 255},             /* AVX-VNNI */
+        {NULL, "znver3", NULL, 127},                /* AVX2 */
+        {NULL, "znver4", NULL, 255},
+        {NULL, "haswell", NULL, 127},
+        {NULL, "x86-64", NULL, 255},                /* SSE only: plain IR, exact for 8 bits */
+        {"aarch64-linux-gnu", NULL, NULL, 255},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        IrDiag d;
+        ir_diag_init(&d, NULL);
+        CgOptions o = {2, t[i].triple, t[i].cpu, t[i].features, false};
+        ck_assert_msg(cg_int8_activation_max(&o, &d) == t[i].qmax, "%s %s %s: %d", t[i].triple ? t[i].triple : "",
+                      t[i].cpu ? t[i].cpu : "", t[i].features ? t[i].features : "", cg_int8_activation_max(&o, &d));
+        ir_diag_free(&d);
+    }
+}
+END_TEST
+
 /* Report how much of the conformance set ran (skips are ops without kernels). */
 START_TEST(test_summary)
 {
@@ -1053,6 +1238,8 @@ int main(void)
     tcase_add_test(tc, test_unsupported_diag);
     tcase_add_test(tc, test_every_op_has_kernel);
     tcase_add_loop_test(tc, test_dequant_gemm, 0, (int)(sizeof dq_cases / sizeof dq_cases[0]));
+    tcase_add_loop_test(tc, test_int_gemm, 0, (int)(sizeof i8_cases / sizeof i8_cases[0]) * I8_NTARGETS);
+    tcase_add_test(tc, test_int8_targets);
     tcase_add_test(tc, test_summary);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);

@@ -81,18 +81,44 @@ IrGraph *cli_load_model(const char *path);
  * step counter are ignored; a missing or mismatched tensor is an error naming the file). */
 IrGraph *cli_load_model_weights(const char *path, const char *weights);
 
-/* --quantize KIND [--quantize-group G] as a verb takes them: the options (kind, group: the
- * values given, NULL when absent). *q is zero (nothing) without them. Returns CLI_OK or the
- * status of the usage error it printed. */
-struct PassQuantize;
-/* The current argument is --quantize or --quantize-group: 1 with its value in *kind or *group,
- * -1 after a usage error (value missing); 0 when it is neither. */
-int cli_quantize_option(CliArgs *a, const char **kind, const char **group);
-int cli_quantize_args(const char *verb, const char *kind, const char *group, struct PassQuantize *q);
-/* Weight-only quantization of model g as --quantize asks (the quantize pass, then qpack): the
- * Gemm/MatMul weights become packed integers of DequantGemm, for inference. 0 (also when q asks
- * for nothing), or -1 with diagnostics in d. */
-int cli_quantize_model(IrGraph *g, const struct PassQuantize *q, IrDiag *d);
+/* --quantize KIND [--quantize-group G] [--calibrate DATA [--calibrate-samples K]] as a verb
+ * takes them. */
+#include "passes/passes.h"
+typedef struct CliQuant {
+    const char *kind, *group;     /* the values given; NULL when absent */
+    const char *calibrate;        /* --calibrate DATA (as sinter train's --data; the train split) */
+    const char *samples;          /* --calibrate-samples K */
+    const char *tolerance;        /* --quantize-tolerance X */
+    bool report;                  /* --quantize-report: each layer's error, on stderr */
+    int64_t nsamples;             /* K, default CLI_CALIBRATE_SAMPLES */
+    double tol;                   /* X; 0: none */
+    int nkeep;
+    char **keep;                  /* owned: the layers --quantize-tolerance keeps in float */
+    PassQuantize pass;            /* parsed; kind NONE without --quantize. Its ranges are
+                                     cli_quantize_calibrate's */
+    PassRange *ranges;            /* owned: names and all (cli_quant_free) */
+} CliQuant;
+#define CLI_CALIBRATE_SAMPLES 512
+/* The current argument is one of those options: 1 with its value stored in *q, -1 after a
+ * usage error (value missing); 0 when it is none of them. */
+int cli_quantize_option(CliArgs *a, CliQuant *q);
+/* Parses what cli_quantize_option stored into q->pass. Returns CLI_OK or the status of the
+ * usage error it printed (int8 without --calibrate, --calibrate without int8, ...). */
+int cli_quantize_args(const char *verb, CliQuant *q);
+void cli_quant_free(CliQuant *q);
+struct CgOptions;
+/* --quantize int8: the activation ranges of model g (after --prune, which prune gives; NULL:
+ * none) from the float interpreter on the calibration samples, into q->pass (and its grid,
+ * from the target of cg: NULL is the host). With --quantize-report or --quantize-tolerance,
+ * each integer layer's output error against the float model on those samples (printed to
+ * stderr), and the layers above the tolerance into q->pass.keep. 0 (also for other kinds), or
+ * -1 with diagnostics. */
+int cli_quantize_calibrate(const IrGraph *g, const PassPrune *prune, CliQuant *q, const struct CgOptions *cg,
+                           IrDiag *d);
+/* Quantization of model g for inference on the host as --quantize asks (calibration for int8,
+ * the quantize pass, then qpack or qint8). 0 (also when q asks for nothing), or -1 with
+ * diagnostics in d. */
+int cli_quantize_model(IrGraph *g, CliQuant *q, IrDiag *d);
 /* Prints the diagnostics (one line each) to stderr and frees them; returns CLI_EINPUT. */
 int cli_report(IrDiag *d);
 

@@ -23,7 +23,7 @@ typedef struct BenchArgs {
     const char *weights;
     bool json;
     bool train;               /* time NAME_train_step instead of NAME_infer */
-    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] of a MODEL.json */
+    CliQuant quantize;        /* --quantize KIND [--quantize-group G] [--calibrate DATA] of a MODEL.json */
 } BenchArgs;
 
 #define MAX_BATCH ((int64_t)1 << 40)
@@ -41,14 +41,16 @@ static double now_seconds(void)
 static int parse_args(int argc, char **argv, BenchArgs *o)
 {
     static const char *const known[] = {"--batch", "--threads", "--warmup", "--iters", "--seconds", "--weights",
-                                        "-O", "--json", "--train", "--quantize", "--quantize-group", "--help", NULL};
+                                        "-O", "--json", "--train", "--quantize", "--quantize-group",
+                                        "--calibrate", "--calibrate-samples",
+                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "bench", argc, argv);
-    const char *v, *qkind = NULL, *qgroup = NULL;
+    const char *v;
     int64_t k;
     int qr;
     while (cli_next(&a)) {
-        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+        if ((qr = cli_quantize_option(&a, &o->quantize)) != 0) {
             if (qr < 0)
                 return CLI_EUSAGE;
         } else if (cli_flag(&a, "--json")) {
@@ -111,9 +113,9 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
                                "duration)");
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("bench", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
-    if ((qr = cli_quantize_args("bench", qkind, qgroup, &o->quantize)) != CLI_OK)
+    if ((qr = cli_quantize_args("bench", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->quantize.kind != PASS_QUANT_NONE && (o->lib || o->train))
+    if (o->quantize.pass.kind != PASS_QUANT_NONE && (o->lib || o->train))
         return cli_usage_error("bench", "--quantize applies to the inference of a MODEL.json compiled here%s",
                                o->train ? " (a quantized model has no training step)" : "");
     return CLI_OK;
@@ -393,7 +395,7 @@ static int measure(const BenchArgs *o, CliNative *x, void *const *args, BenchRes
     return rc;
 }
 
-static int bench(const BenchArgs *o)
+static int bench(BenchArgs *o)
 {
     CliNative x;
     memset(&x, 0, sizeof x);
@@ -497,7 +499,7 @@ const CliVerb cli_verb_bench = {
     "bench", run_bench,
     "usage: sinter bench MODEL.json|LIB.so [--train] [--batch B] [--threads T] [--warmup W]\n"
     "                    [--iters I | --seconds S] [--weights FILE] [-O0..3] [--json]\n"
-    "                    [--quantize KIND [--quantize-group G]]\n"
+    "                    [--quantize KIND [--quantize-group G]] [--calibrate DATA [--calibrate-samples K]]\n"
     "\n"
     "Measures the latency and throughput of a compiled model's inference entry point on\n"
     "random inputs (floats uniform in [0, 1); integers 0, or within the gathered axis for\n"
@@ -520,8 +522,12 @@ const CliVerb cli_verb_bench = {
     "                    --save' works; needed for a library built with --external-weights;\n"
     "                    float weights do not change the timing)\n"
     "  -O0 .. -O3        optimization level when compiling a MODEL.json (default -O2)\n"
-    "  --quantize KIND   int8-weights or int4-weights, as 'sinter compile --quantize'\n"
+    "  --quantize KIND   int8, int8-weights or int4-weights, as 'sinter compile --quantize'\n"
     "  --quantize-group G  its group size (32, 64 or 128)\n"
+    "  --calibrate DATA  int8: calibration examples, as 'sinter compile --calibrate'\n"
+    "  --calibrate-samples K  how many (default 512)\n"
+    "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
+    "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
     "  --json            print the results as one JSON object (for scripts)\n"
     "\n"
     "Runs longer than a few seconds report progress on stderr.\n"

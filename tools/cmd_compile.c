@@ -15,7 +15,7 @@ typedef struct CompileArgs {
     const char *dump_after;   /* a pass name, "plan" or "all"; NULL: no dumps */
     const char *weights;      /* --weights: params from this .safetensors file; NULL: the model's */
     PassPrune prune;          /* --prune SPEC */
-    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] */
+    CliQuant quantize;        /* --quantize KIND [--quantize-group G] [--calibrate DATA] */
     bool json;                /* -o OUT.json / --emit json: the model after the pipeline */
     CgOptions cg;
     CgLinkOptions link;
@@ -25,13 +25,14 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
 {
     static const char *const known[] = {"-o", "--emit", "-O0", "-O1", "-O2", "-O3", "--target", "--cpu",
                                         "--features", "--external-weights", "--dump-after", "--weights", "--soname",
-                                        "--strip", "--prune", "--quantize", "--quantize-group", "--check-finite", "--help",
-                                        NULL};
+                                        "--strip", "--prune", "--quantize", "--quantize-group", "--check-finite",
+                                        "--calibrate", "--calibrate-samples",
+                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
     cli_args_init(&a, "compile", argc, argv);
-    const char *v, *qkind = NULL, *qgroup = NULL;
+    const char *v;
     int qr;
     while (cli_next(&a)) {
         if (cli_flag(&a, "-O0") || cli_flag(&a, "-O1") || cli_flag(&a, "-O2") || cli_flag(&a, "-O3")) {
@@ -52,7 +53,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
             char err[256];
             if (pass_prune_parse(v, &o->prune, err, sizeof err) != 0)
                 return cli_usage_error("compile", "--prune %s", err);
-        } else if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+        } else if ((qr = cli_quantize_option(&a, &o->quantize)) != 0) {
             if (qr < 0)
                 return CLI_EUSAGE;
         } else if (cli_option(&a, "--soname", "a file name such as libNAME.so.1", &v)) {
@@ -113,7 +114,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
                                    "(the pipeline runs %s)", o->dump_after, list);
     }
     o->json = o->emit ? !strcmp(o->emit, "json") : cli_has_suffix(o->out, ".json");
-    qr = cli_quantize_args("compile", qkind, qgroup, &o->quantize);
+    qr = cli_quantize_args("compile", &o->quantize);
     if (qr != CLI_OK)
         return qr;
     if (o->json) {
@@ -213,7 +214,11 @@ static int run_compile(int argc, char **argv)
     pass_context_init(&ctx, &d);
     ctx.verify = true;
     ctx.prune = o.prune;
-    ctx.quantize = o.quantize;
+    if (cli_quantize_calibrate(g, &o.prune, &o.quantize, &o.cg, &d) != 0) {
+        status = cli_report(&d);
+        goto out;
+    }
+    ctx.quantize = o.quantize.pass;
     if (o.dump_after && strcmp(o.dump_after, "plan")) {
         ctx.dump_after = o.dump_after;
         ctx.dump_file = stdout;
@@ -259,6 +264,7 @@ out:
     if (tg)
         ir_graph_free(tg);
     ir_graph_free(g);
+    cli_quant_free(&o.quantize);
     return status;
 }
 
@@ -267,7 +273,9 @@ const CliVerb cli_verb_compile = {
     "usage: sinter compile MODEL.json -o OUT [--emit so|o|ll|bc|s] [-O0..3] [--target TRIPLE]\n"
     "                      [--cpu NAME] [--features LIST] [--weights FILE] [--external-weights]\n"
     "                      [--soname NAME] [--strip] [--dump-after PASS] [--prune SPEC]\n"
-    "                      [--quantize int8-weights|int4-weights [--quantize-group G]] [--check-finite]\n"
+    "                      [--quantize KIND [--quantize-group G] [--calibrate DATA]\n"
+    "                      [--calibrate-samples K] [--quantize-report] [--quantize-tolerance X]]\n"
+    "                      [--check-finite]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -285,28 +293,26 @@ const CliVerb cli_verb_compile = {
     "                      OUT.safetensors beside it, for 'sinter train OUT.json' or inspection\n"
     "  --emit KIND         so, o, ll, bc, s or json\n"
     "  -O0 .. -O3          optimization level (default -O2)\n"
-    "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu or riscv64-linux-gnu (default:\n"
-    "                      this machine); a shared library for another Linux target is linked\n"
-    "                      with its cross compiler (TRIPLE-gcc on PATH, e.g. Debian's\n"
-    "                      gcc-aarch64-linux-gnu) and the runtime sinter built for it\n"
+    "  --target TRIPLE     cross-compile, e.g. aarch64-linux-gnu or riscv64-linux-gnu; a .so is\n"
+    "                      linked with TRIPLE-gcc from PATH and the runtime built for it\n"
     "  --cpu NAME          CPU to select instructions for (default: this machine's; with\n"
     "                      --target: generic). x86-64-v3 is a portable AVX2 baseline\n"
     "  --features LIST     CPU features, e.g. +avx2,-avx512f (default: the CPU's)\n"
     "  --weights FILE      params from a .safetensors file instead of the model's weights or\n"
     "                      inits: every param by name, dtype and shape (a checkpoint of\n"
     "                      'sinter train --save' works; its optimizer state is ignored)\n"
-    "  --prune SPEC        prune the model first (the compression pipeline):\n"
-    "                      magnitude:S         zero the fraction S of each weight's smallest\n"
-    "                                          values (Gemm, MatMul, Conv weights)\n"
-    "                      global-magnitude:S  the fraction S of all those weights, one ranking\n"
-    "                      N:M                 at most N non-zeros in each run of M along a\n"
-    "                                          weight's last dim (2:4)\n"
-    "                      channels:S          remove the fraction S of each layer's output\n"
-    "                                          channels (lowest L2 norm) and the next layer's\n"
-    "                                          inputs (not across residual Adds or Concats)\n"
-    "  --quantize KIND     int8-weights or int4-weights: Gemm/MatMul weights stored as\n"
-    "                      integers + scales, widened in registers; inference-only library\n"
-    "  --quantize-group G  a scale per G of K: 32, 64, 128 (int4 default 32, int8 per channel)\n"
+    "  --prune SPEC        prune first: magnitude:S (zero each weight's fraction S of smallest\n"
+    "                      values), global-magnitude:S (one ranking), N:M (2:4 along the last\n"
+    "                      dim), channels:S (remove the output channels of lowest L2 norm and\n"
+    "                      the next layer's inputs; not across residual Adds or Concats)\n"
+    "  --quantize KIND     int8: int8 weights x uint8 activations, int32 sums (vpdpbusd,\n"
+    "                      vpmaddubsw); int8-weights, int4-weights: integer weights widened in\n"
+    "                      registers. The library is then inference-only\n"
+    "  --quantize-group G  weights only: a scale per G of K (32, 64, 128; int4 default 32)\n"
+    "  --calibrate DATA    int8: activation ranges from examples as 'sinter train --data'\n"
+    "                      takes them (the training split); --calibrate-samples K (512)\n"
+    "  --quantize-report   int8: each layer's output error against float on those examples\n"
+    "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
     "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
     "                      NAME_load reads them from a .safetensors file\n"
     "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"

@@ -16,7 +16,7 @@ typedef struct OptArgs {
     bool stats;
     const char *out;
     PassPrune prune;          /* --prune SPEC: what the prune pass removes */
-    PassQuantize quantize;    /* --quantize KIND [--quantize-group G]: what quantize and qpack do */
+    CliQuant quantize;        /* --quantize KIND [--quantize-group G] [--calibrate DATA]: what quantize and qpack do */
 } OptArgs;
 
 static int parse_args(int argc, char **argv, OptArgs *o)
@@ -27,10 +27,10 @@ static int parse_args(int argc, char **argv, OptArgs *o)
     o->stop_after = -1;
     CliArgs a;
     cli_args_init(&a, "opt", argc, argv);
-    const char *v, *qkind = NULL, *qgroup = NULL;
+    const char *v;
     int qr;
     while (cli_next(&a)) {
-        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+        if ((qr = cli_quantize_option(&a, &o->quantize)) != 0) {
             if (qr < 0)
                 return CLI_EUSAGE;
         } else if (cli_option(&a, "--passes", "a comma-separated list of passes", &v)) {
@@ -69,7 +69,9 @@ static int parse_args(int argc, char **argv, OptArgs *o)
     }
     if (!o->model)
         return cli_usage_error("opt", "expects a MODEL.json or FILE.sir");
-    if ((qr = cli_quantize_args("opt", qkind, qgroup, &o->quantize)) != CLI_OK)
+    if (o->quantize.calibrate || o->quantize.samples)
+        return cli_usage_error("opt", "takes no --calibrate (it runs passes on IR; calibrate with sinter compile)");
+    if ((qr = cli_quantize_args("opt", &o->quantize)) != CLI_OK)
         return qr;
     if (!o->passes)
         return cli_usage_error("opt", "expects --passes P1,P2,... (passes: see 'sinter opt --help')");
@@ -88,7 +90,7 @@ static int opt_run(const OptArgs *o, const char *const *names, int n, FILE *f)
     pass_context_init(&ctx, &d);
     ctx.verify = o->verify_each;
     ctx.prune = o->prune;
-    ctx.quantize = o->quantize;
+    ctx.quantize = o->quantize.pass;
     ctx.pipeline = names;
     ctx.npipeline = o->stop_after >= 0 && o->stop_after < n ? (int)o->stop_after : n;
     int status = CLI_OK;

@@ -25,7 +25,7 @@ typedef struct RunArgs {
     int threads;              /* --threads; 0: the library's default */
     int opt_level;            /* -O for a MODEL.json; -1: not given (2) */
     const char *weights;      /* --weights FILE.safetensors, or NULL */
-    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] of a MODEL.json */
+    CliQuant quantize;        /* --quantize KIND [--quantize-group G] [--calibrate DATA] of a MODEL.json */
     bool have_n;
     int64_t n;                /* --n */
     int64_t show;             /* values / rows printed per output */
@@ -58,13 +58,14 @@ static int parse_args(int argc, char **argv, RunArgs *o)
 {
     static const char *const known[] = {"--interp", "--compare", "--input", "--output", "--n", "--random", "--show",
                                         "--threads", "--weights", "-O", "--quantize", "--quantize-group",
-                                        "--check-finite", "--help", NULL};
+                                        "--check-finite", "--calibrate", "--calibrate-samples",
+                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "run", argc, argv);
-    const char *v, *qkind = NULL, *qgroup = NULL;
+    const char *v;
     int qr;
     while (cli_next(&a)) {
-        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+        if ((qr = cli_quantize_option(&a, &o->quantize)) != 0) {
             if (qr < 0)
                 return CLI_EUSAGE;
         } else if (cli_flag(&a, "--interp")) {
@@ -134,9 +135,9 @@ static int parse_args(int argc, char **argv, RunArgs *o)
                                "(compile it with --check-finite)", o->model);
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("run", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
-    if ((qr = cli_quantize_args("run", qkind, qgroup, &o->quantize)) != CLI_OK)
+    if ((qr = cli_quantize_args("run", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->lib && o->quantize.kind != PASS_QUANT_NONE)
+    if (o->lib && o->quantize.pass.kind != PASS_QUANT_NONE)
         return cli_usage_error("run", "--quantize applies when a MODEL.json is compiled; %s is compiled already",
                                o->model);
     if (o->interp && (o->threads || o->opt_level >= 0))
@@ -641,7 +642,7 @@ static int run_model(RunArgs *o)
     } else if (!(g = cli_load_model_weights(o->model, o->weights))) {
         ir_diag_free(&d);
         return CLI_EINPUT;
-    } else if (o->quantize.kind != PASS_QUANT_NONE) {
+    } else if (o->quantize.pass.kind != PASS_QUANT_NONE) {
         d.file = o->model;
         if (cli_quantize_model(g, &o->quantize, &d) != 0) {
             ir_graph_free(g);
@@ -759,6 +760,7 @@ const CliVerb cli_verb_run = {
     "usage: sinter run MODEL.json|LIB.so --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
     "                  [--n N] [--random] [--show K] [--threads T] [--weights FILE] [-O0..3]\n"
     "                  [--interp | --compare] [--quantize KIND [--quantize-group G]] [--check-finite]\n"
+    "                  [--calibrate DATA [--calibrate-samples K]]\n"
     "\n"
     "Runs inference and prints for each graph output its type, min/max/mean and first values\n"
     "(and for a [N,C] float output the argmax of the first rows).\n"
@@ -786,9 +788,13 @@ const CliVerb cli_verb_run = {
     "                        --save' works; its optimizer state is ignored), also with --interp\n"
     "                        and --compare; needed for a library built with --external-weights\n"
     "  -O0 .. -O3            optimization level when compiling a MODEL.json (default -O2)\n"
-    "  --quantize KIND       int8-weights or int4-weights, as 'sinter compile --quantize' (the\n"
-    "                        interpreter then runs its reference DequantGemm)\n"
+    "  --quantize KIND       int8, int8-weights or int4-weights, as 'sinter compile --quantize'\n"
+    "                        (the interpreter then runs its reference DequantGemm or IntGemm)\n"
     "  --quantize-group G    its group size (32, 64 or 128)\n"
+    "  --calibrate DATA      int8: calibration examples, as 'sinter compile --calibrate'\n"
+    "  --calibrate-samples K how many (default 512)\n"
+    "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
+    "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
     "  --interp              run on the reference interpreter only\n"
     "  --compare             run compiled code and the interpreter on the same inputs; prints\n"
     "                        the compiled outputs and, per output, the max abs difference and\n"

@@ -1056,20 +1056,22 @@ typedef struct EvalArgs {
     bool json;
     int threads;
     int opt_level;            /* -1: not given (2) */
-    PassQuantize quantize;    /* --quantize KIND [--quantize-group G] of a MODEL.json */
+    CliQuant quantize;        /* --quantize KIND [--quantize-group G] [--calibrate DATA] of a MODEL.json */
 } EvalArgs;
 
 static int parse_eval_args(int argc, char **argv, EvalArgs *o)
 {
     static const char *const known[] = {"--data", "--weights", "--limit", "--batch", "--json", "--threads", "-O",
-                                        "--quantize", "--quantize-group", "--help", NULL};
+                                        "--quantize", "--quantize-group",
+                                        "--calibrate", "--calibrate-samples",
+                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "eval", argc, argv);
-    const char *v, *qkind = NULL, *qgroup = NULL;
+    const char *v;
     int64_t k;
     int qr;
     while (cli_next(&a)) {
-        if ((qr = cli_quantize_option(&a, &qkind, &qgroup)) != 0) {
+        if ((qr = cli_quantize_option(&a, &o->quantize)) != 0) {
             if (qr < 0)
                 return CLI_EUSAGE;
         } else if (cli_flag(&a, "--json")) {
@@ -1119,9 +1121,9 @@ static int parse_eval_args(int argc, char **argv, EvalArgs *o)
         return cli_usage_error("eval", "expects --data (fmnist, an IDX directory or FILE,FILE)");
     if (o->lib && o->opt_level >= 0)
         return cli_usage_error("eval", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
-    if ((qr = cli_quantize_args("eval", qkind, qgroup, &o->quantize)) != CLI_OK)
+    if ((qr = cli_quantize_args("eval", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->lib && o->quantize.kind != PASS_QUANT_NONE)
+    if (o->lib && o->quantize.pass.kind != PASS_QUANT_NONE)
         return cli_usage_error("eval", "--quantize applies when a MODEL.json is compiled; %s is compiled already",
                                o->model);
     if (o->weights && !cli_has_suffix(o->weights, ".safetensors"))
@@ -1315,7 +1317,7 @@ const CliVerb cli_verb_eval = {
     "eval", run_eval,
     "usage: sinter eval MODEL.json|LIB.so --data DATA [--weights FILE.safetensors] [--limit K]\n"
     "                   [--json] [--batch B] [--threads T] [-O0..3]\n"
-    "                   [--quantize KIND [--quantize-group G]]\n"
+    "                   [--quantize KIND [--quantize-group G]] [--calibrate DATA [--calibrate-samples K]]\n"
     "\n"
     "Evaluates a model on test data through its inference entry point, as 'sinter train' does\n"
     "after every epoch: classifiers (an output [N,C] and integer labels [N]) report accuracy and\n"
@@ -1337,9 +1339,14 @@ const CliVerb cli_verb_eval = {
     "  --batch B          examples per inference call (default 1000)\n"
     "  --threads T        threads (default: SINTER_NUM_THREADS or all cores)\n"
     "  -O0 .. -O3         optimization level when compiling a MODEL.json (default -O2)\n"
-    "  --quantize KIND    int8-weights or int4-weights: evaluate the MODEL.json compiled with\n"
-    "                     weight-only quantization, as 'sinter compile --quantize' makes it\n"
+    "  --quantize KIND    int8, int8-weights or int4-weights: evaluate the MODEL.json compiled\n"
+    "                     with quantization, as 'sinter compile --quantize' makes it\n"
     "  --quantize-group G as 'sinter compile --quantize-group' (32, 64 or 128)\n"
+    "  --calibrate DATA   int8: calibration examples, as 'sinter compile --calibrate' (the\n"
+    "                     training split of an IDX directory: not the examples evaluated)\n"
+    "  --calibrate-samples K  how many (default 512)\n"
+    "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
+    "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
     "\n"
     "Exit status: 0 success, 1 bad model, library, weights or data file, 2 bad usage.\n",
     "evaluate a model on test data (accuracy and loss)",

@@ -44,40 +44,98 @@ IrGraph *cli_load_model_weights(const char *path, const char *weights)
     return g;
 }
 
-int cli_quantize_option(CliArgs *a, const char **kind, const char **group)
+int cli_quantize_option(CliArgs *a, CliQuant *q)
 {
     const char *v;
-    if (cli_option(a, "--quantize", "int8-weights or int4-weights", &v))
-        *kind = v;
+    if (cli_option(a, "--quantize", "int8, int8-weights or int4-weights", &v))
+        q->kind = v;
     else if (cli_option(a, "--quantize-group", "32, 64 or 128", &v))
-        *group = v;
+        q->group = v;
+    else if (cli_option(a, "--calibrate", "calibration data, as --data of sinter train", &v))
+        q->calibrate = v;
+    else if (cli_option(a, "--calibrate-samples", "a count of examples", &v))
+        q->samples = v;
+    else if (cli_option(a, "--quantize-tolerance", "a relative error such as 0.05", &v))
+        q->tolerance = v;
+    else if (cli_flag(a, "--quantize-report"))
+        return q->report = true;
     else
         return 0;
     return v ? 1 : -1;
 }
 
-int cli_quantize_args(const char *verb, const char *kind, const char *group, PassQuantize *q)
+int cli_quantize_args(const char *verb, CliQuant *q)
 {
-    memset(q, 0, sizeof *q);
-    if (!kind && !group)
+    memset(&q->pass, 0, sizeof q->pass);
+    q->ranges = NULL;
+    q->nsamples = CLI_CALIBRATE_SAMPLES;
+    q->tol = 0;
+    q->keep = NULL;
+    q->nkeep = 0;
+    if ((q->report || q->tolerance) && !(q->kind && !strcmp(q->kind, "int8")))
+        return cli_usage_error(verb, "%s applies to --quantize int8 (its errors are measured on the calibration "
+                               "examples)", q->report ? "--quantize-report" : "--quantize-tolerance");
+    if (!q->kind && !q->group && !q->calibrate && !q->samples)
         return CLI_OK;
-    if (!kind)
-        return cli_usage_error(verb, "--quantize-group needs --quantize int4-weights or int8-weights");
+    if (!q->kind)
+        return cli_usage_error(verb, "%s needs --quantize %s", q->group ? "--quantize-group" : q->calibrate ?
+                               "--calibrate" : "--calibrate-samples", q->group ? "int4-weights or int8-weights" : "int8");
     char err[200];
-    if (pass_quantize_parse(kind, group, q, err, sizeof err) != 0)
+    if (pass_quantize_parse(q->kind, q->group, &q->pass, err, sizeof err) != 0)
         return cli_usage_error(verb, "--quantize %s", err);
+    if (q->pass.kind != PASS_QUANT_INT8 && (q->calibrate || q->samples))
+        return cli_usage_error(verb, "--calibrate applies to --quantize int8 (%s quantizes weights only)", q->kind);
+    if (q->pass.kind == PASS_QUANT_INT8 && !q->calibrate)
+        return cli_usage_error(verb, "--quantize int8 needs the ranges of the activations: give --calibrate DATA "
+                               "(e.g. fmnist: a few hundred training examples)");
+    if (q->samples) {
+        char *end;
+        long long k = strtoll(q->samples, &end, 10);
+        if (*end || end == q->samples || k < 1 || k > 1000000)
+            return cli_usage_error(verb, "--calibrate-samples expects a count from 1 to 1000000, got \"%s\"",
+                                   q->samples);
+        q->nsamples = k;
+    }
+    if (q->tolerance) {
+        char *end;
+        q->tol = strtod(q->tolerance, &end);
+        if (*end || end == q->tolerance || !(q->tol > 0 && q->tol < 1e6))
+            return cli_usage_error(verb, "--quantize-tolerance expects a relative error > 0 such as 0.05, got \"%s\"",
+                                   q->tolerance);
+    }
     return CLI_OK;
 }
 
-int cli_quantize_model(IrGraph *g, const PassQuantize *q, IrDiag *d)
+void cli_quant_free(CliQuant *q)
 {
-    if (q->kind == PASS_QUANT_NONE)
+    for (int i = 0; q->ranges && i < q->pass.nranges; i++)
+        free((char *)q->ranges[i].name);
+    free(q->ranges);
+    q->ranges = NULL;
+    for (int i = 0; i < q->nkeep; i++)
+        free(q->keep[i]);
+    free(q->keep);
+    q->keep = NULL;
+    q->nkeep = 0;
+    q->pass.keep = NULL;
+    q->pass.nkeep = 0;
+    q->pass.ranges = NULL;
+    q->pass.nranges = 0;
+}
+
+int cli_quantize_model(IrGraph *g, CliQuant *q, IrDiag *d)
+{
+    if (q->pass.kind == PASS_QUANT_NONE)
         return 0;
+    if (cli_quantize_calibrate(g, NULL, q, NULL, d) != 0)
+        return -1;
     PassContext ctx;
     pass_context_init(&ctx, d);
     ctx.verify = true;
-    ctx.quantize = *q;
-    return pass_compress(g, &ctx) != 0 || pass_pack_quantized(g, &ctx) != 0 ? -1 : 0;
+    ctx.quantize = q->pass;
+    int rc = pass_compress(g, &ctx) != 0 || pass_pack_quantized(g, &ctx) != 0 ? -1 : 0;
+    cli_quant_free(q);
+    return rc;
 }
 
 int cli_write_output(const char *verb, const char *path, int (*write)(void *arg, FILE *f), void *arg)
