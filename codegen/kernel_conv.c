@@ -175,7 +175,7 @@ static void pack_rows(CgKernel *k, const CgGeom *g, LLVMTypeRef ety, LLVMValueRe
  * packing, no scratch. */
 
 #define CONV_ROW_MAX_TAPS 49
-#define CONV_MAX_NR 2
+#define CONV_MAX_NR 4                 /* tile rows: 2 full rows, or 2 pairs of short ones */
 
 typedef struct RowConv {
     const CgGeom *g;
@@ -183,6 +183,8 @@ typedef struct RowConv {
     unsigned al, alw;
     int64_t cg, kc;                   /* input channels per group; weights per output channel */
     int nv, w, nr;
+    bool pair;                        /* rows of n <= w/2 outputs: one vector holds rows 2p, 2p+1 */
+    int64_t n;                        /* pair: the row length */
     LLVMValueRef xbase, wbase, ybase; /* x of (batch, group), w of the group, y of (batch, group) */
     LLVMValueRef ow0, P;              /* tile column start; output plane size */
     LLVMValueRef yrow[CONV_MAX_NR];   /* offset of each tile row in the output plane */
@@ -306,11 +308,107 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
     }
 }
 
+/* ---- pairs of short rows ----------------------------------------------------------------------------
+ * Rows of n <= w/2 outputs would leave most of a vector idle. Two consecutive output rows are
+ * adjacent in the plane, so one vector holds both: lanes [0, n) row 2p, [n, 2n) row 2p+1 of the
+ * tile. Each half is one masked load of its input row (n columns, or 2n with stride 2), and one
+ * shuffle joins the halves (stride 2: their even lanes). The tile is `rows` output channels x
+ * nr/2 pairs; the store writes the 2n lanes as one contiguous span. */
+static void pair_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
+{
+    RowConv *rc = ctx;
+    const CgGeom *g = rc->g;
+    int last = g->nsp - 1, w = rc->w, np = rc->nr / 2;
+    int64_t n = rc->n, st = g->s[last];
+    LLVMTypeRef vty = cg_t_vec(rc->ety, w);
+    LLVMValueRef lanes[64], join[64], lo[64], hi[64];
+    for (int l = 0; l < w; l++) {
+        lanes[l] = cg_i64c(k, l);
+        /* lanes past 2n take lane 0 of the first half: computed, never stored */
+        join[l] = cg_i32c(k, l < n ? (int)(l * st) : l < 2 * n ? w + (int)((l - n) * st) : 0);
+        lo[l] = LLVMConstInt(cg_t_i1(k), l < n, 0);
+        hi[l] = LLVMConstInt(cg_t_i1(k), l >= n && l < 2 * n, 0);
+    }
+    LLVMValueRef lanev = LLVMConstVector(lanes, (unsigned)w), joinv = LLVMConstVector(join, (unsigned)w);
+    /* per tap: the input column of lane 0 and the lanes a half reads (within the row's span
+     * and the input row) */
+    LLVMValueRef coloff[CONV_ROW_MAX_TAPS], mask[CONV_ROW_MAX_TAPS][CONV_MAX_NR];
+    for (int64_t t = 0; t < g->taps; t++) {
+        int64_t tw = t % g->k[last];
+        coloff[t] = cg_sub(k, cg_i64c(k, tw * g->d[last]), g->pb[last]);
+        LLVMValueRef iw = LLVMBuildAdd(k->b, cg_splat(k, coloff[t], w), lanev, "");
+        LLVMValueRef m = LLVMBuildICmp(k->b, LLVMIntULT, iw, cg_splat(k, g->in[last], w), "");
+        LLVMValueRef span = cg_lane_mask(k, w, cg_i64c(k, 0), cg_i64c(k, n * st));
+        m = LLVMBuildAnd(k->b, m, span, "");
+        for (int q = 0; q < rc->nr; q++)
+            mask[t][q] = LLVMBuildAnd(k->b, m, cg_splat(k, rc->rowok[t][q], w), "");
+    }
+    CgLoop lc;
+    LLVMValueRef c = cg_loop_begin(k, &lc, cg_i64c(k, 0), cg_i64c(k, rc->cg), 1);
+    LLVMValueRef acc[12][CONV_MAX_NR / 2];
+    for (int r = 0; r < rows; r++)
+        for (int p = 0; p < np; p++)
+            acc[r][p] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
+    LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
+    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc)));
+    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, g->taps)));
+    for (int64_t t = 0; t < g->taps; t++) {
+        LLVMValueRef bv[CONV_MAX_NR / 2];
+        for (int p = 0; p < np; p++) {
+            LLVMValueRef half[2];
+            for (int h = 0; h < 2; h++) {
+                LLVMValueRef src = cg_add(k, xc, cg_add(k, rc->rowoff[t][2 * p + h], coloff[t]));
+                half[h] = cg_load_vec_masked(k, vty, k->in[0], src, rc->al, mask[t][2 * p + h]);
+            }
+            bv[p] = LLVMBuildShuffleVector(k->b, half[0], half[1], joinv, "");
+        }
+        for (int r = 0; r < rows; r++) {
+            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, r * rc->kc + t)), rc->alw);
+            LLVMValueRef as = cg_splat(k, a, w);
+            for (int p = 0; p < np; p++)
+                acc[r][p] = cg_fma(k, as, bv[p], acc[r][p]);
+        }
+    }
+    int ci = 0;
+    for (int r = 0; r < rows; r++)
+        for (int p = 0; p < np; p++)
+            cg_loop_set(&lc, ci++, acc[r][p]);
+    cg_loop_end(k, &lc);
+    LLVMValueRef lov = LLVMConstVector(lo, (unsigned)w), hiv = LLVMConstVector(hi, (unsigned)w);
+    LLVMValueRef smask[CONV_MAX_NR / 2];
+    for (int p = 0; p < np; p++)
+        smask[p] = LLVMBuildOr(k->b, LLVMBuildAnd(k->b, lov, cg_splat(k, rc->rowvalid[2 * p], w), ""),
+                               LLVMBuildAnd(k->b, hiv, cg_splat(k, rc->rowvalid[2 * p + 1], w), ""), "");
+    ci = 0;
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef m = cg_add(k, m0, cg_i64c(k, r));
+        LLVMValueRef bias = rc->bias ? cg_splat(k, cg_load(k, rc->ety, rc->bias, m, rc->alw), w) : NULL;
+        for (int p = 0; p < np; p++) {
+            /* row 2p of the tile, unclamped: when it is past the plane, both halves are off */
+            LLVMValueRef yrow = cg_add(k, rc->ybase, cg_add(k, cg_mul(k, m, rc->P), rc->yrow[2 * p]));
+            LLVMValueRef val = lc.phi[ci++];
+            if (bias)
+                val = LLVMBuildFAdd(k->b, val, bias, "");
+            cg_out_store(k, 0, yrow, val, smask[p]);
+        }
+    }
+}
+
 /* Tile shape of the row convolution: nv vectors along the row (fewer for short rows), nr rows
- * when one vector covers a row and the registers allow, and as many output channels as fit. */
-static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, int *nv, int *w, int *nr, int *mr)
+ * when one vector covers a row and the registers allow, and as many output channels as fit.
+ * Pairs of short rows: nr = 2 pairs (4 rows) with 32 registers, else 1 pair. */
+static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, bool pair, int *nv, int *w, int *nr,
+                           int *mr)
 {
     *w = cg_lanes(k, ety);
+    if (pair) {
+        int np = k->target->num_vector_regs >= 32 ? 2 : 1;
+        int m = (k->target->num_vector_regs - np - 3) / np;
+        *nv = 1;
+        *nr = 2 * np;
+        *mr = m > 12 ? 12 : m < 1 ? 1 : m;
+        return;
+    }
     int maxv = k->target->num_vector_regs >= 32 ? 3 : 2;
     *nv = maxv;
     LLVMValueRef ow = g->out[g->nsp - 1];
@@ -319,14 +417,25 @@ static void row_conv_shape(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety, 
         if (need < *nv)
             *nv = need < 1 ? 1 : (int)need;
     }
-    *nr = g->nsp >= 2 && *nv == 1 && k->target->num_vector_regs >= 32 ? CONV_MAX_NR : 1;
+    *nr = g->nsp >= 2 && *nv == 1 && k->target->num_vector_regs >= 32 ? 2 : 1;
     int per = *nv * *nr;
     int m = (k->target->num_vector_regs - per - 2) / per;
     *mr = m > 12 ? 12 : m < 1 ? 1 : m;
 }
 
+/* Rows of at most half a vector that fill most of it in pairs (and a plane of more than one row). */
+static bool conv_pairs_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
+{
+    int last = g->nsp - 1;
+    LLVMValueRef ow = g->out[last];
+    int64_t lanes = cg_lanes(k, ety), n = LLVMIsAConstantInt(ow) ? LLVMConstIntGetSExtValue(ow) : 0;
+    return g->nsp >= 2 && n > 0 && 2 * n <= lanes && 2 * n * 5 >= lanes * 3 && (g->s[last] == 1 || g->s[last] == 2) &&
+           g->taps <= CONV_ROW_MAX_TAPS;
+}
+
 /* The row kernel needs stride 1 or 2 along the row, few enough taps to unroll, and rows of at
- * least one full vector (shorter rows waste lanes: the packed kernel does better). */
+ * least one full vector (shorter rows waste lanes: the packed kernel does better), or rows
+ * that pair up. */
 static bool conv_rows_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
 {
     int last = g->nsp - 1;
@@ -335,7 +444,7 @@ static bool conv_rows_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
      * (measured on 16 lanes: rows of 8 slower than packed, rows of 10 twice as fast) */
     int64_t lanes = cg_lanes(k, ety), n = LLVMIsAConstantInt(ow) ? LLVMConstIntGetSExtValue(ow) : 0;
     bool wide = n == 0 || n >= lanes || n * 5 >= lanes * 3;
-    return (g->s[last] == 1 || g->s[last] == 2) && g->taps <= CONV_ROW_MAX_TAPS && wide;
+    return ((g->s[last] == 1 || g->s[last] == 2) && g->taps <= CONV_ROW_MAX_TAPS && wide) || conv_pairs_ok(k, g, ety);
 }
 
 static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrValue *bias, const IrValue *y,
@@ -348,8 +457,10 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     RowConv rc;
     memset(&rc, 0, sizeof rc);
     rc.ety = cg_t_elem(k, x->dtype);
+    rc.pair = conv_pairs_ok(k, &gm, rc.ety);
+    rc.n = rc.pair ? LLVMConstIntGetSExtValue(gm.out[last]) : 0;
     int mr;
-    row_conv_shape(k, &gm, rc.ety, &rc.nv, &rc.w, &rc.nr, &mr);
+    row_conv_shape(k, &gm, rc.ety, rc.pair, &rc.nv, &rc.w, &rc.nr, &mr);
     int nr = rc.nr;
     LLVMValueRef rows = cg_i64c(k, 1);
     for (int i = 0; i < last; i++)
@@ -416,7 +527,7 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     }
     CgLoop lw;
     rc.ow0 = cg_loop_begin(k, &lw, cg_i64c(k, 0), gm.out[last], (int64_t)rc.nv * rc.w);
-    cg_tiles(k, cg_i64c(k, 0), cg_i64c(k, mg), mr, row_conv_tile, &rc);
+    cg_tiles(k, cg_i64c(k, 0), cg_i64c(k, mg), mr, rc.pair ? pair_conv_tile : row_conv_tile, &rc);
     cg_loop_end(k, &lw);
     cg_loop_end(k, &lt);
     cg_par_end(k, &p);

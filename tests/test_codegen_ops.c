@@ -702,6 +702,23 @@ static const Fused fused[] = {
            NODE("BatchNormalization", "[\"c\",\"ns\",\"nb\",\"nm\",\"nv\"]", "[\"n\"]", "{}") ","
            NODE("Relu", "[\"n\"]", "[\"y\"]", "{}")),
      "Add:0 Sqrt:0 Div:0 Mul:0 Sub:0 Reshape:- Reshape:- Conv:1 Mul:1 Add:1 Relu:1"},
+    {"Conv on rows of 8 (two rows per 16-lane vector), odd height, + residual Add + Relu",
+     MODEL("f_conv_pairs", INP("x", "[\"N\",12,7,8]") "," INP("r", "[\"N\",13,7,8]"), "[\"y\"]",
+           PRM("w", "[13,12,3,3]") "," PRM("b", "[13]"),
+           NODE("Conv", "[\"x\",\"w\",\"b\"]", "[\"c\"]", "{\"pads\":[1,1,1,1]}") ","
+           NODE("Add", "[\"c\",\"r\"]", "[\"s\"]", "{}") "," NODE("Relu", "[\"s\"]", "[\"y\"]", "{}")),
+     "Conv:0 Add:0 Relu:0"},
+    {"Conv with stride 2 on rows of 8 and of 6 (pairs), asymmetric pads",
+     MODEL("f_conv_pairs_s2", INP("x", "[\"N\",6,15,16]") "," INP("z", "[\"N\",3,13,13]"), "[\"y\",\"u\"]",
+           PRM("w", "[8,6,3,3]") "," PRM("v", "[5,3,3,3]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"y\"]", "{\"strides\":[2,2],\"pads\":[1,1,1,1]}") ","
+           NODE("Conv", "[\"z\",\"v\"]", "[\"u\"]", "{\"strides\":[2,2],\"pads\":[0,1,1,0]}")),
+     "Conv:- Conv:-"},
+    {"Conv on rows of 4 (pairs on 8 lanes) + Sigmoid",
+     MODEL("f_conv_pairs4", INP("x", "[\"N\",5,9,4]"), "[\"y\"]", PRM("w", "[3,5,3,3]"),
+           NODE("Conv", "[\"x\",\"w\"]", "[\"c\"]", "{\"pads\":[1,1,1,1]}") ","
+           NODE("Sigmoid", "[\"c\"]", "[\"y\"]", "{}")),
+     "Conv:0 Sigmoid:0"},
     {"packed Conv over several k blocks + residual Add + Relu",
      MODEL("f_conv_res", INP("x", "[\"N\",40,11,11]") "," INP("r", "[\"N\",8,4,4]"), "[\"y\"]",
            PRM("w", "[8,40,3,3]") "," PRM("b", "[8]"),
