@@ -47,18 +47,20 @@ static const char *const reserved[] = {
 void cg_c_ident(const char *name, char *buf, size_t len)
 {
     IR_ASSERT(len >= 8);
+    /* Other characters as '_' first; then a leading digit, "__" or "_X" (reserved in C), or
+     * nothing at all, gets the prefix "t_" (so "*" + "/x" -> "t___x", not "__x"). */
     size_t o = 0;
-    /* Leading digit, "__x" or "_X" (reserved in C): prefix "t_". */
-    if (!*name || (*name >= '0' && *name <= '9') || (name[0] == '_' && (name[1] == '_' ||
-                                                                         (name[1] >= 'A' && name[1] <= 'Z')))) {
-        buf[o++] = 't';
-        buf[o++] = '_';
-    }
-    for (const char *c = name; *c && o + 2 < len; c++) {
+    for (const char *c = name; *c && o + 4 < len; c++) {
         bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
         buf[o++] = ok ? *c : '_';
     }
     buf[o] = '\0';
+    if (!o || (buf[0] >= '0' && buf[0] <= '9') || (buf[0] == '_' && (buf[1] == '_' || (buf[1] >= 'A' && buf[1] <= 'Z')))) {
+        memmove(buf + 2, buf, o + 1);
+        buf[0] = 't';
+        buf[1] = '_';
+        o += 2;
+    }
     for (const char *const *r = reserved; *r; r++)
         if (!strcmp(buf, *r)) {
             buf[o++] = '_';
@@ -81,14 +83,18 @@ static const char *c_type(IrDtype t)
     }
 }
 
-/* Text safe inside a C comment: no "*" followed by "/", no control characters. */
+/* Text safe inside a C comment: no "*" followed by "/" (nor "/" followed by "*"), no control characters (a newline or a
+ * backslash-newline could end a line comment), no bytes outside ASCII (invalid UTF-8 draws
+ * warnings), no "??" (trigraphs in ISO C modes: "??/" is a backslash); such bytes become '_'. */
 static void put_comment_text(Text *t, const char *s)
 {
     for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            put(t, "?");
-        else if (s[0] == '*' && s[1] == '/')
-            put(t, "* ");
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            put(t, "_");
+        else if ((s[0] == '*' && s[1] == '/') || (s[0] == '/' && s[1] == '*'))   /* end, or -Wcomment */
+            put(t, "%c ", s[0]);
+        else if (s[0] == '?' && s[1] == '?')
+            put(t, "? ");
         else
             put(t, "%c", *s);
     }

@@ -349,15 +349,6 @@ static int emit_file(LLVMModuleRef mod, const CgMachine *m, const char *kind, co
 
 /* ---- cg_compile -------------------------------------------------------------------------- */
 
-static bool is_c_ident(const char *s)
-{
-    if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return false;
-    return true;
-}
 
 static const char *kind_from_path(const char *path)
 {
@@ -549,9 +540,9 @@ int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgL
         ir_diag_error(d, g->name, "no output file given");
         return -1;
     }
-    if (!is_c_ident(g->name)) {
-        ir_diag_error(d, "name", "model name \"%s\" is not a C identifier (it prefixes the library's functions)",
-                      g->name);
+    const char *why = ir_model_name_problem(g->name);
+    if (why) {
+        ir_diag_error(d, "name", "model name \"%s\" %s", g->name, why);
         return -1;
     }
     if (check_options(o, d) != 0)

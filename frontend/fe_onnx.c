@@ -586,6 +586,11 @@ static char *model_name(const char *label)
     for (size_t i = 0; i < n; i++)
         s[o++] = valid_ident_char((unsigned char)b[i], false) ? b[i] : '_';
     s[o] = 0;
+    if (ir_model_name_problem(s)) {   /* a keyword, "__x", "int64_t", "srt_x": "m_" makes it usable */
+        memmove(s + 2, s, o + 1);
+        s[0] = 'm';
+        s[1] = '_';
+    }
     return s;
 }
 

@@ -24,26 +24,9 @@ static const char *const ADAM_KEYS[] = {"kind", "lr", "beta1", "beta2", "eps", "
 static const char *const OPTIMIZERS[] = {"sgd", "adam", "adamw"};
 
 /* C11 keywords: a model name becomes "typedef struct NAME NAME;" in the generated header. */
-static const char *const C_KEYWORDS[] = {
-    "auto",     "break",   "case",     "char",     "const",      "continue",       "default",
-    "do",       "double",  "else",     "enum",     "extern",     "float",          "for",
-    "goto",     "if",      "inline",   "int",      "long",       "register",       "restrict",
-    "return",   "short",   "signed",   "sizeof",   "static",     "struct",         "switch",
-    "typedef",  "union",   "unsigned", "void",     "volatile",   "while",          "_Alignas",
-    "_Alignof", "_Atomic", "_Bool",    "_Complex", "_Generic",   "_Imaginary",     "_Noreturn",
-    "_Static_assert", "_Thread_local"};
 
 /* ---- names ---------------------------------------------------------------------------------------- */
 
-static bool is_c_identifier(const char *s)
-{
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return false;
-    return true;
-}
 
 /* A tensor name: a non-empty string. */
 static bool get_tensor_name(Fe *c, const cJSON *it, const char *path, const char **out)
@@ -748,16 +731,11 @@ static const char *parse_model_name(Fe *c, const cJSON *root)
         return NULL;
     }
     const char *s = it->valuestring;
-    if (!is_c_identifier(s)) {
-        fe_error(c, "name", "%s is not a C identifier (it prefixes exported symbols: use letters, digits and "
-                            "'_', not starting with a digit)", fe_quote(q, s));
+    const char *why = ir_model_name_problem(s);
+    if (why) {
+        fe_error(c, "name", "%s %s", fe_quote(q, s), why);
         return NULL;
     }
-    for (int i = 0; i < FE_NKEYS(C_KEYWORDS); i++)
-        if (!strcmp(s, C_KEYWORDS[i])) {
-            fe_error(c, "name", "%s is a C keyword and cannot prefix exported symbols", fe_quote(q, s));
-            return NULL;
-        }
     return s;
 }
 

@@ -1218,15 +1218,6 @@ static bool parse_node(Sir *s, bool loss)
 
 /* ---- the other lines ------------------------------------------------------------------------ */
 
-static bool is_c_identifier(const char *n)
-{
-    if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || *n == '_'))
-        return false;
-    for (; *n; n++)
-        if (!is_word_char(*n))
-            return false;
-    return true;
-}
 
 /* "model NAME (seed S[, opset K])" */
 static bool parse_model_line(Sir *s)
@@ -1246,8 +1237,9 @@ static bool parse_model_line(Sir *s)
     }
     if (!expect_char(s, ')'))
         return false;
-    if (!is_c_identifier(name))
-        return ERR("the model name must be a C identifier");
+    const char *why = ir_model_name_problem(name);
+    if (why)
+        return ERR("the model name \"%s\" %s", name, why);
     s->fe.g = ir_graph_new(name);
     s->fe.g->seed = seed;
     s->fe.g->opset = (int)opset;

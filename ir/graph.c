@@ -4,6 +4,57 @@
 
 #include "ir/ops_impl.h"
 
+static bool is_c_identifier(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return true;
+}
+
+const char *ir_model_name_problem(const char *s)
+{
+    static const char *const c_keywords[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+        "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+        "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+        "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+        "_Static_assert", "_Thread_local", "_Pragma", NULL};
+    static const char *const cxx_keywords[] = {
+        "alignas", "alignof", "and", "and_eq", "asm", "bitand", "bitor", "bool", "catch", "char8_t", "char16_t",
+        "char32_t", "class", "compl", "concept", "consteval", "constexpr", "constinit", "const_cast", "co_await",
+        "co_return", "co_yield", "decltype", "delete", "dynamic_cast", "explicit", "export", "false", "friend",
+        "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
+        "protected", "public", "reinterpret_cast", "requires", "static_assert", "static_cast", "template", "this",
+        "thread_local", "throw", "true", "try", "typeid", "typename", "using", "virtual", "wchar_t", "xor", "xor_eq",
+        NULL};
+    /* what the header includes: <stddef.h>, <stdint.h> (types and macros of both) */
+    static const char *const header_names[] = {
+        "NULL", "offsetof", "size_t", "ptrdiff_t", "max_align_t", "int8_t", "int16_t", "int32_t", "int64_t",
+        "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", NULL};
+    if (!s || !is_c_identifier(s))
+        return "is not a C identifier (it prefixes exported symbols: use letters, digits and '_', not starting "
+               "with a digit)";
+    if (strlen(s) > IR_MODEL_NAME_MAX)
+        return "is too long: a model name has at most 100 characters (it prefixes exported symbols)";
+    for (int i = 0; c_keywords[i]; i++)
+        if (!strcmp(s, c_keywords[i]))
+            return "is a C keyword and cannot prefix exported symbols";
+    for (int i = 0; cxx_keywords[i]; i++)
+        if (!strcmp(s, cxx_keywords[i]))
+            return "is a C++ keyword (the generated header is usable from C++)";
+    if (s[0] == '_' && (s[1] == '_' || (s[1] >= 'A' && s[1] <= 'Z')))
+        return "is reserved to the C implementation (it starts with \"__\", or \"_\" and a capital letter)";
+    for (int i = 0; header_names[i]; i++)
+        if (!strcmp(s, header_names[i]))
+            return "is a name of <stddef.h> or <stdint.h>, which the generated header includes";
+    if (!strcmp(s, "srt") || !strncmp(s, "srt_", 4))
+        return "is in the \"srt_\" namespace of the runtime linked into every library";
+    return NULL;
+}
+
 IrGraph *ir_graph_new(const char *name)
 {
     IrGraph *g = calloc(1, sizeof *g);

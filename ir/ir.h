@@ -319,6 +319,13 @@ typedef struct IrGraph {
 } IrGraph;
 
 IrGraph *ir_graph_new(const char *name);
+/* NULL if s can name a model, else why not, as a phrase to follow the quoted name ("is not a C
+ * identifier (...)"). The name becomes the C type and the prefix of every exported symbol of the
+ * library and header: a C identifier of at most IR_MODEL_NAME_MAX characters, not a C or C++
+ * keyword, not reserved to the C implementation ("__x", "_X"), not a name the header takes from
+ * <stddef.h>/<stdint.h>, not in the runtime's "srt_" namespace. Every reader and codegen check it. */
+#define IR_MODEL_NAME_MAX 100
+const char *ir_model_name_problem(const char *s);
 void ir_graph_free(IrGraph *g);
 static inline IrValue *ir_val(const IrGraph *g, int id) { return g->values[id]; }
 static inline IrNode *ir_node(const IrGraph *g, int id) { return g->nodes[id]; }

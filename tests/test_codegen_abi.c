@@ -807,6 +807,131 @@ START_TEST(t_header_identifiers)
 }
 END_TEST
 
+/* Tensor names that would break out of the header's comments or identifiers (a quote, the end
+ * of a comment, a newline then a directive, a trailing backslash, a trigraph, non-ASCII, keywords, a leading
+ * digit, the prototypes' own names): the header compiles as C11 and as C++17 with every warning
+ * an error, and a program built on it runs inference and a training step. */
+static char *slurp(const char *path, size_t *len);
+
+START_TEST(t_header_hostile_names)
+{
+    static const char *json =
+        "{\"sinter\": 1, \"name\": \"hostile\",\n"
+        " \"inputs\": [{\"name\": \"a\\\"b\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]},\n"
+        "            {\"name\": \"*/ ) oops ( /*\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]},\n"
+        "            {\"name\": \"x\\n#error injected\\n\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]},\n"
+        "            {\"name\": \"back\\\\\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]},\n"
+        "            {\"name\": \"q?\?/\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]}],\n"
+        " \"outputs\": [\"9lives\", \"int\", \"\\u00e9*/\"],\n"
+        " \"params\": [{\"name\": \"*/ int evil; /*\", \"dtype\": \"float32\", \"shape\": [2], \"init\": {\"kind\": \"ones\"}},\n"
+        "            {\"name\": \"w?\?/\\n*/\", \"dtype\": \"float32\", \"shape\": [2], \"init\": {\"kind\": \"ones\"}}],\n"
+        " \"nodes\": [{\"op\": \"Add\", \"inputs\": [\"a\\\"b\", \"*/ ) oops ( /*\"], \"outputs\": [\"t1\"]},\n"
+        "           {\"op\": \"Add\", \"inputs\": [\"t1\", \"x\\n#error injected\\n\"], \"outputs\": [\"t2\"]},\n"
+        "           {\"op\": \"Add\", \"inputs\": [\"t2\", \"back\\\\\"], \"outputs\": [\"t3\"]},\n"
+        "           {\"op\": \"Add\", \"inputs\": [\"t3\", \"q?\?/\"], \"outputs\": [\"t4\"]},\n"
+        "           {\"op\": \"Mul\", \"inputs\": [\"t4\", \"*/ int evil; /*\"], \"outputs\": [\"t5\"]},\n"
+        "           {\"op\": \"Mul\", \"inputs\": [\"t5\", \"w?\?/\\n*/\"], \"outputs\": [\"9lives\"]},\n"
+        "           {\"op\": \"Relu\", \"inputs\": [\"9lives\"], \"outputs\": [\"int\"]},\n"
+        "           {\"op\": \"Identity\", \"inputs\": [\"int\"], \"outputs\": [\"\\u00e9*/\"]}],\n"
+        " \"training\": {\"inputs\": [{\"name\": \"return\", \"dtype\": \"float32\", \"shape\": [\"N\", 2]}],\n"
+        "   \"loss\": {\"op\": \"MSELoss\", \"inputs\": [\"9lives\", \"return\"]},\n"
+        "   \"optimizer\": {\"kind\": \"sgd\", \"lr\": 0.1}}}\n";
+    Lib L;
+    memset(&L, 0, sizeof L);
+    L.g = parse(json, "hostile.json");
+    CgOptions o = {1, NULL, NULL, NULL, false, false};
+    compile_into(&L, &o);
+    char src[600], cmd[16384], out[600], hdr[600];
+    snprintf(hdr, sizeof hdr, "%s/hostile.h", L.dir);
+    size_t hlen;
+    char *h = slurp(hdr, &hlen);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_ptr_null(strstr(h, "\n#error"));   /* the newlines stay out: the directive is comment text */
+    ck_assert_ptr_null(strstr(h, "\xc3"));   /* no byte outside ASCII */
+    ck_assert_ptr_null(strstr(h, "?\?"));
+    ck_assert_ptr_nonnull(strstr(h, "int hostile_infer(hostile *m, int64_t n, const float *a_b, const float *t______oops_____, "
+                                    "const float *x__error_injected_, const float *back_, const float *q___, "
+                                    "float *t_9lives, float *int_, float *t_____);\n"));
+    free(h);
+    snprintf(src, sizeof src, "%s/main.c", L.dir);
+    tu_write_text(src, "#include \"hostile.h\"\n#include <stdio.h>\n"
+                       "int main(void) {\n"
+                       "    float in[5][4] = {{1, 2, 3, 4}}, y[3][4], target[4] = {0}, loss = -1;\n"
+                       "    hostile *m = hostile_create();\n"
+                       "    int rc = hostile_infer(m, 2, in[0], in[1], in[2], in[3], in[4], y[0], y[1], y[2]);\n"
+                       "    int rt = hostile_train_step(m, 2, in[0], in[1], in[2], in[3], in[4], target, &loss);\n"
+                       "    printf(\"%d %g %d %g\\n\", rc, (double)y[2][3], rt, (double)loss);\n"
+                       "    hostile_destroy(m);\n"
+                       "    return 0;\n}\n");
+    snprintf(out, sizeof out, "%s/main.out", L.dir);
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c11 -Wall -Wextra -Wpedantic -Werror %s -I%s -o %s/main %s -L%s -lhostile -Wl,-rpath,%s && "
+             "%s/main > %s && g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ %s",
+             san, L.dir, L.dir, src, L.dir, L.dir, L.dir, out, hdr);
+    ck_assert_int_eq(system(cmd), 0);
+    FILE *f = fopen(out, "r");
+    char line[300];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "0 4 0 7.5\n");   /* y = x; the mean of 1, 4, 9, 16 */
+    fclose(f);
+    dlclose(L.h);
+    ir_graph_free(L.g);
+}
+END_TEST
+
+/* Model names that cannot be a C type and symbol prefix are refused where models are read
+ * (JSON, .sir) and by codegen, each with the reason. */
+START_TEST(t_model_name_refused)
+{
+    static const char *const bad[][2] = {
+        {"int", "is a C keyword"},
+        {"_Bool", "is a C keyword"},
+        {"class", "is a C++ keyword"},
+        {"__x", "is reserved to the C implementation"},
+        {"_Model", "is reserved to the C implementation"},
+        {"int64_t", "<stdint.h>"},
+        {"NULL", "<stddef.h>"},
+        {"srt_model", "\"srt_\" namespace"},
+        {"9lives", "is not a C identifier"},
+        {"a\"b", "is not a C identifier"},
+        {"a*/b", "is not a C identifier"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_ptr_nonnull(ir_model_name_problem(bad[i][0]));
+        ck_assert_msg(strstr(ir_model_name_problem(bad[i][0]), bad[i][1]), "%s: %s", bad[i][0],
+                      ir_model_name_problem(bad[i][0]));
+    }
+    char longname[IR_MODEL_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    ck_assert_ptr_nonnull(strstr(ir_model_name_problem(longname), "at most 100"));
+    longname[IR_MODEL_NAME_MAX] = '\0';
+    ck_assert_ptr_null(ir_model_name_problem(longname));
+    ck_assert_ptr_null(ir_model_name_problem("_model"));
+    ck_assert_ptr_null(ir_model_name_problem("srtx"));
+    /* the readers and codegen apply it */
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    const char *js = "{\"sinter\": 1, \"name\": \"class\", \"inputs\": [], \"outputs\": [], \"nodes\": []}";
+    ck_assert_ptr_null(fe_parse_model(js, strlen(js), "m.json", ".", &d));
+    ck_assert_str_eq(ir_diag_first(&d), "m.json: name: \"class\" is a C++ keyword (the generated header is usable from C++)");
+    ir_diag_free(&d);
+    IrGraph *g = ir_graph_new("__evil");
+    ir_diag_init(&d, NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/libevil.so", tmpdir());
+    ck_assert_int_eq(cg_compile(g, NULL, NULL, path, NULL, &d), -1);
+    ck_assert_ptr_nonnull(strstr(ir_diag_first(&d), "model name \"__evil\" is reserved to the C implementation"));
+    ir_diag_free(&d);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* ldd lists nothing beyond libc, libm, the OpenMP runtime and the loader. */
 START_TEST(t_ldd_minimal)
 {
@@ -989,8 +1114,8 @@ START_TEST(t_compile_errors)
     g->name = "bad-name";
     ir_diag_init(&d, NULL);
     ck_assert_int_eq(cg_compile(g, NULL, NULL, path, NULL, &d), -1);
-    ck_assert_str_eq(ir_diag_first(&d), "name: model name \"bad-name\" is not a C identifier (it prefixes the "
-                                        "library's functions)");
+    ck_assert_str_eq(ir_diag_first(&d), "name: model name \"bad-name\" is not a C identifier (it prefixes "
+                                        "exported symbols: use letters, digits and '_', not starting with a digit)");
     ir_diag_free(&d);
     g->name = saved;
 
@@ -1399,6 +1524,8 @@ int main(void)
     tcase_add_test(abi, t_header_compiles_and_links);
     tcase_add_test(abi, t_header_text);
     tcase_add_test(abi, t_header_identifiers);
+    tcase_add_test(abi, t_header_hostile_names);
+    tcase_add_test(abi, t_model_name_refused);
     tcase_add_test(abi, t_cross_aarch64_object);
     tcase_add_test(abi, t_emit_kinds);
     tcase_add_test(abi, t_compile_errors);
