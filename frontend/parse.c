@@ -266,8 +266,15 @@ static bool parse_op(Fe *c, const cJSON *obj, const char *path, IrOp *op)
         fe_error(c, p, "expected an op name such as \"Relu\", got %s", fe_describe(q, it));
         return false;
     }
-    if (ir_op_from_name(it->valuestring, op))
-        return true;
+    if (ir_op_from_name(it->valuestring, op)) {
+        if (!(ir_op_info(*op)->flags & IR_OPF_INTERNAL))
+            return true;
+        /* made by passes; their shape rules assume what autodiff/qpack guarantee */
+        fe_error(c, p, "%s is an internal op of sinter's passes (training graph, packed weights), not for model "
+                       "files: write the forward model with ONNX ops (the training section adds the backward pass "
+                       "and the optimizer)", fe_quote(q, it->valuestring));
+        return false;
+    }
     FeSuggest s;
     fe_suggest_init(&s, it->valuestring);
     for (int i = 0; i < IR_OP_COUNT; i++)

@@ -100,21 +100,22 @@ bool fe_materialize_params(Fe *c)
 {
     IrGraph *g = c->g;
     bool ok = true;
+    char *path = NULL;   /* the weights file, for messages */
     if (c->mem_weights) {
         ok = apply_weights(c, c->mem_weights, c->mem_label);
     } else if (g->weights) {
         char err[512];
         SrtTensorFile tf;
-        char *path = weights_path(g);
+        path = weights_path(g);
         if (srt_safetensors_read(path, &tf, err, sizeof err) != SINTER_OK) {
             fe_error(c, "weights", "%s: %s", path, err);
             free(path);
             return false;
         }
         ok = apply_weights(c, &tf, path);
-        free(path);
         srt_tensorfile_free(&tf);
     }
+    const char *label = c->mem_weights ? c->mem_label : path;
     for (int k = 0; k < c->nparams && !c->stop; k++) {
         IrValue *v = g->values[c->params[k].id];
         const FeInit *init = &c->params[k].init;
@@ -122,8 +123,11 @@ bool fe_materialize_params(Fe *c)
             continue; /* (a mismatching tensor of the file is reported already) */
         if (init->kind == FE_INIT_NONE) {
             char q[FE_QBUF];
-            fe_error(c, v->where, "the weights file has no tensor %s and the param has no \"init\"",
-                     fe_quote(q, v->name));
+            if (label)
+                fe_error(c, v->where, "the weights file %s has no tensor %s and the param has no \"init\"", label,
+                         fe_quote(q, v->name));
+            else
+                fe_error(c, v->where, "the param has no \"init\" and the model names no weights file");
             ok = false;
             continue;
         }
@@ -133,6 +137,7 @@ bool fe_materialize_params(Fe *c)
         v->data = ir_arena_alloc(g->arena, bytes ? bytes : 1);
         fe_init_fill(init, g->seed, v->name, v->dtype, numel.b, v->data);
     }
+    free(path);
     return ok;
 }
 
