@@ -11,7 +11,8 @@ static bool is_fp(IrDtype t)
 /* ---- BatchNormalization ------------------------------------------------------------------------------------
  * x [N, C, spatial...]. Inference: per channel a = scale/sqrt(var+eps), y = (x-mean)*a + B.
  * Training mode: mean and population variance over N and the spatial axes, and the running
- * statistics outputs momentum*running + (1-momentum)*batch. Parallel over channels. */
+ * statistics outputs momentum*running + (1-momentum)*batch, the batch variance unbiased
+ * (x count/(count-1), count > 1) with unbiased=1. Parallel over channels. */
 
 /* Map context: the row's (or channel's) mean, a scalar. */
 typedef struct Shift {
@@ -72,7 +73,13 @@ static int batchnorm(CgKernel *k)
         var = LLVMBuildFDiv(k->b, l2.phi[0], cnt, "");
         const IrValue *rm = cg_kout(k, 1), *rv = cg_kout(k, 2);
         const IrValue *om[2] = {rm, rv};
-        LLVMValueRef ov[2] = {mu, var};
+        LLVMValueRef rvar = var;
+        if (ir_attr_int(n, "unbiased")) {
+            LLVMValueRef cm1 = LLVMBuildFSub(k->b, cnt, cg_fconst(ety, 1), "");
+            LLVMValueRef more = LLVMBuildFCmp(k->b, LLVMRealOGT, cnt, cg_fconst(ety, 1), "");
+            rvar = LLVMBuildSelect(k->b, more, LLVMBuildFDiv(k->b, l2.phi[0], cm1, ""), var, "");
+        }
+        LLVMValueRef ov[2] = {mu, rvar};
         for (int q = 0; q < 2; q++) {
             if (!om[q])
                 continue;

@@ -379,10 +379,13 @@ int ref_BatchNormalization(const IrGraph *g, const IrNode *n, IrTensor *const *i
                     sq += dv * dv;
                 }
             v = sq / count;
+            /* unbiased=1 (sinter's; autodiff sets it, as PyTorch): the running variance takes
+             * the unbiased batch variance sq/(count-1); ONNX (0): the population one */
+            double vr = ir_attr_int(n, "unbiased") && count > 1 ? sq / (count - 1) : v;
             if (rmean)
                 ir_tensor_setf(rmean, c, ir_tensor_getf(mean, c) * mom + mu * (1 - mom));
             if (rvar)
-                ir_tensor_setf(rvar, c, ir_tensor_getf(var, c) * mom + v * (1 - mom));
+                ir_tensor_setf(rvar, c, ir_tensor_getf(var, c) * mom + vr * (1 - mom));
         } else {
             mu = ir_tensor_getf(mean, c);
             v = ir_tensor_getf(var, c);

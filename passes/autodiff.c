@@ -377,6 +377,7 @@ static int train_batchnorm(Ad *ad, IrNode *n, Updates *u)
 {
     IrGraph *g = ad->g;
     ir_node_set_int(g, n, "training_mode", 1);
+    ir_node_set_int(g, n, "unbiased", 1);   /* the running variance as PyTorch keeps it */
     if (n->nout < 3) {
         int *out = ir_arena_alloc(g->arena, 3 * sizeof(int));
         for (int k = 0; k < 3; k++)

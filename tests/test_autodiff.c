@@ -355,7 +355,7 @@ START_TEST(test_batchnorm_training_form)
     run_ok(g, "shape_infer,autodiff");
     char *t = print(g);
     ASSERT_LINE(t, "%y, %\"next/rm\", %\"next/rv\" = BatchNormalization(%x, %s, %b, %rm, %rv) {momentum=0.8, "
-                   "training_mode=1} : f32[N,2,3], f32[2], f32[2]    # bn");
+                   "training_mode=1, unbiased=1} : f32[N,2,3], f32[2], f32[2]    # bn");
     /* x is an input: its gradient is made (the op has three outputs) but not kept as grad/x */
     ASSERT_LINE(t, "%\"bwd/bn/BatchNormGrad\", %\"grad/s\", %\"grad/b\" = BatchNormGrad(%\"grad/y\", %x, %s) {epsilon=1e-05} : "
                    "f32[N,2,3], f32[2], f32[2]    # bwd/bn");

@@ -1132,6 +1132,29 @@ START_TEST(bn_kernel_training)
 }
 END_TEST
 
+/* unbiased=1 (what autodiff sets, as PyTorch): the running variance takes the unbiased batch
+ * variance (2 here, not 1); the normalization still uses the population one. */
+START_TEST(bn_kernel_training_unbiased)
+{
+    int outs[3];
+    IrNode *n = bn("N,1", "1", SRT_F32, 3, outs);
+    ir_node_set_int(G, n, "training_mode", 1);
+    ir_node_set_int(G, n, "unbiased", 1);
+    ir_node_set_float(G, n, "epsilon", 0);
+    ir_node_set_float(G, n, "momentum", 0.75);
+    OK();
+    double dx[] = {1, 3}, ds[] = {1}, db[] = {0}, dm[] = {10}, dv[] = {5};
+    const double *data[] = {dx, ds, db, dm, dv};
+    IrTensor *v = run(2, data);
+    ck_assert_ptr_nonnull(v);
+    double want[] = {-1, 1}, wm[] = {8}, wv[] = {4.25};
+    expect_vals(&v[outs[0]], 2, want);
+    expect_vals(&v[outs[1]], 1, wm);
+    expect_vals(&v[outs[2]], 1, wv);
+    free_vals(v);
+}
+END_TEST
+
 /* ==== LayerNormalization ======================================================================== */
 
 static IrNode *ln(IrDtype t, const char *x, const char *s, int nout, int *outs)
@@ -1445,7 +1468,7 @@ int main(void)
         avgpool_kernel_count_include_pad, avgpool_kernel_ceil_overhang, avgpool_errors, avgpool_int8,
         gap_shape_and_kernel, gap_rank,
         bn_channel_shape, bn_t1_dtype, bn_outputs_need_training, bn_epsilon, bn_kernel_inference,
-        bn_kernel_training,
+        bn_kernel_training, bn_kernel_training_unbiased,
         ln_shapes, ln_axis, ln_scale_shape, ln_stash_type, ln_kernel,
         softmax_errors, softmax_kernel_stable,
         dropout_ratio, dropout_training_const, dropout_training_type, dropout_kernel,

@@ -8,9 +8,9 @@ gradients (p.grad set by hand, then opt.step()); "after" holds the params after 
 Float32 cases run torch in float32, so they carry its rounding.
 
 BatchNorm: five training-mode forward passes of nn.BatchNorm2d(3, momentum=0.1) in float64.
-torch's running_var uses the unbiased batch variance; sinter follows ONNX (DESIGN.md: the
-population variance), so the file also has the same recurrence with the population variance
-("population_running_var"), checked here against torch's own recurrence."""
+torch's running_var uses the unbiased batch variance, and so does sinter's training step
+(autodiff's unbiased=1); the file also has the same recurrence with the population variance
+(ONNX's training_mode=1, "population_running_var"), which the test checks it is not."""
 import json
 import os
 
