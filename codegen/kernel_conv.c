@@ -182,6 +182,8 @@ typedef struct RowConv {
     LLVMTypeRef ety;
     unsigned al, alw;
     int64_t cg, kc;                   /* input channels per group; weights per output channel */
+    int64_t wsm, wsc;                 /* weight strides per output and per input channel */
+    bool flip;                        /* taps read in reverse (a ConvTranspose's weights) */
     int nv, w, nr;
     bool pair;                        /* rows of n <= w/2 outputs: one vector holds rows 2p, 2p+1 */
     int64_t n;                        /* pair: the row length */
@@ -192,6 +194,12 @@ typedef struct RowConv {
     LLVMValueRef rowoff[CONV_ROW_MAX_TAPS][CONV_MAX_NR], rowok[CONV_ROW_MAX_TAPS][CONV_MAX_NR];
     LLVMValueRef bias;                /* bias pointer of the group, or NULL */
 } RowConv;
+
+/* Offset of the weight of tile channel r and tap t from the tile's weights of one input channel. */
+static int64_t weight_at(const RowConv *rc, int r, int64_t t)
+{
+    return r * rc->wsm + (rc->flip ? rc->g->taps - 1 - t : t);
+}
 
 static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
 {
@@ -259,8 +267,8 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
             for (int v = 0; v < nv; v++)
                 acc[r][q][v] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
     LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
-    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc)));
-    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, g->taps)));
+    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->wsm)));
+    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, rc->wsc)));
     for (int64_t t = 0; t < g->taps; t++) {
         LLVMValueRef bv[CONV_MAX_NR][4];
         for (int q = 0; q < nr; q++) {
@@ -278,7 +286,7 @@ static void row_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
             }
         }
         for (int r = 0; r < rows; r++) {
-            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, r * rc->kc + t)), rc->alw);
+            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, weight_at(rc, r, t))), rc->alw);
             LLVMValueRef as = cg_splat(k, a, w);
             for (int q = 0; q < nr; q++)
                 for (int v = 0; v < nv; v++)
@@ -350,8 +358,8 @@ static void pair_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
         for (int p = 0; p < np; p++)
             acc[r][p] = cg_loop_carry(k, &lc, LLVMConstNull(vty));
     LLVMValueRef xc = cg_add(k, rc->xbase, cg_mul(k, c, g->isz));
-    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->kc)));
-    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, g->taps)));
+    LLVMValueRef wc = cg_add(k, rc->wbase, cg_mul(k, m0, cg_i64c(k, rc->wsm)));
+    wc = cg_add(k, wc, cg_mul(k, c, cg_i64c(k, rc->wsc)));
     for (int64_t t = 0; t < g->taps; t++) {
         LLVMValueRef bv[CONV_MAX_NR / 2];
         for (int p = 0; p < np; p++) {
@@ -363,7 +371,7 @@ static void pair_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
             bv[p] = LLVMBuildShuffleVector(k->b, half[0], half[1], joinv, "");
         }
         for (int r = 0; r < rows; r++) {
-            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, r * rc->kc + t)), rc->alw);
+            LLVMValueRef a = cg_load(k, rc->ety, k->in[1], cg_add(k, wc, cg_i64c(k, weight_at(rc, r, t))), rc->alw);
             LLVMValueRef as = cg_splat(k, a, w);
             for (int p = 0; p < np; p++)
                 acc[r][p] = cg_fma(k, as, bv[p], acc[r][p]);
@@ -447,11 +455,28 @@ static bool conv_rows_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
     return ((g->s[last] == 1 || g->s[last] == 2) && g->taps <= CONV_ROW_MAX_TAPS && wide) || conv_pairs_ok(k, g, ety);
 }
 
+static void convt_pads(CgKernel *k, CgGeom *g);
+
+/* The geometry the row kernels run: a Conv's, or for a ConvTranspose with stride 1 the Conv
+ * over its input with the kernel flipped: y[o] = sum_t x[o + pb - t*d] w[t] reads, with
+ * t' = K-1-t, x[o - (ext-1-pb) + t'*d], so the begin pad becomes ext-1-pb (the row kernels
+ * mask reads outside the input, and never use the end pads). */
+static void row_geom(CgKernel *k, const IrValue *x, const IrValue *y, const IrValue *w, bool transposed, CgGeom *gm)
+{
+    cg_geom_forward(k, x, y, &w->shape, true, gm);
+    if (!transposed)
+        return;
+    convt_pads(k, gm);
+    for (int i = 0; i < gm->nsp; i++)
+        gm->pb[i] = cg_sub(k, cg_i64c(k, (gm->k[i] - 1) * gm->d[i]), gm->pb[i]);
+}
+
+/* transposed: a ConvTranspose of stride 1 (weights [C, M/group, taps], read flipped) */
 static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrValue *bias, const IrValue *y,
-                      int64_t group)
+                      int64_t group, bool transposed)
 {
     CgGeom gm;
-    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    row_geom(k, x, y, w, transposed, &gm);
     int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
     int last = gm.nsp - 1;
     RowConv rc;
@@ -473,12 +498,15 @@ static void conv_rows(CgKernel *k, const IrValue *x, const IrValue *w, const IrV
     LLVMValueRef grain = cg_grain(k, work, 8 * CG_PAR_WORK);
     CgPar p;
     cg_par_begin(k, &p, tasks, grain, 0, NULL);
-    cg_geom_forward(k, x, y, &w->shape, true, &gm);
+    row_geom(k, x, y, w, transposed, &gm);
     rc.g = &gm;
     rc.al = cg_align_of(x->dtype);
     rc.alw = cg_align_of(w->dtype);
     rc.cg = cg;
     rc.kc = cg * gm.taps;
+    rc.wsm = transposed ? gm.taps : rc.kc;
+    rc.wsc = transposed ? mg * gm.taps : gm.taps;
+    rc.flip = transposed;
     rc.P = gm.osz;
     rows = cg_i64c(k, 1);
     for (int i = 0; i < last; i++)
@@ -552,7 +580,7 @@ int cg_k_conv(CgKernel *k)
     unsigned al = cg_align_of(x->dtype);
     bool direct = conv_is_direct(n, &gm);
     if (!direct && conv_rows_ok(k, &gm, ety)) {
-        conv_rows(k, x, w, bias, y, group);
+        conv_rows(k, x, w, bias, y, group, false);
         return 0;
     }
     /* panel: PW positions (whole register tiles) x KC rows, at most ~64 KB on the stack */
@@ -781,6 +809,14 @@ int cg_k_convt(CgKernel *k)
         return cg_unsupported(k, "ConvTranspose with a kernel size that depends on N");
     int64_t group = ir_attr_int(n, "group");
     int64_t C = x->shape.d[1].b, M = y->shape.d[1].b, cg = C / group, mg = M / group;
+    bool stride1 = true;
+    for (int i = 0; i < gm.nsp; i++)
+        stride1 = stride1 && gm.s[i] == 1;
+    if (stride1 && conv_rows_ok(k, &gm, cg_t_elem(k, x->dtype))) {
+        /* a Conv with flipped weights: the row kernels, with no scatter and no zeroing pass */
+        conv_rows(k, x, w, bias, y, group, true);
+        return 0;
+    }
     int64_t rows_total = mg * gm.taps;
     LLVMTypeRef ety = cg_t_elem(k, x->dtype);
     size_t esz = srt_dtype_size(x->dtype);
