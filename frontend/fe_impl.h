@@ -94,7 +94,14 @@ void fe_suggest_try(FeSuggest *s, const char *cand);
 const char *fe_suggest_text(const FeSuggest *s, char *buf);
 
 /* Number parsing shared by data, attributes and inits. */
-bool fe_json_int(const cJSON *item, int64_t *out);       /* integral finite number, clamped to int64 */
+/* integral finite number, clamped to int64; exact over the whole int64 range when the item
+ * carries its source text (fe_json_keep_number_text) */
+bool fe_json_int(const cJSON *item, int64_t *out);
+/* cJSON keeps numbers only as doubles (1.7.15: valueint is a clamped int, nothing else), which
+ * rounds integers beyond 2^53. After cJSON parsed text[0..len) into root, this gives every
+ * number item its source text in valuestring (unused for numbers by cJSON, freed by
+ * cJSON_Delete): numbers are matched in document order with the number tokens of the text. */
+void fe_json_keep_number_text(cJSON *root, const char *text, size_t len);
 bool fe_json_float(const cJSON *item, double *out);      /* number or "nan" / "inf" / "-inf" */
 
 /* JSON access with diagnostics. fe_check_keys reports unknown (with "did you mean") and

@@ -862,6 +862,7 @@ static cJSON *parse_json(Fe *c, const char *text, size_t len)
         json_syntax_error(c, text, len, end);
         return NULL;
     }
+    fe_json_keep_number_text(root, text, len);   /* int64 values exact beyond 2^53 */
     /* only whitespace may follow the model object */
     size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
     for (size_t i = off; i < len; i++)

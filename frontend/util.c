@@ -1,5 +1,6 @@
 /* Frontend helpers: diagnostics with JSON paths, quoting, "did you mean", numbers, dtype names. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -156,10 +157,81 @@ const char *fe_suggest_text(const FeSuggest *s, char *buf)
 
 /* ---- numbers --------------------------------------------------------------------------- */
 
+/* The number tokens of JSON text, in order (strings skipped): what cJSON's parse_number reads. */
+typedef struct NumScan {
+    const char *p, *end;
+} NumScan;
+
+static bool next_number(NumScan *s, const char **tok, size_t *n)
+{
+    while (s->p < s->end) {
+        char c = *s->p;
+        if (c == '"') {
+            for (s->p++; s->p < s->end && *s->p != '"'; s->p++)
+                if (*s->p == '\\' && s->p + 1 < s->end)
+                    s->p++;
+            s->p++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const char *b = s->p;
+            while (s->p < s->end && (strchr("0123456789+-.eE", *s->p) && *s->p))
+                s->p++;
+            *tok = b;
+            *n = (size_t)(s->p - b);
+            return true;
+        } else {
+            s->p++;
+        }
+    }
+    return false;
+}
+
+/* Pre-order walk: each number item takes the next token. false: the text and the tree disagree
+ * (then the rest keeps doubles only). */
+static bool keep_texts(cJSON *it, NumScan *s)
+{
+    for (; it; it = it->next) {
+        if (cJSON_IsNumber(it) && !it->valuestring) {
+            const char *tok;
+            size_t n;
+            if (!next_number(s, &tok, &n) || n > 64)
+                return false;
+            char buf[72];
+            memcpy(buf, tok, n);
+            buf[n] = 0;
+            if (strtod(buf, NULL) != it->valuedouble && !(isnan(it->valuedouble)))
+                return false;
+            it->valuestring = cJSON_malloc(n + 1);
+            if (!it->valuestring)
+                return false;
+            memcpy(it->valuestring, buf, n + 1);
+        }
+        if (it->child && !keep_texts(it->child, s))
+            return false;
+    }
+    return true;
+}
+
+void fe_json_keep_number_text(cJSON *root, const char *text, size_t len)
+{
+    NumScan s = {text, text + len};
+    keep_texts(root, &s);
+}
+
 bool fe_json_int(const cJSON *item, int64_t *out)
 {
     if (!cJSON_IsNumber(item))
         return false;
+    const char *t = item->valuestring;
+    if (t && t[strspn(t, "-0123456789")] == '\0') {
+        /* an integer as written: exact (strtoll saturates beyond the int64 range: the clamp) */
+        errno = 0;
+        char *e;
+        long long v = strtoll(t, &e, 10);
+        if (e != t && *e == '\0') {
+            *out = (int64_t)v;
+            return true;
+        }
+    }
     double v = item->valuedouble;
     if (!isfinite(v) || v != floor(v))
         return false;

@@ -492,9 +492,16 @@ void ir_graph_permute(IrGraph *g, const int *order)
 
 void ir_graph_compact(IrGraph *g, const bool *keep_node)
 {
+    ir_graph_compact_keep(g, keep_node, NULL);
+}
+
+void ir_graph_compact_keep(IrGraph *g, const bool *keep_node, const bool *keep_value)
+{
     bool *used = calloc((size_t)g->nvalues + 1, sizeof(bool));
     int *vmap = malloc(((size_t)g->nvalues + 1) * sizeof(int));
     IR_ASSERT(used && vmap);
+    for (int i = 0; keep_value && i < g->nvalues; i++)
+        used[i] = keep_value[i];
     int nn = 0;
     for (int i = 0; i < g->nnodes; i++) {
         IrNode *n = g->nodes[i];

@@ -374,6 +374,8 @@ void ir_graph_permute(IrGraph *g, const int *order);
 /* Remove the nodes with keep[id] == false and values no longer referenced by any node,
  * graph input/output, training input or loss; renumbers ids. */
 void ir_graph_compact(IrGraph *g, const bool *keep_node);
+/* The same, keeping also every value with keep_value[id] (NULL: none). */
+void ir_graph_compact_keep(IrGraph *g, const bool *keep_node, const bool *keep_value);
 /* Deep copy (own arena). */
 IrGraph *ir_graph_clone(const IrGraph *g);
 /* Replace every use of value old by value repl (node inputs, graph outputs, loss inputs). */

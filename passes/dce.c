@@ -34,7 +34,7 @@ PassResult pass_dce(IrGraph *g, PassContext *ctx)
         removed += !keep[i];
     int nvalues = g->nvalues;
     /* Compaction also drops values nothing refers to any more (constants merged by cse,
-     * params of removed nodes, unused optional outputs of removed nodes). */
+     * unused optional outputs of removed nodes), but never a declared param (pass_compact). */
     pass_compact(g, keep);
     free(live);
     free(keep);

@@ -165,8 +165,13 @@ bool pass_value_pinned(const IrGraph *g, int id);
 /* Input slots of nodes reading value id (*only_node: the last such node), plus 2 for a use
  * outside the node list (the loss, a graph output or training value): 1 means one consumer. */
 int pass_value_uses(const IrGraph *g, int id, int *only_node);
-/* ir_graph_compact that also renumbers the training section's update and gradient lists. */
+/* ir_graph_compact that also renumbers the training section's update and gradient lists. It
+ * keeps every declared param, read or not: params are the model's interface (NAME_load and
+ * NAME_save, the JSON dump, checkpoints), so dce or folding never drop one. */
 void pass_compact(IrGraph *g, const bool *keep_node);
+/* The same, but params no node reads go too: qpack and qint8, whose packed constants replace
+ * the float weights. */
+void pass_compact_drop_params(IrGraph *g, const bool *keep_node);
 
 /* ---- running ------------------------------------------------------------------------ */
 void pass_context_init(PassContext *ctx, IrDiag *d);

@@ -305,20 +305,39 @@ static void restore_ids(const IrGraph *g, int *ids, int count, IrValue **saved)
     free(saved);
 }
 
-void pass_compact(IrGraph *g, const bool *keep_node)
+static void compact(IrGraph *g, const bool *keep_node, bool keep_params)
 {
+    bool *keep_value = NULL;
+    if (keep_params) {
+        keep_value = calloc((size_t)g->nvalues + 1, sizeof *keep_value);
+        IR_ASSERT(keep_value);
+        for (int id = 0; id < g->nvalues; id++)
+            keep_value[id] = g->values[id]->role == IR_ROLE_PARAM;
+    }
     IrTraining *t = g->training;
     if (!t) {
-        ir_graph_compact(g, keep_node);
+        ir_graph_compact_keep(g, keep_node, keep_value);
+        free(keep_value);
         return;
     }
     IrValue **dst = save_ids(g, t->update_dst, t->nupdates), **src = save_ids(g, t->update_src, t->nupdates);
     IrValue **gp = save_ids(g, t->grad_param, t->ngrads), **gv = save_ids(g, t->grad_value, t->ngrads);
-    ir_graph_compact(g, keep_node);
+    ir_graph_compact_keep(g, keep_node, keep_value);
+    free(keep_value);
     restore_ids(g, t->update_dst, t->nupdates, dst);
     restore_ids(g, t->update_src, t->nupdates, src);
     restore_ids(g, t->grad_param, t->ngrads, gp);
     restore_ids(g, t->grad_value, t->ngrads, gv);
+}
+
+void pass_compact(IrGraph *g, const bool *keep_node)
+{
+    compact(g, keep_node, true);
+}
+
+void pass_compact_drop_params(IrGraph *g, const bool *keep_node)
+{
+    compact(g, keep_node, false);
 }
 
 /* ---- statistics ---------------------------------------------------------------------- */

@@ -201,7 +201,7 @@ PassResult pass_qint8(IrGraph *g, PassContext *ctx)
             keep[L[i].relu] = false;
     free(cand);
     free(L);
-    pass_compact(g, keep);   /* the folded Relus, the float weights and biases */
+    pass_compact_drop_params(g, keep);   /* the folded Relus, the float weights and biases */
     free(keep);
     pass_stat_add(ctx, "layers made integer", layers);
     pass_stat_add(ctx, "uint8 outputs", u8);

@@ -80,7 +80,7 @@ PassResult pass_qpack(IrGraph *g, PassContext *ctx)
     bool *keep = malloc((size_t)g->nnodes + 1);
     IR_ASSERT(keep);
     memset(keep, 1, (size_t)g->nnodes + 1);
-    pass_compact(g, keep);   /* the float weights are no longer read */
+    pass_compact_drop_params(g, keep);   /* the float weights are no longer read */
     free(keep);
     pass_stat_add(ctx, "weights packed", packed);
     pass_stat_add(ctx, "float weight bytes replaced", bytes);

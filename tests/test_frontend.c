@@ -184,6 +184,36 @@ START_TEST(test_constant_data)
 }
 END_TEST
 
+/* int64 values are exact over the whole range (cJSON alone rounds beyond 2^53), in constants and
+ * attributes, and survive emit -> parse; beyond int64 they clamp; non-integer spellings of
+ * integers (1e3) still count. */
+START_TEST(test_int64_exact)
+{
+    IrGraph *g = parse_q("{'sinter': 1, 'name': 'm', 'outputs': ['i64', 's'],"
+                         " 'inputs': [{'name': 'x', 'dtype': 'float32', 'shape': ['N', 3]}],"
+                         " 'constants': ["
+                         "  {'name': 'i64', 'dtype': 'int64', 'shape': [7],"
+                         "   'data': [9007199254740993, 9223372036854775806, -9223372036854775807, 123456789012345678,"
+                         "            18446744073709551615, -99999999999999999999, 1e3]}],"
+                         " 'nodes': [{'op': 'Shape', 'inputs': ['x'], 'outputs': ['s'],"
+                         "            'attrs': {'start': -9223372036854775807, 'end': 9223372036854775806}}]}");
+    const int64_t *l = val(g, "i64")->data;
+    ck_assert(l[0] == 9007199254740993LL);
+    ck_assert(l[1] == INT64_MAX - 1);
+    ck_assert(l[2] == INT64_MIN + 1);
+    ck_assert(l[3] == 123456789012345678LL);
+    ck_assert(l[4] == INT64_MAX && l[5] == INT64_MIN && l[6] == 1000);
+    ck_assert(ir_attr_int(g->nodes[0], "end") == INT64_MAX - 1);
+    ck_assert(ir_attr_int(g->nodes[0], "start") == INT64_MIN + 1);
+    char *j = check_roundtrip(g);
+    ck_assert_ptr_nonnull(strstr(j, "[9007199254740993, 9223372036854775806, -9223372036854775807, 123456789012345678, "
+                                    "9223372036854775807, -9223372036854775808, 1000]"));
+    ck_assert_ptr_nonnull(strstr(j, "9223372036854775806"));
+    free(j);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* "" marks an absent optional input; trailing optional inputs may be omitted. */
 START_TEST(test_optional_inputs)
 {
@@ -642,6 +672,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_attributes);
     tcase_add_test(tc, test_emit_after_passes);
     tcase_add_test(tc, test_bom);
+    tcase_add_test(tc, test_int64_exact);
     tcase_add_test(tc, test_examples);
     suite_add_tcase(s, tc);
     return s;
