@@ -1110,12 +1110,16 @@ START_TEST(bn_kernel_inference)
 }
 END_TEST
 
-/* Training form: batch statistics (population variance) and momentum-blended running stats. */
-START_TEST(bn_kernel_training)
+/* Training form on x = [1, 3] (mean 2, population variance 1, unbiased 2), running mean 10 and
+ * var 5, momentum 0.75: normalization with the batch statistics, momentum-blended running stats;
+ * unbiased=1 (what autodiff sets, as PyTorch) puts the unbiased variance in the running one. */
+static void bn_training_case(int unbiased, double want_var)
 {
     int outs[3];
     IrNode *n = bn("N,1", "1", SRT_F32, 3, outs);
     ir_node_set_int(G, n, "training_mode", 1);
+    if (unbiased)
+        ir_node_set_int(G, n, "unbiased", 1);
     ir_node_set_float(G, n, "epsilon", 0);
     ir_node_set_float(G, n, "momentum", 0.75);
     OK();
@@ -1124,34 +1128,22 @@ START_TEST(bn_kernel_training)
     const double *data[] = {dx, ds, db, dm, dv};
     IrTensor *v = run(2, data);
     ck_assert_ptr_nonnull(v);
-    double want[] = {-1, 1}, wm[] = {8}, wv[] = {4};
+    double want[] = {-1, 1}, wm[] = {8}, wv[] = {want_var};
     expect_vals(&v[outs[0]], 2, want);
     expect_vals(&v[outs[1]], 1, wm);
     expect_vals(&v[outs[2]], 1, wv);
     free_vals(v);
 }
+
+START_TEST(bn_kernel_training)
+{
+    bn_training_case(0, 4);      /* 0.75*5 + 0.25*1 (ONNX) */
+}
 END_TEST
 
-/* unbiased=1 (what autodiff sets, as PyTorch): the running variance takes the unbiased batch
- * variance (2 here, not 1); the normalization still uses the population one. */
 START_TEST(bn_kernel_training_unbiased)
 {
-    int outs[3];
-    IrNode *n = bn("N,1", "1", SRT_F32, 3, outs);
-    ir_node_set_int(G, n, "training_mode", 1);
-    ir_node_set_int(G, n, "unbiased", 1);
-    ir_node_set_float(G, n, "epsilon", 0);
-    ir_node_set_float(G, n, "momentum", 0.75);
-    OK();
-    double dx[] = {1, 3}, ds[] = {1}, db[] = {0}, dm[] = {10}, dv[] = {5};
-    const double *data[] = {dx, ds, db, dm, dv};
-    IrTensor *v = run(2, data);
-    ck_assert_ptr_nonnull(v);
-    double want[] = {-1, 1}, wm[] = {8}, wv[] = {4.25};
-    expect_vals(&v[outs[0]], 2, want);
-    expect_vals(&v[outs[1]], 1, wm);
-    expect_vals(&v[outs[2]], 1, wv);
-    free_vals(v);
+    bn_training_case(1, 4.25);   /* 0.75*5 + 0.25*2 */
 }
 END_TEST
 
