@@ -166,9 +166,8 @@ static int int_interp(const Lib *L, const IntCall *c, char *msg, size_t len)
         ck_assert_mem_eq(q->data, c->q, (size_t)c->n * 3 * sizeof(int32_t));
         ck_assert_mem_eq(p->data, c->p, (size_t)c->n * 3 * sizeof(int64_t));
     }
-    for (int i = 0; i < g->nvalues; i++)
-        if (i != g->inputs[0] && i != g->inputs[1] && i != g->inputs[2])
-            ir_tensor_free(&vals[i]);
+    for (int i = 0; i < g->nvalues; i++)   /* the interpreter copies the inputs too */
+        ir_tensor_free(&vals[i]);
     free(vals);
     ir_diag_free(&d);
     return rc;
