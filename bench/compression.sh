@@ -38,7 +38,8 @@ row "channels:0.5 + 1 epoch" "$W/libhalf.so" "$W/half.json"
 REPS=${REPS:-3}
 qbytes() {   # the integer weights and their scales/biases/multipliers the library embeds
     "$S" compile "$M" --weights "$W/float.safetensors" -o "$W/q.s" --dump-after fuse "${@}" 2>/dev/null |
-        awk '/^const %.*(\.i8|\.q8|\.q4|\.scale|\.bias_i32|\.mult) :/ {
+        awk '/^; after fuse/ { b = 0 }   # the inference graph: dumped last
+             /^const %.*(\.i8|\.q8|\.q4|\.scale|\.bias_i32|\.mult) :/ {
                  t = $4; sz = (t ~ /^f32/ || t ~ /^i32/) ? 4 : 1; sub(/^[a-z0-9]*\[/, "", t); sub(/\].*/, "", t)
                  n = split(t, d, ","); e = 1; for (i = 1; i <= n; i++) e *= d[i]; b += e * sz }
              /^param %.*: f32\[/ { t = $4; sub(/^f32\[/, "", t); sub(/\].*/, "", t)

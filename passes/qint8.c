@@ -106,6 +106,8 @@ static void make_int(IrGraph *g, IrNode *n, const Layer *L, int a_u8, const Pass
     for (int64_t j = 0; j < cols; j++) {
         double s = (double)sa * wq->scale[j];
         double bi = (b ? rint(b[j] / s) : 0) - (double)za * (double)colsum[j];
+        if (!isfinite(bi))   /* a non-finite bias or a zero scale */
+            bi = 0;
         bias[j] = (int32_t)(bi > 1073741824.0 ? 1073741824.0 : bi < -1073741824.0 ? -1073741824.0 : bi);
         mult[j] = (float)(L->u8out ? s / so : s);
     }
