@@ -202,6 +202,7 @@ int cg_k_shape(CgKernel *k);          /* Transpose, Concat, Split, Slice, Gather
 int cg_k_pad(CgKernel *k);            /* Pad (kernel_pad.c) */
 int cg_k_dequant_gemm(CgKernel *k);   /* DequantGemm: int8/int4 weights (kernel_qgemm.c) */
 int cg_k_int_gemm(CgKernel *k);       /* IntGemm: uint8 x int8, int32 sums (kernel_igemm.c) */
+int cg_k_sparse_gemm(CgKernel *k);    /* SparseGemm: CSR weights, gathered activations (kernel_sgemm.c) */
 /* the training graph's kernels (kernel_grad.c) */
 int cg_k_conv_grad_weight(CgKernel *k);
 int cg_k_pool_grad(CgKernel *k);      /* MaxPoolGrad, AveragePoolGrad */

@@ -107,6 +107,7 @@ static const CgOpImpl impls[IR_OP_COUNT] = {
     [IR_OP_ADAMUPDATE] = {cg_k_update, WORK_FLOPS},
     [IR_OP_DEQUANTGEMM] = {cg_k_dequant_gemm, WORK_FLOPS},
     [IR_OP_INTGEMM] = {cg_k_int_gemm, WORK_FLOPS},
+    [IR_OP_SPARSEGEMM] = {cg_k_sparse_gemm, WORK_FLOPS},
     [IR_OP_QUANTIZE] = EW,
 };
 

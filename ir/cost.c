@@ -151,6 +151,10 @@ bool ir_node_flops(const IrGraph *g, const IrNode *n, IrDim *flops)
         return a->shape.rank == 2 && a->shape.d[1].a == 0 && scale(out_elems, 2 * a->shape.d[1].b, flops) &&
                add_bias(n, 3, out_elems, flops);
     }
+    case IR_OP_SPARSEGEMM: {   /* a multiply-add per stored weight and row */
+        IrDim rows = g->values[n->in[0]]->shape.d[0];
+        return scale(rows, 2 * g->values[n->in[1]]->shape.d[0].b, flops) && add_bias(n, 4, out_elems, flops);
+    }
     case IR_OP_INTGEMM: {   /* a multiply-add per weight and row, as the float Gemm */
         const IrValue *a = g->values[n->in[0]];
         return a->shape.rank == 2 && a->shape.d[1].a == 0 && scale(out_elems, 2 * a->shape.d[1].b, flops);

@@ -54,6 +54,7 @@ int ir_epilogue_split(const IrGraph *g, const IrNode *n)
     case IR_OP_GEMM:
     case IR_OP_DEQUANTGEMM:
     case IR_OP_INTGEMM:   /* float_out only (a float output) */
+    case IR_OP_SPARSEGEMM:
         return 1;
     case IR_OP_MATMUL:
         return r > 0 ? r - 1 : 0;

@@ -1,4 +1,4 @@
-/* Quantized ops: DequantGemm (weight-only; double sums) and static int8 Quantize and IntGemm (exact int32 sums, float32 requantization): packed layouts, shape functions, reference kernels. */
+/* Quantized and sparse ops: DequantGemm (weight-only; double sums), static int8 Quantize and IntGemm (exact int32 sums, float32 requantization), SparseGemm (CSR rows): layouts, shape functions, reference kernels. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -216,6 +216,71 @@ int ref_IntGemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
                 ((float *)out[0]->data)[i * cols + j] = y;
             else
                 ((uint8_t *)out[0]->data)[i * cols + j] = (uint8_t)ir_requant(y, zp, qmax);
+        }
+    return 0;
+}
+
+/* ---- SparseGemm: CSR rows of the weight, one per output ------------------------------------------ */
+
+int shape_SparseGemm(IrGraph *g, IrNode *n, IrDiag *d)
+{
+    const IrValue *a = ir_in(g, n, 0), *val = ir_in(g, n, 1), *col = ir_in(g, n, 2), *rp = ir_in(g, n, 3),
+                  *b = ir_in(g, n, 4);
+    int64_t cols = ir_attr_int(n, "n");
+    if (a->dtype != SRT_F32 || a->shape.rank != 2 || a->shape.d[1].a != 0) {
+        ir_node_error(d, n, "inputs[0] must be a float32 matrix with a constant K");
+        return -1;
+    }
+    int64_t k = a->shape.d[1].b;
+    if (cols < 1 || cols > ((int64_t)1 << 30)) {
+        ir_node_error(d, n, "attribute n = %lld is out of range (1 to 2^30)", (long long)cols);
+        return -1;
+    }
+    /* the structure is data: constants only, so it is checked once, here */
+    bool ok = val->dtype == SRT_F32 && col->dtype == SRT_I32 && rp->dtype == SRT_I32 && val->shape.rank == 1 &&
+              ir_shape_eq(&val->shape, &col->shape) && val->shape.d[0].a == 0 && rp->shape.rank == 1 &&
+              rp->shape.d[0].a == 0 && rp->shape.d[0].b == cols + 1 && val->data && col->data && rp->data;
+    if (!ok) {
+        ir_node_error(d, n, "inputs[1..3] must be constants float32[nnz], int32[nnz] and int32[%lld] (CSR values, "
+                      "columns, row starts)", (long long)(cols + 1));
+        return -1;
+    }
+    int64_t nnz = val->shape.d[0].b;
+    const int32_t *c = col->data, *r = rp->data;
+    for (int64_t j = 0; j < cols && ok; j++)
+        ok = r[j] >= 0 && r[j] <= r[j + 1];
+    ok = ok && r[0] == 0 && r[cols] == nnz;
+    for (int64_t p = 0; p < nnz && ok; p++)
+        ok = c[p] >= 0 && c[p] < k;
+    if (!ok) {
+        ir_node_error(d, n, "the CSR structure is broken: row starts must rise from 0 to %lld, columns lie in [0, %lld)",
+                      (long long)nnz, (long long)k);
+        return -1;
+    }
+    IrShape bs = {.rank = 1, .d = {ir_dim_const(cols)}};
+    if (b && (b->dtype != SRT_F32 || !ir_shape_eq(&b->shape, &bs))) {
+        ir_node_error(d, n, "inputs[4] must be float32[%lld] (the bias)", (long long)cols);
+        return -1;
+    }
+    IrShape y = {.rank = 2, .d = {a->shape.d[0], ir_dim_const(cols)}};
+    ir_set_out(g, n, 0, SRT_F32, &y);
+    return 0;
+}
+
+int ref_SparseGemm(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *const *out, IrDiag *d)
+{
+    (void)g;
+    (void)d;
+    const float *a = in[0]->data, *val = in[1]->data, *bias = n->nin > 4 && in[4] ? in[4]->data : NULL;
+    const int32_t *col = in[2]->data, *rp = in[3]->data;
+    int64_t m = in[0]->dims[0], k = in[0]->dims[1], cols = ir_attr_int(n, "n");
+    float *y = out[0]->data;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            double acc = bias ? bias[j] : 0.0;
+            for (int32_t p = rp[j]; p < rp[j + 1]; p++)
+                acc += (double)a[i * k + col[p]] * val[p];
+            y[i * cols + j] = (float)acc;
         }
     return 0;
 }

@@ -102,6 +102,7 @@ typedef struct PassContext {
     const char *stop_after;   /* stop after the first run of this pass; NULL: run the whole pipeline */
     PassPrune prune;          /* the compression pipeline's prune pass (kind NONE: nothing to prune) */
     PassQuantize quantize;    /* its quantize pass, and qpack on the inference graph (NONE: neither) */
+    bool sparse;              /* --sparse: sparsify on the inference graph */
 
     /* results */
     int passes_run;           /* pipeline entries that ran */
@@ -146,7 +147,7 @@ IrGraph *pass_training_graph(const IrGraph *g, PassContext *ctx);
  * when they ask for none. pass_prepare runs it first, so the training graph and the inference
  * program are built from the compressed model. Returns 0, or -1 with diagnostics. */
 int pass_compress(IrGraph *g, PassContext *ctx);
-/* qpack on the inference graph g alone, when ctx->quantize asks (the training graph keeps the
+/* qpack or qint8 (and sparsify with ctx->sparse) on the inference graph g alone, when ctx asks (the training graph keeps the
  * float params it trains): pass_prepare runs it after building the training graph. Returns 0,
  * or -1 with diagnostics. */
 int pass_pack_quantized(IrGraph *g, PassContext *ctx);

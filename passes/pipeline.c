@@ -198,16 +198,22 @@ int pass_prepare(IrGraph *g, PassContext *ctx, IrGraph **train)
 
 int pass_pack_quantized(IrGraph *g, PassContext *ctx)
 {
-    if (ctx->quantize.kind == PASS_QUANT_NONE)
+    if (ctx->quantize.kind == PASS_QUANT_NONE && !ctx->sparse)
         return 0;
-    /* weight-only: DequantGemm; static int8: IntGemm and Quantize */
-    static const char *const qpack[] = {"qpack"}, *const qint8[] = {"qint8"};
+    /* weight-only: DequantGemm; static int8: IntGemm and Quantize; then the float weights left
+     * that are sparse enough: SparseGemm */
+    const char *passes[2];
+    int np = 0;
+    if (ctx->quantize.kind != PASS_QUANT_NONE)
+        passes[np++] = ctx->quantize.kind == PASS_QUANT_INT8 ? "qint8" : "qpack";
+    if (ctx->sparse)
+        passes[np++] = "sparsify";
     const char *const *saved = ctx->pipeline;
     int nsaved = ctx->npipeline;
     const char *dump = ctx->dump_after, *stop = ctx->stop_after;
-    ctx->pipeline = ctx->quantize.kind == PASS_QUANT_INT8 ? qint8 : qpack;
-    ctx->npipeline = 1;
-    if (dump && strcmp(dump, "all") && strcmp(dump, ctx->pipeline[0]))
+    ctx->pipeline = passes;
+    ctx->npipeline = np;
+    if (dump && strcmp(dump, "all") && strcmp(dump, passes[0]) && (np < 2 || strcmp(dump, passes[1])))
         ctx->dump_after = NULL;
     ctx->stop_after = NULL;
     int rc = pass_run_pipeline(g, ctx);

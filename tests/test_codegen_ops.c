@@ -1219,6 +1219,104 @@ START_TEST(test_int8_targets)
 }
 END_TEST
 
+/* ---- --sparse: SparseGemm's kernel against its reference ------------------------------------------ */
+
+/* Cases: K, outputs, the fraction of non-zero weights, Gemm (transB=1, bias, Relu after) or
+ * MatMul, and whether sparsify takes it (above 25% it stays dense). */
+static const struct {
+    int64_t k, n;
+    double density;
+    bool gemm, sparse;
+} sp_cases[] = {
+    {70, 45, 0.1, true, true},      /* rows of 0..20 entries, padded to 16 */
+    {256, 10, 0.2, false, true},
+    {33, 17, 0.02, true, true},     /* empty rows */
+    {64, 32, 0.5, true, false},
+};
+
+static char *sp_model(int c)
+{
+    int64_t k = sp_cases[c].k, n = sp_cases[c].n;
+    size_t cap = (size_t)(k * n + n) * 24 + 4096, len = 0;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    len += (size_t)snprintf(t + len, cap - len, "model sp%d (seed 0)\ninput %%x : f32[N,%lld]\n", c, (long long)k);
+    len += (size_t)snprintf(t + len, cap - len, "param %%w : f32[%lld,%lld] = [", (long long)(sp_cases[c].gemm ? n : k),
+                            (long long)(sp_cases[c].gemm ? k : n));
+    for (int64_t i = 0; i < k * n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "",
+                                rnd() < sp_cases[c].density ? rnd_range(-1, 1) : 0.0);
+    len += (size_t)snprintf(t + len, cap - len, "]\n");
+    if (sp_cases[c].gemm) {
+        len += (size_t)snprintf(t + len, cap - len, "param %%b : f32[%lld] = [", (long long)n);
+        for (int64_t i = 0; i < n; i++)
+            len += (size_t)snprintf(t + len, cap - len, "%s%.6g", i ? ", " : "", rnd_range(-1, 1));
+        len += (size_t)snprintf(t + len, cap - len, "]\n%%h = Gemm(%%x, %%w, %%b) {transB=1} : f32[N,%lld]\n"
+                                "%%y = Relu(%%h) : f32[N,%lld]\n", (long long)n, (long long)n);
+    } else {
+        len += (size_t)snprintf(t + len, cap - len, "%%y = MatMul(%%x, %%w) : f32[N,%lld]\n", (long long)n);
+    }
+    snprintf(t + len, cap - len, "output %%y\n");
+    return t;
+}
+
+/* sparsify makes SparseGemm of the sparse weights only; the interpreter's SparseGemm equals the
+ * dense Gemm on the same weights, and the compiled kernel (gathers; the Relu in its epilogue)
+ * equals the interpreter at batch 1, 3 and 64, on the host and AVX2. */
+START_TEST(test_sparse_gemm)
+{
+    int c = _i;
+    char *text = sp_model(c);
+    IrGraph *g = dq_parse(text), *ref;
+    free(text);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    PassContext pc;
+    pass_context_init(&pc, &d);
+    pc.verify = true;
+    pc.sparse = true;
+    ref = ir_graph_clone(g);
+    ck_assert_msg(pass_pack_quantized(g, &pc) == 0, "%s", ir_diag_first(&d));
+    ck_assert_int_eq(g->nodes[0]->op, sp_cases[c].sparse ? IR_OP_SPARSEGEMM : (sp_cases[c].gemm ? IR_OP_GEMM :
+                     IR_OP_MATMUL));
+    ck_assert_int_eq(pass_stat_get(&pc, "sparsify", "weights made sparse"), sp_cases[c].sparse);
+    if (!sp_cases[c].sparse) {
+        ir_graph_free(ref);
+        ir_graph_free(g);
+        ir_diag_free(&d);
+        return;
+    }
+    ck_assert_int_eq(ir_value_find(g, "w"), -1);
+    int64_t n = 5;
+    IrTensor x;
+    i8_input(&x, n, sp_cases[c].k);
+    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
+    ck_assert_int_eq(ir_interp_eval(g, n, &x, false, va, &d), 0);
+    ck_assert_int_eq(ir_interp_eval(ref, n, &x, false, vb, &d), 0);
+    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
+    for (int64_t i = 0; i < ya->numel; i++)
+        ck_assert_msg(close_enough(ir_tensor_getf(ya, i), ir_tensor_getf(yb, i), 1e-6, 1e-6),
+                      "case %d: SparseGemm[%lld] = %.9g, Gemm %.9g", c, (long long)i, ir_tensor_getf(ya, i),
+                      ir_tensor_getf(yb, i));
+    for (int i = 0; i < g->nvalues; i++)
+        ir_tensor_free(&va[i]);
+    for (int i = 0; i < ref->nvalues; i++)
+        ir_tensor_free(&vb[i]);
+    free(va);
+    free(vb);
+    ir_tensor_free(&x);
+    char label[64];
+    snprintf(label, sizeof label, "sparse_gemm case %d", c);
+    run_inference_pipeline(g, label);
+    check_graph(label, NULL, g, 2, 1e-5, 1e-5);
+    CgOptions avx2 = {2, NULL, "x86-64-v3", NULL, false, false};
+    check_graph_opts(label, NULL, g, &avx2, sweep_ns, 3, 1e-5, 1e-5);
+    ir_graph_free(ref);
+    ir_graph_free(g);
+    ir_diag_free(&d);
+}
+END_TEST
+
 /* Report how much of the conformance set ran (skips are ops without kernels). */
 START_TEST(test_summary)
 {
@@ -1271,6 +1369,7 @@ int main(void)
     tcase_add_loop_test(tc, test_dequant_gemm, 0, (int)(sizeof dq_cases / sizeof dq_cases[0]));
     tcase_add_loop_test(tc, test_int_gemm, 0, (int)(sizeof i8_cases / sizeof i8_cases[0]) * I8_NTARGETS);
     tcase_add_test(tc, test_int8_targets);
+    tcase_add_loop_test(tc, test_sparse_gemm, 0, (int)(sizeof sp_cases / sizeof sp_cases[0]));
     tcase_add_test(tc, test_summary);
     suite_add_tcase(s, tc);
     int rc = tu_run(s);

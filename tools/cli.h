@@ -81,8 +81,9 @@ IrGraph *cli_load_model(const char *path);
  * step counter are ignored; a missing or mismatched tensor is an error naming the file). */
 IrGraph *cli_load_model_weights(const char *path, const char *weights);
 
-/* --quantize KIND [--quantize-group G] [--calibrate DATA [--calibrate-samples K]] as a verb
- * takes them. */
+/* The compression options of the inference graph as a verb takes them: --quantize KIND
+ * [--quantize-group G] [--calibrate DATA [--calibrate-samples K]] [--quantize-report]
+ * [--quantize-tolerance X], and --sparse. */
 #include "passes/passes.h"
 typedef struct CliQuant {
     const char *kind, *group;     /* the values given; NULL when absent */
@@ -90,6 +91,7 @@ typedef struct CliQuant {
     const char *samples;          /* --calibrate-samples K */
     const char *tolerance;        /* --quantize-tolerance X */
     bool report;                  /* --quantize-report: each layer's error, on stderr */
+    bool sparse;                  /* --sparse: sparsify on the inference graph */
     int64_t nsamples;             /* K, default CLI_CALIBRATE_SAMPLES */
     double tol;                   /* X; 0: none */
     int nkeep;

@@ -43,7 +43,7 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
     static const char *const known[] = {"--batch", "--threads", "--warmup", "--iters", "--seconds", "--weights",
                                         "-O", "--json", "--train", "--quantize", "--quantize-group",
                                         "--calibrate", "--calibrate-samples",
-                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
+                                        "--quantize-report", "--quantize-tolerance", "--sparse", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "bench", argc, argv);
     const char *v;
@@ -115,8 +115,9 @@ static int parse_args(int argc, char **argv, BenchArgs *o)
         return cli_usage_error("bench", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
     if ((qr = cli_quantize_args("bench", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->quantize.pass.kind != PASS_QUANT_NONE && (o->lib || o->train))
-        return cli_usage_error("bench", "--quantize applies to the inference of a MODEL.json compiled here%s",
+    if ((o->quantize.pass.kind != PASS_QUANT_NONE || o->quantize.sparse) && (o->lib || o->train))
+        return cli_usage_error("bench", "%s applies to the inference of a MODEL.json compiled here%s",
+                               o->quantize.sparse ? "--sparse" : "--quantize",
                                o->train ? " (a quantized model has no training step)" : "");
     return CLI_OK;
 }
@@ -528,6 +529,7 @@ const CliVerb cli_verb_bench = {
     "  --calibrate-samples K  how many (default 512)\n"
     "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
     "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
+    "  --sparse              weights with <= 25% non-zeros as CSR, as 'sinter compile --sparse'\n"
     "  --json            print the results as one JSON object (for scripts)\n"
     "\n"
     "Runs longer than a few seconds report progress on stderr.\n"

@@ -27,7 +27,7 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
                                         "--features", "--external-weights", "--dump-after", "--weights", "--soname",
                                         "--strip", "--prune", "--quantize", "--quantize-group", "--check-finite",
                                         "--calibrate", "--calibrate-samples",
-                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
+                                        "--quantize-report", "--quantize-tolerance", "--sparse", "--help", NULL};
     memset(o, 0, sizeof *o);
     o->cg.opt_level = 2;
     CliArgs a;
@@ -219,6 +219,7 @@ static int run_compile(int argc, char **argv)
         goto out;
     }
     ctx.quantize = o.quantize.pass;
+    ctx.sparse = o.quantize.sparse;
     if (o.dump_after && strcmp(o.dump_after, "plan")) {
         ctx.dump_after = o.dump_after;
         ctx.dump_file = stdout;
@@ -230,8 +231,10 @@ static int run_compile(int argc, char **argv)
     if (o.json && (rc = pass_compress(g, &ctx)) == 0) {
         ctx.prune.kind = PASS_PRUNE_NONE;
         ctx.quantize.kind = PASS_QUANT_NONE;
+        ctx.sparse = false;   /* the model keeps its dense weights */
     }
-    if (rc != 0 || pass_prepare(g, &ctx, ctx.quantize.kind != PASS_QUANT_NONE ? NULL : &tg) != 0) {
+    if (rc != 0 ||
+        pass_prepare(g, &ctx, ctx.quantize.kind != PASS_QUANT_NONE || ctx.sparse ? NULL : &tg) != 0) {
         if (d.count == 0)
             ir_diag_error(&d, NULL, "the pass pipeline failed without a diagnostic (a bug in sinter)");
         status = cli_report(&d);
@@ -275,7 +278,7 @@ const CliVerb cli_verb_compile = {
     "                      [--soname NAME] [--strip] [--dump-after PASS] [--prune SPEC]\n"
     "                      [--quantize KIND [--quantize-group G] [--calibrate DATA]\n"
     "                      [--calibrate-samples K] [--quantize-report] [--quantize-tolerance X]]\n"
-    "                      [--check-finite]\n"
+    "                      [--sparse] [--check-finite]\n"
     "\n"
     "Compiles a model ahead of time with LLVM: runs the inference pass pipeline (and, for a\n"
     "model with a training section, the training pipeline on a copy of it), emits one kernel\n"
@@ -311,8 +314,9 @@ const CliVerb cli_verb_compile = {
     "  --quantize-group G  weights only: a scale per G of K (32, 64, 128; int4 default 32)\n"
     "  --calibrate DATA    int8: activation ranges from examples as 'sinter train --data'\n"
     "                      takes them (the training split); --calibrate-samples K (512)\n"
-    "  --quantize-report   int8: each layer's output error against float on those examples\n"
-    "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
+    "  --quantize-report   int8: each layer's error against float on those examples\n"
+    "  --quantize-tolerance X  int8: layers with an error above X stay float\n"
+    "  --sparse            store weights with <= 25% non-zeros as CSR\n"
     "  --external-weights  do not embed the weights: NAME_create starts with zero params and\n"
     "                      NAME_load reads them from a .safetensors file\n"
     "  --soname NAME       the shared library's SONAME (default: the file name of OUT)\n"

@@ -59,7 +59,7 @@ static int parse_args(int argc, char **argv, RunArgs *o)
     static const char *const known[] = {"--interp", "--compare", "--input", "--output", "--n", "--random", "--show",
                                         "--threads", "--weights", "-O", "--quantize", "--quantize-group",
                                         "--check-finite", "--calibrate", "--calibrate-samples",
-                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
+                                        "--quantize-report", "--quantize-tolerance", "--sparse", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "run", argc, argv);
     const char *v;
@@ -137,9 +137,9 @@ static int parse_args(int argc, char **argv, RunArgs *o)
         return cli_usage_error("run", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
     if ((qr = cli_quantize_args("run", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->lib && o->quantize.pass.kind != PASS_QUANT_NONE)
-        return cli_usage_error("run", "--quantize applies when a MODEL.json is compiled; %s is compiled already",
-                               o->model);
+    if (o->lib && (o->quantize.pass.kind != PASS_QUANT_NONE || o->quantize.sparse))
+        return cli_usage_error("run", "%s applies when a MODEL.json is compiled; %s is compiled already",
+                               o->quantize.sparse ? "--sparse" : "--quantize", o->model);
     if (o->interp && (o->threads || o->opt_level >= 0))
         return cli_usage_error("run", "%s applies to compiled code; the reference interpreter (--interp) runs the "
                                "model as written on one thread", o->threads ? "--threads" : "-O");
@@ -642,7 +642,7 @@ static int run_model(RunArgs *o)
     } else if (!(g = cli_load_model_weights(o->model, o->weights))) {
         ir_diag_free(&d);
         return CLI_EINPUT;
-    } else if (o->quantize.pass.kind != PASS_QUANT_NONE) {
+    } else if (o->quantize.pass.kind != PASS_QUANT_NONE || o->quantize.sparse) {
         d.file = o->model;
         if (cli_quantize_model(g, &o->quantize, &d) != 0) {
             ir_graph_free(g);
@@ -795,6 +795,7 @@ const CliVerb cli_verb_run = {
     "  --calibrate-samples K how many (default 512)\n"
     "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
     "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
+    "  --sparse              weights with <= 25% non-zeros as CSR, as 'sinter compile --sparse'\n"
     "  --interp              run on the reference interpreter only\n"
     "  --compare             run compiled code and the interpreter on the same inputs; prints\n"
     "                        the compiled outputs and, per output, the max abs difference and\n"

@@ -1064,7 +1064,7 @@ static int parse_eval_args(int argc, char **argv, EvalArgs *o)
     static const char *const known[] = {"--data", "--weights", "--limit", "--batch", "--json", "--threads", "-O",
                                         "--quantize", "--quantize-group",
                                         "--calibrate", "--calibrate-samples",
-                                        "--quantize-report", "--quantize-tolerance", "--help", NULL};
+                                        "--quantize-report", "--quantize-tolerance", "--sparse", "--help", NULL};
     CliArgs a;
     cli_args_init(&a, "eval", argc, argv);
     const char *v;
@@ -1123,9 +1123,9 @@ static int parse_eval_args(int argc, char **argv, EvalArgs *o)
         return cli_usage_error("eval", "-O applies when a MODEL.json is compiled; %s is compiled already", o->model);
     if ((qr = cli_quantize_args("eval", &o->quantize)) != CLI_OK)
         return qr;
-    if (o->lib && o->quantize.pass.kind != PASS_QUANT_NONE)
-        return cli_usage_error("eval", "--quantize applies when a MODEL.json is compiled; %s is compiled already",
-                               o->model);
+    if (o->lib && (o->quantize.pass.kind != PASS_QUANT_NONE || o->quantize.sparse))
+        return cli_usage_error("eval", "%s applies when a MODEL.json is compiled; %s is compiled already",
+                               o->quantize.sparse ? "--sparse" : "--quantize", o->model);
     if (o->weights && !cli_has_suffix(o->weights, ".safetensors"))
         return cli_usage_error("eval", "--weights expects a .safetensors file, got \"%s\"", o->weights);
     char err[256];
@@ -1347,6 +1347,7 @@ const CliVerb cli_verb_eval = {
     "  --calibrate-samples K  how many (default 512)\n"
     "  --quantize-report     int8: each layer's output error against float (calibration examples)\n"
     "  --quantize-tolerance X  int8: layers whose error is above X stay float\n"
+    "  --sparse              weights with <= 25% non-zeros as CSR, as 'sinter compile --sparse'\n"
     "\n"
     "Exit status: 0 success, 1 bad model, library, weights or data file, 2 bad usage.\n",
     "evaluate a model on test data (accuracy and loss)",

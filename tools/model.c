@@ -59,6 +59,8 @@ int cli_quantize_option(CliArgs *a, CliQuant *q)
         q->tolerance = v;
     else if (cli_flag(a, "--quantize-report"))
         return q->report = true;
+    else if (cli_flag(a, "--sparse"))
+        return q->sparse = true;
     else
         return 0;
     return v ? 1 : -1;
@@ -125,7 +127,7 @@ void cli_quant_free(CliQuant *q)
 
 int cli_quantize_model(IrGraph *g, CliQuant *q, IrDiag *d)
 {
-    if (q->pass.kind == PASS_QUANT_NONE)
+    if (q->pass.kind == PASS_QUANT_NONE && !q->sparse)
         return 0;
     if (cli_quantize_calibrate(g, NULL, q, NULL, d) != 0)
         return -1;
@@ -133,6 +135,7 @@ int cli_quantize_model(IrGraph *g, CliQuant *q, IrDiag *d)
     pass_context_init(&ctx, d);
     ctx.verify = true;
     ctx.quantize = q->pass;
+    ctx.sparse = q->sparse;
     int rc = pass_compress(g, &ctx) != 0 || pass_pack_quantized(g, &ctx) != 0 ? -1 : 0;
     cli_quant_free(q);
     return rc;
