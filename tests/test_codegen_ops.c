@@ -1309,7 +1309,7 @@ START_TEST(test_sparse_gemm)
     snprintf(label, sizeof label, "sparse_gemm case %d", c);
     run_inference_pipeline(g, label);
     check_graph(label, NULL, g, 2, 1e-5, 1e-5);
-    CgOptions avx2 = {2, NULL, "x86-64-v3", NULL, false, false};
+    CgOptions avx2 = {.opt_level = 2, .cpu = "x86-64-v3", .check_finite = false};
     check_graph_opts(label, NULL, g, &avx2, sweep_ns, 3, 1e-5, 1e-5);
     ir_graph_free(ref);
     ir_graph_free(g);
