@@ -371,8 +371,8 @@ int ir_graph_toposort(IrGraph *g, IrDiag *d);
 /* Put the node that has id order[i] at position i (order: a permutation that keeps producers
  * before consumers) and renumber node ids. */
 void ir_graph_permute(IrGraph *g, const int *order);
-/* Remove the nodes with keep[id] == false and values no longer referenced by any node,
- * graph input/output, training input or loss; renumbers ids. */
+/* Remove the nodes with keep[id] == false (keep_node NULL: none) and values no longer
+ * referenced by any node, graph input/output, training input or loss; renumbers ids. */
 void ir_graph_compact(IrGraph *g, const bool *keep_node);
 /* The same, keeping also every value with keep_value[id] (NULL: none). */
 void ir_graph_compact_keep(IrGraph *g, const bool *keep_node, const bool *keep_value);

@@ -170,8 +170,8 @@ int pass_value_uses(const IrGraph *g, int id, int *only_node);
  * keeps every declared param, read or not: params are the model's interface (NAME_load and
  * NAME_save, the JSON dump, checkpoints), so dce or folding never drop one. */
 void pass_compact(IrGraph *g, const bool *keep_node);
-/* The same, but params no node reads go too: qpack and qint8, whose packed constants replace
- * the float weights. */
+/* The same, but params no node reads go too: qpack, qint8 and sparsify, whose packed constants
+ * replace the float weights. */
 void pass_compact_drop_params(IrGraph *g, const bool *keep_node);
 
 /* ---- running ------------------------------------------------------------------------ */

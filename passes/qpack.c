@@ -4,7 +4,7 @@
 
 #include "passes/passes.h"
 
-/* The float param goes (pass_compact drops it): the library then holds 1 or 1/2 byte per
+/* The float param goes (pass_compact_drop_params drops it): the library then holds 1 or 1/2 byte per
  * weight plus the scales, and NAME_load no longer sets those weights (they are constants). Runs
  * only when PassContext.quantize asks, so a model whose records came from elsewhere keeps its
  * float params otherwise. */
@@ -77,11 +77,7 @@ PassResult pass_qpack(IrGraph *g, PassContext *ctx)
     }
     if (!packed)
         return PASS_UNCHANGED;
-    bool *keep = malloc((size_t)g->nnodes + 1);
-    IR_ASSERT(keep);
-    memset(keep, 1, (size_t)g->nnodes + 1);
-    pass_compact_drop_params(g, keep);   /* the float weights are no longer read */
-    free(keep);
+    pass_compact_drop_params(g, NULL);   /* the float weights are no longer read (every node stays) */
     pass_stat_add(ctx, "weights packed", packed);
     pass_stat_add(ctx, "float weight bytes replaced", bytes);
     if (ir_infer_shapes(g, ctx->diag) != 0)

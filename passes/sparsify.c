@@ -99,11 +99,7 @@ PassResult pass_sparsify(IrGraph *g, PassContext *ctx)
         pass_stat_add(ctx, "weights kept dense", kept);
     if (!made)
         return PASS_UNCHANGED;
-    bool *keep = malloc((size_t)g->nnodes + 1);
-    IR_ASSERT(keep);
-    memset(keep, 1, (size_t)g->nnodes + 1);
-    pass_compact(g, keep);   /* the dense weights are no longer read */
-    free(keep);
+    pass_compact_drop_params(g, NULL);   /* the dense weights are no longer read (every node stays) */
     pass_stat_add(ctx, "weights made sparse", made);
     if (ir_infer_shapes(g, ctx->diag) != 0)
         return PASS_ERROR;

@@ -977,6 +977,35 @@ static IrGraph *dq_parse(const char *text)
     return g;
 }
 
+/* Graph g (one input [N, k], one output [N, n]) and its original ref give the same output on
+ * the interpreter for 5 random examples in [-2, 2), within tol. */
+static void interp_equal(const char *label, const IrGraph *g, const IrGraph *ref, int64_t k, int64_t n, double tol)
+{
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    int64_t m = 5, dims[2] = {m, k};
+    IrTensor x;
+    ck_assert_int_eq(ir_tensor_alloc(&x, SRT_F32, 2, dims), 0);
+    for (int64_t i = 0; i < x.numel; i++)
+        ir_tensor_setf(&x, i, rnd_range(-2, 2));
+    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
+    ck_assert_int_eq(ir_interp_eval(g, m, &x, false, va, &d), 0);
+    ck_assert_int_eq(ir_interp_eval(ref, m, &x, false, vb, &d), 0);
+    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
+    ck_assert_int_eq(ya->numel, m * n);
+    for (int64_t i = 0; i < ya->numel; i++)
+        ck_assert_msg(close_enough(ir_tensor_getf(ya, i), ir_tensor_getf(yb, i), tol, tol), "%s: [%lld] = %.9g, "
+                      "the original %.9g", label, (long long)i, ir_tensor_getf(ya, i), ir_tensor_getf(yb, i));
+    for (int i = 0; i < g->nvalues; i++)
+        ir_tensor_free(&va[i]);
+    for (int i = 0; i < ref->nvalues; i++)
+        ir_tensor_free(&vb[i]);
+    free(va);
+    free(vb);
+    ir_tensor_free(&x);
+    ir_diag_free(&d);
+}
+
 /* The quantize pass puts the weights on the grid; qpack makes DequantGemm of them. The
  * interpreter's DequantGemm (packed integers) equals its float Gemm on the snapped weights, and
  * the compiled kernel equals the interpreter, at batch 1, 3 and 64. */
@@ -1001,29 +1030,9 @@ START_TEST(test_dequant_gemm)
     ck_assert_msg(pass_pack_quantized(g, &pc) == 0, "%s", ir_diag_first(&d));
     ck_assert_int_eq(g->nodes[0]->op, IR_OP_DEQUANTGEMM);
     ck_assert_int_eq(ir_value_find(g, "w"), -1);   /* the float param is gone */
-    int64_t n = 5;
-    IrTensor x;
-    int64_t dims[2] = {n, dq_cases[c].k};
-    ck_assert_int_eq(ir_tensor_alloc(&x, SRT_F32, 2, dims), 0);
-    for (int64_t i = 0; i < x.numel; i++)
-        ir_tensor_setf(&x, i, rnd_range(-2, 2));
-    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
-    ck_assert_int_eq(ir_interp_eval(g, n, &x, false, va, &d), 0);
-    ck_assert_int_eq(ir_interp_eval(ref, n, &x, false, vb, &d), 0);
-    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
-    ck_assert_int_eq(ya->numel, n * dq_cases[c].n);
-    for (int64_t i = 0; i < ya->numel; i++)
-        ck_assert_msg(close_enough(ir_tensor_getf(ya, i), ir_tensor_getf(yb, i), 1e-5, 1e-5),
-                      "case %d: DequantGemm[%lld] = %.9g, Gemm on the snapped weights %.9g", c, (long long)i,
-                      ir_tensor_getf(ya, i), ir_tensor_getf(yb, i));
-    for (int i = 0; i < g->nvalues; i++)
-        ir_tensor_free(&va[i]);
-    for (int i = 0; i < ref->nvalues; i++)
-        ir_tensor_free(&vb[i]);
-    free(va);
-    free(vb);
-    ir_tensor_free(&x);
     char label[64];
+    snprintf(label, sizeof label, "dequant_gemm case %d (DequantGemm vs Gemm on the snapped weights)", c);
+    interp_equal(label, g, ref, dq_cases[c].k, dq_cases[c].n, 1e-5);
     snprintf(label, sizeof label, "dequant_gemm case %d", c);
     run_inference_pipeline(g, label);
     check_graph(label, NULL, g, 2, 1e-5, 1e-5);
@@ -1287,25 +1296,9 @@ START_TEST(test_sparse_gemm)
         return;
     }
     ck_assert_int_eq(ir_value_find(g, "w"), -1);
-    int64_t n = 5;
-    IrTensor x;
-    i8_input(&x, n, sp_cases[c].k);
-    IrTensor *va = calloc((size_t)g->nvalues + 1, sizeof *va), *vb = calloc((size_t)ref->nvalues + 1, sizeof *vb);
-    ck_assert_int_eq(ir_interp_eval(g, n, &x, false, va, &d), 0);
-    ck_assert_int_eq(ir_interp_eval(ref, n, &x, false, vb, &d), 0);
-    const IrTensor *ya = &va[g->outputs[0]], *yb = &vb[ref->outputs[0]];
-    for (int64_t i = 0; i < ya->numel; i++)
-        ck_assert_msg(close_enough(ir_tensor_getf(ya, i), ir_tensor_getf(yb, i), 1e-6, 1e-6),
-                      "case %d: SparseGemm[%lld] = %.9g, Gemm %.9g", c, (long long)i, ir_tensor_getf(ya, i),
-                      ir_tensor_getf(yb, i));
-    for (int i = 0; i < g->nvalues; i++)
-        ir_tensor_free(&va[i]);
-    for (int i = 0; i < ref->nvalues; i++)
-        ir_tensor_free(&vb[i]);
-    free(va);
-    free(vb);
-    ir_tensor_free(&x);
     char label[64];
+    snprintf(label, sizeof label, "sparse_gemm case %d (SparseGemm vs dense Gemm)", c);
+    interp_equal(label, g, ref, sp_cases[c].k, sp_cases[c].n, 1e-6);
     snprintf(label, sizeof label, "sparse_gemm case %d", c);
     run_inference_pipeline(g, label);
     check_graph(label, NULL, g, 2, 1e-5, 1e-5);
