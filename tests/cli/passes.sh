@@ -40,4 +40,14 @@ expect_eq "opt -o writes a .sir that dumps the same" "$OUT" "$(cat "$TMP/out.sir
 
 CHECKS=$((CHECKS + 1))
 [ "$count" -ge 35 ] || fail "only $count pass tests in tests/passes"
+# every registered pass has a folder of at least five cases
+npasses=0
+for p in $(sed -n 's/^PASS(\([a-z_0-9]*\),.*/\1/p' "$SRC/passes/passes.def"); do
+    npasses=$((npasses + 1))
+    n=$(ls "$SRC/tests/passes/$p/"*.sir 2>/dev/null | wc -l)
+    CHECKS=$((CHECKS + 1))
+    [ "$n" -ge 5 ] || fail "pass $p has $n test files in tests/passes/$p (at least 5 wanted)"
+done
+CHECKS=$((CHECKS + 1))
+[ "$npasses" -ge 10 ] || fail "only $npasses passes read from passes/passes.def"
 finish
