@@ -449,12 +449,12 @@ void cg_par_begin(CgKernel *k, CgPar *p, LLVMValueRef total, LLVMValueRef grain,
     p->nvals = nvals;
     /* captures: n, the kernel's arguments, node pointers that are not arguments, vals, err */
     int cap = 1 + nargs + nd->nin + nd->nout + nvals + 1;
-    p->outer = calloc((size_t)cap, sizeof *p->outer);
-    p->body_in = calloc((size_t)nd->nin + 1, sizeof *p->body_in);
-    p->body_out = calloc((size_t)nd->nout + 1, sizeof *p->body_out);
-    p->body_arg = calloc((size_t)nargs + 1, sizeof *p->body_arg);
-    int *in_at = calloc((size_t)nd->nin + 1, sizeof *in_at), *out_at = calloc((size_t)nd->nout + 1, sizeof *out_at);
-    LLVMTypeRef *ps = calloc((size_t)cap + 2, sizeof *ps);
+    p->outer = srt_calloc((size_t)cap, sizeof *p->outer);
+    p->body_in = srt_calloc((size_t)nd->nin + 1, sizeof *p->body_in);
+    p->body_out = srt_calloc((size_t)nd->nout + 1, sizeof *p->body_out);
+    p->body_arg = srt_calloc((size_t)nargs + 1, sizeof *p->body_arg);
+    int *in_at = srt_calloc((size_t)nd->nin + 1, sizeof *in_at), *out_at = srt_calloc((size_t)nd->nout + 1, sizeof *out_at);
+    LLVMTypeRef *ps = srt_calloc((size_t)cap + 2, sizeof *ps);
     IR_ASSERT(p->outer && p->body_in && p->body_out && p->body_arg && in_at && out_at && ps);
     int nc = 0;
     p->outer[nc++] = k->n;
@@ -549,8 +549,8 @@ void cg_par_end(CgKernel *k, CgPar *p)
     free(p->body_arg);
     LLVMPositionBuilderAtEnd(k->b, p->saved_bb);
     int nc = p->ncap;
-    LLVMValueRef *args = calloc((size_t)nc + 2, sizeof *args);
-    LLVMTypeRef *ftys = calloc((size_t)nc + 1, sizeof *ftys);
+    LLVMValueRef *args = srt_calloc((size_t)nc + 2, sizeof *args);
+    LLVMTypeRef *ftys = srt_calloc((size_t)nc + 1, sizeof *ftys);
     IR_ASSERT(args && ftys);
 
     /* Small constant trip counts run inline: no runtime call at all. */

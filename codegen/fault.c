@@ -48,10 +48,10 @@ static int site_of(CgFaults *f, const char *msg)
             return i + 1;
     if (f->nmsg == f->cap) {
         f->cap = f->cap ? 2 * f->cap : 8;
-        f->msg = realloc(f->msg, (size_t)f->cap * sizeof *f->msg);
+        f->msg = srt_realloc(f->msg, (size_t)f->cap * sizeof *f->msg);
         IR_ASSERT(f->msg);
     }
-    f->msg[f->nmsg] = strdup(msg);
+    f->msg[f->nmsg] = srt_strdup(msg);
     IR_ASSERT(f->msg[f->nmsg]);
     return ++f->nmsg;
 }
@@ -65,7 +65,7 @@ static LLVMValueRef flag_of(CgKernel *k, int site)
             return f->flags[i].flag;
     if (f->nflags == f->fcap) {
         f->fcap = f->fcap ? 2 * f->fcap : 8;
-        f->flags = realloc(f->flags, (size_t)f->fcap * sizeof *f->flags);
+        f->flags = srt_realloc(f->flags, (size_t)f->fcap * sizeof *f->flags);
         IR_ASSERT(f->flags);
     }
     LLVMBuilderRef tb = cg_entry_builder(k->ctx, k->fn);

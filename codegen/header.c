@@ -26,7 +26,7 @@ static void put(Text *t, const char *fmt, ...)
             return;
         }
         t->cap = (t->cap + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
+        t->s = srt_realloc(t->s, t->cap);
         IR_ASSERT(t->s);
     }
 }
@@ -171,7 +171,7 @@ static void put_training(Text *t, const IrGraph *g, char (*ids)[128])
 char *cg_header_text(const IrGraph *g, bool training, IrDiag *d)
 {
     int nargs = g->ninputs + g->noutputs + (g->training ? g->training->ninputs : 0);
-    char(*ids)[128] = calloc((size_t)nargs + 1, sizeof *ids);
+    char(*ids)[128] = srt_calloc((size_t)nargs + 1, sizeof *ids);
     IR_ASSERT(ids);
     for (int i = 0; i < nargs; i++) {
         const IrValue *v = arg_value(g, i);

@@ -102,7 +102,7 @@ int cg_jit_compile(IrGraph *g, const IrGraph *tg, const CgOptions *o, CgJit **ou
                                                   LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jm.tm));
     jm.tm = NULL;   /* owned by the builder now */
     cg_machine_dispose(&jm);
-    CgJit *j = calloc(1, sizeof *j);
+    CgJit *j = srt_calloc(1, sizeof *j);
     IR_ASSERT(j);
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->jit, builder);
     if (e) {

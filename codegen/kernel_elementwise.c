@@ -479,7 +479,7 @@ static void ew_body(CgKernel *k, const Ew *e, const int *opnd, LLVMValueRef *iba
                                           cg_align_of(o->v->dtype));
     }
     /* member outputs by position in the group */
-    LLVMValueRef *res = calloc((size_t)gr->nnodes + 1, sizeof *res);
+    LLVMValueRef *res = srt_calloc((size_t)gr->nnodes + 1, sizeof *res);
     IR_ASSERT(res);
     int slot = 0;
     for (int m = 0; m < gr->nnodes; m++) {
@@ -522,7 +522,7 @@ int cg_k_elementwise(CgKernel *k)
     int nslots = 0;
     for (int m = 0; m < gr->nnodes; m++)
         nslots += g->nodes[gr->nodes[m]]->nin;
-    int *opnd = calloc((size_t)nslots + 1, sizeof *opnd);
+    int *opnd = srt_calloc((size_t)nslots + 1, sizeof *opnd);
     IR_ASSERT(opnd);
     int slot = 0;
     for (int m = 0; m < gr->nnodes; m++) {

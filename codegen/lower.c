@@ -80,7 +80,7 @@ static bool pinned(const CgPart *part, int v)
 
 static int *copy_ids(const int *ids, int count)
 {
-    int *r = malloc(((size_t)count + 1) * sizeof *r);
+    int *r = srt_malloc(((size_t)count + 1) * sizeof *r);
     IR_ASSERT(r);
     if (count)
         memcpy(r, ids, (size_t)count * sizeof *r);
@@ -102,7 +102,7 @@ static void kernel_args(const IrGraph *g, CgStep *s, const int *step_of, int si,
     int cap = 0;
     for (int k = 0; k < s->nnodes; k++)
         cap += g->nodes[s->nodes[k]]->nin + g->nodes[s->nodes[k]]->nout;
-    s->args = malloc(((size_t)cap + 1) * sizeof *s->args);
+    s->args = srt_malloc(((size_t)cap + 1) * sizeof *s->args);
     IR_ASSERT(s->args);
     for (int k = 0; k < s->nnodes; k++) {
         const IrNode *n = g->nodes[s->nodes[k]];
@@ -145,9 +145,9 @@ int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag 
     *out = NULL;
     if (check_graph(g, d) != 0)
         return -1;
-    CgNodeKind *kind = calloc((size_t)g->nnodes + 1, sizeof *kind);
-    bool *needed = calloc((size_t)g->nvalues + 1, sizeof *needed);
-    CgProgram *p = calloc(1, sizeof *p);
+    CgNodeKind *kind = srt_calloc((size_t)g->nnodes + 1, sizeof *kind);
+    bool *needed = srt_calloc((size_t)g->nvalues + 1, sizeof *needed);
+    CgProgram *p = srt_calloc(1, sizeof *p);
     IR_ASSERT(kind && needed && p);
     p->g = g;
     p->what = part->what;
@@ -195,8 +195,8 @@ int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag 
     int nkern = 0;
     for (int i = 0; i < g->nnodes; i++)
         nkern += kind[i] == CG_NODE_KERNEL;
-    int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
-    p->steps = calloc((size_t)nkern + (size_t)part->nout + (size_t)part->nupdates + 1, sizeof *p->steps);
+    int *step_of = srt_malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
+    p->steps = srt_calloc((size_t)nkern + (size_t)part->nout + (size_t)part->nupdates + 1, sizeof *p->steps);
     IR_ASSERT(step_of && p->steps);
     for (int i = 0; i < g->nnodes; i++)
         step_of[i] = -1;
@@ -205,7 +205,7 @@ int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag 
             continue;
         CgStep *s = &p->steps[p->nsteps];
         s->kind = CG_STEP_KERNEL;
-        s->nodes = malloc(((size_t)g->nnodes - (size_t)i) * sizeof(int));
+        s->nodes = srt_malloc(((size_t)g->nnodes - (size_t)i) * sizeof(int));
         IR_ASSERT(s->nodes);
         int grp = g->nodes[i]->group, j = i;
         do {
@@ -224,7 +224,7 @@ int cg_lower_part(const IrGraph *g, const CgPart *part, CgProgram **out, IrDiag 
     }
     /* Values needed outside the kernel that makes them: read by another kernel, a view, a
      * copy, or named by the part (outputs, roots, updates, fixed homes). */
-    bool *outside = calloc((size_t)g->nvalues + 1, sizeof *outside);
+    bool *outside = srt_calloc((size_t)g->nvalues + 1, sizeof *outside);
     IR_ASSERT(outside);
     for (int j = 0; j < part->nout; j++)
         outside[part->out[j]] = true;
@@ -405,7 +405,7 @@ void cg_print_program(const CgProgram *p, FILE *f)
     if (chunk > 0)
         fprintf(f, "  runs batches in chunks of %" PRId64 " sample%s (each sample on its own; a chunk's scratch stays in cache)\n",
                 chunk, chunk == 1 ? "" : "s");
-    int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
+    int *step_of = srt_malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
     IR_ASSERT(step_of);
     for (int i = 0; i < g->nnodes; i++)
         step_of[i] = -1;

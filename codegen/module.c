@@ -166,7 +166,7 @@ static LLVMValueRef tensor_array(Emit *e, const IrGraph *g, const char *name, in
 {
     if (count == 0)
         return LLVMConstPointerNull(e->ptr);
-    LLVMValueRef *el = malloc((size_t)count * sizeof *el);
+    LLVMValueRef *el = srt_malloc((size_t)count * sizeof *el);
     IR_ASSERT(el);
     for (int i = 0; i < count; i++)
         el[i] = tensor_info(e, g->values[ids[i]], offsets ? offsets[i] : 0);
@@ -187,7 +187,7 @@ static LLVMValueRef weights_global(Emit *e)
     const IrGraph *g = p->g;
     if (e->opt->external_weights || p->param_bytes == 0)
         return LLVMConstPointerNull(e->ptr);
-    unsigned char *block = calloc((size_t)p->param_bytes, 1);
+    unsigned char *block = srt_calloc((size_t)p->param_bytes, 1);
     IR_ASSERT(block);
     for (int id = 0; id < g->nvalues; id++) {
         const IrValue *v = g->values[id];
@@ -258,7 +258,7 @@ static void packing_wrapper(Emit *e, LLVMBuilderRef b, const char *suffix, int n
                             LLVMTypeRef target_ty)
 {
     int np = nargs + 2 + (loss ? 1 : 0);
-    LLVMTypeRef *ps = malloc((size_t)np * sizeof *ps);
+    LLVMTypeRef *ps = srt_malloc((size_t)np * sizeof *ps);
     IR_ASSERT(ps);
     ps[0] = e->ptr;
     ps[1] = e->i64;
@@ -315,8 +315,8 @@ static int emit_descriptor(Emit *e, const Wrappers *w)
     const IrGraph *g = p->g;
     char name[300];
     int nparams = 0;
-    int *pids = malloc(((size_t)g->nvalues + 1) * sizeof *pids);
-    int64_t *poff = malloc(((size_t)g->nvalues + 1) * sizeof *poff);
+    int *pids = srt_malloc(((size_t)g->nvalues + 1) * sizeof *pids);
+    int64_t *poff = srt_malloc(((size_t)g->nvalues + 1) * sizeof *poff);
     IR_ASSERT(pids && poff);
     for (int id = 0; id < g->nvalues; id++)
         if (p->buf[id].storage == CG_STORE_PARAM) {
@@ -350,7 +350,7 @@ static int emit_descriptor(Emit *e, const Wrappers *w)
         snprintf(name, sizeof name, "%s__training_inputs", g->name);
         tins = tensor_array(e, g, name, (int)ntin, g->training->inputs, NULL);
         nstate = t->nstate;
-        int64_t *off = malloc(((size_t)t->nstate + (size_t)t->ngrads + 1) * sizeof *off);
+        int64_t *off = srt_malloc(((size_t)t->nstate + (size_t)t->ngrads + 1) * sizeof *off);
         IR_ASSERT(off);
         for (int i = 0; i < t->nstate; i++)
             off[i] = t->offset[t->state[i]];
@@ -432,7 +432,7 @@ static LLVMValueRef kernel_function(Emit *e, const CgProgram *p, const CgStep *s
 {
     int na = st->nargs;
     bool err = step_may_fault(p, st);
-    LLVMTypeRef *ps = malloc(((size_t)na + 2) * sizeof *ps);
+    LLVMTypeRef *ps = srt_malloc(((size_t)na + 2) * sizeof *ps);
     IR_ASSERT(ps);
     ps[0] = e->i64;
     for (int i = 0; i < na + err; i++)
@@ -472,9 +472,9 @@ static int emit_kernel(Emit *e, const CgProgram *p, const CgStep *st, LLVMValueR
     LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
     const IrNode *n = g->nodes[st->anchor >= 0 ? st->anchor : st->nodes[st->nnodes - 1]];
-    LLVMValueRef *arg = calloc((size_t)st->nargs + 1, sizeof *arg);
-    LLVMValueRef *in = calloc((size_t)n->nin + 1, sizeof *in);
-    LLVMValueRef *out = calloc((size_t)n->nout + 1, sizeof *out);
+    LLVMValueRef *arg = srt_calloc((size_t)st->nargs + 1, sizeof *arg);
+    LLVMValueRef *in = srt_calloc((size_t)n->nin + 1, sizeof *in);
+    LLVMValueRef *out = srt_calloc((size_t)n->nout + 1, sizeof *out);
     IR_ASSERT(arg && in && out);
     for (int a = 0; a < st->nargs; a++)
         arg[a] = LLVMGetParam(fn, (unsigned)(1 + a));
@@ -609,7 +609,7 @@ static void store_symbolic(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
 static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry *en, const LLVMValueRef *kfn)
 {
     const IrGraph *g = p->g;
-    bool *in_kernel = calloc((size_t)g->nnodes + 1, sizeof *in_kernel);
+    bool *in_kernel = srt_calloc((size_t)g->nnodes + 1, sizeof *in_kernel);
     IR_ASSERT(in_kernel);
     for (int s = 0; s < p->nsteps; s++)
         for (int k = 0; p->steps[s].kind == CG_STEP_KERNEL && k < p->steps[s].nnodes; k++)
@@ -636,7 +636,7 @@ static void emit_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Entry
             continue;
         }
         int na = 1 + cs->nargs + step_may_fault(p, cs);
-        LLVMValueRef *ka = malloc((size_t)na * sizeof *ka);
+        LLVMValueRef *ka = srt_malloc((size_t)na * sizeof *ka);
         IR_ASSERT(ka);
         ka[0] = en->n;
         for (int i = 0; i < cs->nargs; i++)
@@ -667,7 +667,7 @@ static LLVMValueRef program_work(Emit *e, const CgProgram *p, LLVMBuilderRef b, 
 /* The struct {i64 n, ptr x (nf - 1)} an entry hands to an outlined program. */
 static LLVMTypeRef frame_type(Emit *e, int nf)
 {
-    LLVMTypeRef *ft = malloc((size_t)nf * sizeof *ft);
+    LLVMTypeRef *ft = srt_malloc((size_t)nf * sizeof *ft);
     IR_ASSERT(ft);
     ft[0] = e->i64;
     for (int i = 1; i < nf; i++)
@@ -713,7 +713,7 @@ static void emit_team_body(Emit *e, const CgProgram *p, LLVMBuilderRef b, const 
     in.scratch = loaded[2];
     in.grads = en->grads ? loaded[3] : NULL;
     in.err = loaded[4];
-    in.args = calloc((size_t)nargs + 1, sizeof *in.args);
+    in.args = srt_calloc((size_t)nargs + 1, sizeof *in.args);
     IR_ASSERT(in.args);
     for (int i = 0; i < nargs; i++)
         in.args[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, fty, rf, (unsigned)(5 + i), ""), "");
@@ -753,7 +753,7 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     LLVMValueRef fld[4];
     for (int i = 0; i < 4; i++)
         fld[i] = LLVMBuildLoad2(rb, i == 0 ? e->i64 : e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)i, ""), "");
-    LLVMValueRef *arg = calloc((size_t)nargs + 1, sizeof *arg);
+    LLVMValueRef *arg = srt_calloc((size_t)nargs + 1, sizeof *arg);
     IR_ASSERT(arg);
     for (int i = 0; i < nargs; i++)
         arg[i] = LLVMBuildLoad2(rb, e->ptr, LLVMBuildStructGEP2(rb, cty, ctx, (unsigned)(4 + i), ""), "");
@@ -775,7 +775,7 @@ static void emit_chunks(Emit *e, const CgProgram *p, LLVMBuilderRef b, const Ent
     ce.err = fld[3];
     LLVMValueRef soff = LLVMBuildMul(rb, c, c64(e, p->scratch_bytes.a * chunk), "");
     ce.scratch = LLVMBuildGEP2(rb, e->i8, fld[2], &soff, 1, "");
-    ce.args = calloc((size_t)nargs + 1, sizeof *ce.args);
+    ce.args = srt_calloc((size_t)nargs + 1, sizeof *ce.args);
     IR_ASSERT(ce.args);
     for (int i = 0; i < nargs; i++) {
         /* a*N bytes (cg_batch_chunk: N only leading): a per sample; no N: shared */
@@ -851,7 +851,7 @@ static void return_on_fault(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, LLVMValu
 {
     if (first == last)
         return;
-    LLVMValueRef *msgs = malloc((size_t)(last - first) * sizeof *msgs);
+    LLVMValueRef *msgs = srt_malloc((size_t)(last - first) * sizeof *msgs);
     IR_ASSERT(msgs);
     for (int i = first; i < last; i++)
         msgs[i - first] = cstring(e, e->faults.msg[i]);
@@ -919,7 +919,7 @@ static int emit_entry(Emit *e)
     char name[300];
 
     /* Kernel functions first (their bodies may add helpers to the module). */
-    LLVMValueRef *kfn = calloc((size_t)p->nsteps + 1, sizeof *kfn);
+    LLVMValueRef *kfn = srt_calloc((size_t)p->nsteps + 1, sizeof *kfn);
     IR_ASSERT(kfn);
     int first = e->faults.first = e->faults.nmsg;
     int rc = emit_kernels(e, p, "k", kfn);
@@ -947,7 +947,7 @@ static int emit_entry(Emit *e)
     en.grads = NULL;
     en.err = fault_word(e, b);
     int nargs = p->nin + p->nout;
-    en.args = calloc((size_t)nargs + 1, sizeof *en.args);
+    en.args = srt_calloc((size_t)nargs + 1, sizeof *en.args);
     IR_ASSERT(en.args);
     for (int i = 0; i < nargs; i++)
         en.args[i] = load_buf(e, b, args, i, "");
@@ -979,7 +979,7 @@ static void emit_label_checks(Emit *e, LLVMBuilderRef b, LLVMValueRef fn, const 
 {
     const CgProgram *p = e->tp->grad;
     const IrGraph *g = p->g;
-    bool *seen = calloc((size_t)g->nvalues + 1, sizeof *seen);
+    bool *seen = srt_calloc((size_t)g->nvalues + 1, sizeof *seen);
     IR_ASSERT(seen);
     LLVMTypeRef cty;
     LLVMTypeRef cps[] = {e->ptr, e->ptr, e->ptr, e->i64, e->ptr, e->i64, e->i64, e->i64, e->i64};
@@ -1044,8 +1044,8 @@ static int emit_training(Emit *e)
     LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
     char name[300];
     int rc = -1;
-    LLVMValueRef *gk = calloc((size_t)gp->nsteps + 1, sizeof *gk), *ak = calloc((size_t)ap->nsteps + 1, sizeof *ak);
-    e->tconsts = calloc((size_t)t->tg->nvalues + 1, sizeof *e->tconsts);
+    LLVMValueRef *gk = srt_calloc((size_t)gp->nsteps + 1, sizeof *gk), *ak = srt_calloc((size_t)ap->nsteps + 1, sizeof *ak);
+    e->tconsts = srt_calloc((size_t)t->tg->nvalues + 1, sizeof *e->tconsts);
     IR_ASSERT(gk && ak && e->tconsts);
     int gfirst = e->faults.first = e->faults.nmsg;
     if (emit_kernels(e, gp, "t", gk) != 0)
@@ -1076,7 +1076,7 @@ static int emit_training(Emit *e)
     en.scratch = load_buf(e, b, bufs, 1, "scratch");
     en.grads = load_buf(e, b, bufs, 2, "grads");
     en.err = fault_word(e, b);
-    en.args = calloc((size_t)gp->nin + 2, sizeof *en.args);
+    en.args = srt_calloc((size_t)gp->nin + 2, sizeof *en.args);
     IR_ASSERT(en.args && gp->nout == 1);
     for (int i = 0; i < gp->nin; i++)
         en.args[i] = load_buf(e, b, args, i, "");
@@ -1188,7 +1188,7 @@ LLVMModuleRef cg_build_module(const CgProgram *p, const CgTrainPlan *tp, const C
     LLVMSetGlobalConstant(e.info, 1);
     LLVMSetAlignment(e.info, 8);
 
-    e.consts = calloc((size_t)g->nvalues + 1, sizeof *e.consts);
+    e.consts = srt_calloc((size_t)g->nvalues + 1, sizeof *e.consts);
     IR_ASSERT(e.consts);
     LLVMBuilderRef bld = LLVMCreateBuilderInContext(ctx);
     Wrappers w;

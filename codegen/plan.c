@@ -58,7 +58,7 @@ static void arena_insert(Arena *ar, int at, Block blk)
 {
     if (ar->n == ar->cap) {
         ar->cap = ar->cap ? 2 * ar->cap : 16;
-        ar->b = realloc(ar->b, (size_t)ar->cap * sizeof *ar->b);
+        ar->b = srt_realloc(ar->b, (size_t)ar->cap * sizeof *ar->b);
         IR_ASSERT(ar->b);
     }
     memmove(&ar->b[at + 1], &ar->b[at], (size_t)(ar->n - at) * sizeof *ar->b);
@@ -175,9 +175,9 @@ static bool is_kernel_arg(const CgProgram *p, int s, int v)
 int cg_plan(CgProgram *p, const CgNodeKind *kind, const CgPart *part, IrDiag *d)
 {
     const IrGraph *g = p->g;
-    p->buf = calloc((size_t)g->nvalues + 1, sizeof *p->buf);
-    int *step_of = malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
-    bool *used = calloc((size_t)g->nvalues + 1, sizeof *used);
+    p->buf = srt_calloc((size_t)g->nvalues + 1, sizeof *p->buf);
+    int *step_of = srt_malloc(((size_t)g->nnodes + 1) * sizeof *step_of);
+    bool *used = srt_calloc((size_t)g->nvalues + 1, sizeof *used);
     IR_ASSERT(p->buf && step_of && used);
     for (int id = 0; id < g->nvalues; id++) {
         CgBuffer *b = &p->buf[id];

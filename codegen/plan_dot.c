@@ -181,8 +181,8 @@ void cg_print_program_dot(const CgProgram *p, FILE *f)
     for (int i = 0; i < p->nin; i++)
         if (has_node(p, p->in[i]))
             put_buffer_node(p, p->in[i], f);
-    bool *drawn = calloc((size_t)g->nvalues + 1, sizeof *drawn);
-    int *op_of = malloc(((size_t)g->nvalues + 1) * sizeof *op_of);
+    bool *drawn = srt_calloc((size_t)g->nvalues + 1, sizeof *drawn);
+    int *op_of = srt_malloc(((size_t)g->nvalues + 1) * sizeof *op_of);
     IR_ASSERT(drawn && op_of);
     for (int i = 0; i < p->nin; i++)
         drawn[p->in[i]] = true;

@@ -26,7 +26,7 @@ static void init_llvm(void)
 
 static char *xstrdup(const char *s)
 {
-    char *r = strdup(s);
+    char *r = srt_strdup(s);
     IR_ASSERT(r);
     return r;
 }
@@ -366,7 +366,7 @@ static const char *kind_from_path(const char *path)
 static char *temp_beside(const char *path)
 {
     size_t len = strlen(path) + 16;
-    char *t = malloc(len);
+    char *t = srt_malloc(len);
     IR_ASSERT(t);
     snprintf(t, len, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(t);
@@ -383,7 +383,7 @@ static char *beside(const char *path, const char *file)
 {
     const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    char *r = malloc(dlen + strlen(file) + 1);
+    char *r = srt_malloc(dlen + strlen(file) + 1);
     IR_ASSERT(r);
     memcpy(r, path, dlen);
     strcpy(r + dlen, file);
@@ -569,6 +569,7 @@ int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgL
         ir_diag_error(d, out_path, "cannot create a file beside it: %s", strerror(errno));
         goto out;
     }
+    srt_temp_add(tmp, false);   /* removed if the command runs out of memory before the end */
     bool lib = !strcmp(kind, "so");
     if (!lib) {
         if (emit_file(mod, &m, kind, tmp, out_path, d) != 0)
@@ -586,6 +587,9 @@ int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgL
         }
         snprintf(obj, sizeof obj, "%s/%s.o", tmpdir, g->name);
         snprintf(log, sizeof log, "%s/link.log", tmpdir);
+        srt_temp_add(tmpdir, true);
+        srt_temp_add(obj, false);
+        srt_temp_add(log, false);
         if (emit_file(mod, &m, "o", obj, obj, d) != 0 || cg_find_linker(&m, &linker, out_path, d) != 0 ||
             cg_link_shared(&linker, lo, obj, tmp, out_path, log, d) != 0)
             goto out;
@@ -603,6 +607,7 @@ int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgL
             ir_diag_error(d, hdr, "cannot create a file beside it: %s", strerror(errno));
             goto out;
         }
+        srt_temp_add(hdr_tmp, false);
         if (write_text(hdr_tmp, text, d) != 0)
             goto out;
         chmod(hdr_tmp, 0644);
@@ -618,6 +623,11 @@ int cg_compile_with(IrGraph *g, const IrGraph *tg, const CgOptions *o, const CgL
     }
     rc = 0;
 out:
+    srt_temp_remove(tmp);
+    srt_temp_remove(hdr_tmp);
+    srt_temp_remove(obj);
+    srt_temp_remove(log);
+    srt_temp_remove(tmpdir);
     if (tmp)
         unlink(tmp);   /* gone already after a successful rename */
     if (hdr_tmp)

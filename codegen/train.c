@@ -117,7 +117,7 @@ int cg_train_plan(const IrGraph *g, const IrGraph *train, const CgProgram *infer
                       "training pipeline: pass_training_graph)");
         return -1;
     }
-    CgTrainPlan *t = calloc(1, sizeof *t);
+    CgTrainPlan *t = srt_calloc(1, sizeof *t);
     IR_ASSERT(t);
     t->step = t->lr = -1;
     t->tg = ir_graph_clone(train);
@@ -132,9 +132,9 @@ int cg_train_plan(const IrGraph *g, const IrGraph *train, const CgProgram *infer
     nv = tg->nvalues;
 
     /* The param block: inference params at their offsets, then the optimizer state. */
-    t->offset = malloc(((size_t)nv + 1) * sizeof *t->offset);
-    t->state = malloc(((size_t)nv + 1) * sizeof *t->state);
-    t->grad_offset = malloc(((size_t)nv + 1) * sizeof *t->grad_offset);
+    t->offset = srt_malloc(((size_t)nv + 1) * sizeof *t->offset);
+    t->state = srt_malloc(((size_t)nv + 1) * sizeof *t->state);
+    t->grad_offset = srt_malloc(((size_t)nv + 1) * sizeof *t->grad_offset);
     IR_ASSERT(t->offset && t->state && t->grad_offset);
     int64_t soff = infer->param_bytes;
     for (int id = 0; id < nv; id++) {
@@ -176,14 +176,14 @@ int cg_train_plan(const IrGraph *g, const IrGraph *train, const CgProgram *infer
     }
 
     /* Split: the optimizer's nodes and updates, the rest. */
-    apply = calloc((size_t)tg->nnodes + 1, sizeof *apply);
-    allowed = calloc((size_t)tg->nnodes + 1, sizeof *allowed);
-    opt = calloc((size_t)tr->nupdates + 1, sizeof *opt);
-    inplace = malloc(((size_t)nv + 1) * sizeof *inplace);
-    ud = malloc(((size_t)tr->nupdates + 1) * sizeof *ud);
-    us = malloc(((size_t)tr->nupdates + 1) * sizeof *us);
-    in = malloc(((size_t)tg->ninputs + (size_t)tr->ninputs + 1) * sizeof *in);
-    roots = malloc(((size_t)tr->ngrads + (size_t)tr->nupdates + 1) * sizeof *roots);
+    apply = srt_calloc((size_t)tg->nnodes + 1, sizeof *apply);
+    allowed = srt_calloc((size_t)tg->nnodes + 1, sizeof *allowed);
+    opt = srt_calloc((size_t)tr->nupdates + 1, sizeof *opt);
+    inplace = srt_malloc(((size_t)nv + 1) * sizeof *inplace);
+    ud = srt_malloc(((size_t)tr->nupdates + 1) * sizeof *ud);
+    us = srt_malloc(((size_t)tr->nupdates + 1) * sizeof *us);
+    in = srt_malloc(((size_t)tg->ninputs + (size_t)tr->ninputs + 1) * sizeof *in);
+    roots = srt_malloc(((size_t)tr->ngrads + (size_t)tr->nupdates + 1) * sizeof *roots);
     IR_ASSERT(apply && allowed && opt && inplace && ud && us && in && roots);
     ir_training_apply_nodes(tg, apply);
     for (int i = 0; i < tg->nnodes; i++)

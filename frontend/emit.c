@@ -25,7 +25,7 @@ static void put(Out *o, const char *s, size_t n)
         size_t cap = o->cap ? o->cap : 4096;
         while (cap < o->len + n + 1)
             cap *= 2;
-        char *p = realloc(o->p, cap);
+        char *p = srt_realloc(o->p, cap);
         if (!p) {
             o->oom = true;
             return;
@@ -319,7 +319,7 @@ static void put_weights_path(Out *o, const IrGraph *g)
 {
     const char *w = g->weights, *dir = g->model_dir ? g->model_dir : ".";
     size_t len = strlen(w) + strlen(dir) + 2;
-    char *joined = malloc(len);
+    char *joined = srt_malloc(len);
     if (!joined) {
         o->oom = true;
         return;
@@ -334,7 +334,7 @@ static void put_weights_path(Out *o, const IrGraph *g)
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof cwd)) {
             size_t alen = strlen(cwd) + strlen(joined) + 2;
-            abs = malloc(alen);
+            abs = srt_malloc(alen);
             if (abs)
                 snprintf(abs, alen, "%s/%s", cwd, joined);
         }

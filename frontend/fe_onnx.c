@@ -52,11 +52,11 @@ void ox_unsupported(Ox *x, const Onnx__NodeProto *n, int index)
         snprintf(node, sizeof node, "#%d", index);
     if (x->nunsup == x->cap_unsup) {
         x->cap_unsup = x->cap_unsup ? 2 * x->cap_unsup : 8;
-        x->unsup = realloc(x->unsup, (size_t)x->cap_unsup * sizeof *x->unsup);
+        x->unsup = srt_realloc(x->unsup, (size_t)x->cap_unsup * sizeof *x->unsup);
         IR_ASSERT(x->unsup);
     }
-    x->unsup[x->nunsup].op = strdup(op);
-    x->unsup[x->nunsup].node = strdup(node);
+    x->unsup[x->nunsup].op = srt_strdup(op);
+    x->unsup[x->nunsup].node = srt_strdup(node);
     IR_ASSERT(x->unsup[x->nunsup].op && x->unsup[x->nunsup].node);
     x->nunsup++;
 }
@@ -68,7 +68,7 @@ static void report_unsupported(Ox *x)
     if (!x->nunsup)
         return;
     size_t cap = 256, len = 0;
-    char *buf = malloc(cap);
+    char *buf = srt_malloc(cap);
     IR_ASSERT(buf);
     buf[0] = 0;
     int nops = 0;
@@ -100,7 +100,7 @@ static void report_unsupported(Ox *x)
         size_t pl = strlen(piece);
         if (len + pl + 1 > cap) {
             cap = 2 * (len + pl + 1);
-            buf = realloc(buf, cap);
+            buf = srt_realloc(buf, cap);
             IR_ASSERT(buf);
         }
         memcpy(buf + len, piece, pl + 1);
@@ -143,7 +143,7 @@ OxName *ox_reserve(Ox *x, const char *name)
         size_t old = x->cap_names;
         OxName *tab = x->names;
         x->cap_names = old ? 2 * old : 256;
-        x->names = calloc(x->cap_names, sizeof *x->names);
+        x->names = srt_calloc(x->cap_names, sizeof *x->names);
         IR_ASSERT(x->names);
         for (size_t i = 0; i < old; i++)
             if (tab[i].name)
@@ -152,7 +152,7 @@ OxName *ox_reserve(Ox *x, const char *name)
     }
     OxName *e = slot(x, name);
     if (!e->name) {
-        e->name = strdup(name);
+        e->name = srt_strdup(name);
         IR_ASSERT(e->name);
         e->kind = OX_FREE;
         e->tensor = -1;
@@ -255,8 +255,8 @@ bool ox_add_tensor(Ox *x, SrtTensor *t, bool as_param, bool trainable, const cha
     }
     if (x->ntensors == x->cap_tensors) {
         x->cap_tensors = x->cap_tensors ? 2 * x->cap_tensors : 32;
-        x->tensors = realloc(x->tensors, (size_t)x->cap_tensors * sizeof *x->tensors);
-        x->weights = realloc(x->weights, (size_t)x->cap_tensors * sizeof *x->weights);
+        x->tensors = srt_realloc(x->tensors, (size_t)x->cap_tensors * sizeof *x->tensors);
+        x->weights = srt_realloc(x->weights, (size_t)x->cap_tensors * sizeof *x->weights);
         IR_ASSERT(x->tensors && x->weights);
     }
     e->tensor = x->ntensors;
@@ -285,8 +285,8 @@ static const char *new_const(Ox *x, const char *base, IrDtype dt, const void *v,
     SrtTensor t = {.dtype = dt, .rank = rank0 ? 0 : 1};
     t.dims[0] = n;
     t.nbytes = (size_t)n * srt_dtype_size(dt);
-    t.data = malloc(t.nbytes ? t.nbytes : 1);
-    t.name = strdup(ox_fresh(x, base));
+    t.data = srt_malloc(t.nbytes ? t.nbytes : 1);
+    t.name = srt_strdup(ox_fresh(x, base));
     IR_ASSERT(t.data && t.name);
     if (t.nbytes)
         memcpy(t.data, v, t.nbytes);
@@ -540,8 +540,8 @@ static void bound_inputs(Ox *x, const Onnx__GraphProto *g)
         if (e && e->kind != OX_FREE)
             continue; /* an initializer: its value wins, as for any input */
         SrtTensor c = *t;
-        c.name = strdup(t->name);
-        c.data = malloc(t->nbytes ? t->nbytes : 1);
+        c.name = srt_strdup(t->name);
+        c.data = srt_malloc(t->nbytes ? t->nbytes : 1);
         IR_ASSERT(c.name && c.data);
         if (t->nbytes)
             memcpy(c.data, t->data, t->nbytes);
@@ -578,7 +578,7 @@ static char *model_name(const char *label)
         n -= 5;
     if (n > 64)
         n = 64;
-    char *s = malloc(n + 3);
+    char *s = srt_malloc(n + 3);
     IR_ASSERT(s);
     size_t o = 0;
     if (!n || !valid_ident_char((unsigned char)b[0], true))
@@ -598,7 +598,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *str, size_t
 {
     if (*len + l + 1 > *cap) {
         *cap = 2 * (*len + l + 1);
-        *buf = realloc(*buf, *cap);
+        *buf = srt_realloc(*buf, *cap);
         IR_ASSERT(*buf);
     }
     memcpy(*buf + *len, str, l);
@@ -629,7 +629,7 @@ static void put_list(char **buf, size_t *len, size_t *cap, const char *key, cons
 static char *model_text(Ox *x, const char *name, size_t *out_len)
 {
     size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
+    char *buf = srt_malloc(cap);
     IR_ASSERT(buf);
     buf[0] = 0;
     cJSON *nm = cJSON_CreateString(name), *w = x->opt->weights ? cJSON_CreateString(x->opt->weights) : NULL;
@@ -743,14 +743,14 @@ int fe_onnx_import_mem(const uint8_t *buf, size_t len, const char *label, const 
     }
     int rc = -1;
     if (!x.nerr) {
-        char *name = x.opt->name ? strdup(x.opt->name) : model_name(label ? label : "model");
+        char *name = x.opt->name ? srt_strdup(x.opt->name) : model_name(label ? label : "model");
         IR_ASSERT(name);
         out->json = model_text(&x, name, &out->json_len);
         free(name);
         int np = 0;
         for (int i = 0; i < x.ntensors; i++)
             np += x.weights[i];
-        out->weights.tensors = calloc((size_t)(np ? np : 1), sizeof(SrtTensor));
+        out->weights.tensors = srt_calloc((size_t)(np ? np : 1), sizeof(SrtTensor));
         IR_ASSERT(out->weights.tensors);
         for (int i = 0; i < x.ntensors; i++) {
             if (x.weights[i])
@@ -785,7 +785,7 @@ void fe_onnx_model_free(FeOnnxModel *m)
 static char *folder_of(const char *path)
 {
     size_t plen = strlen(path);
-    char *dir = malloc(plen + 2);
+    char *dir = srt_malloc(plen + 2);
     IR_ASSERT(dir);
     memcpy(dir, path, plen + 1);
     char *slash = strrchr(dir, '/');

@@ -145,7 +145,7 @@ static cJSON *attr_json(Cv *c, const Onnx__AttributeProto *a)
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: return int_json(a->i);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: return float_json(a->f);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: {
-        char *s = malloc(a->s.len + 1);
+        char *s = srt_malloc(a->s.len + 1);
         IR_ASSERT(s);
         if (a->s.len)
             memcpy(s, a->s.data, a->s.len);
@@ -593,11 +593,11 @@ static bool cv_constant(Cv *c)
             return false;
         free(t.name);
     } else if (!strcmp(an, "value_float") && ty == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT) {
-        t = (SrtTensor){.dtype = SRT_F32, .rank = 0, .nbytes = 4, .data = malloc(4)};
+        t = (SrtTensor){.dtype = SRT_F32, .rank = 0, .nbytes = 4, .data = srt_malloc(4)};
         IR_ASSERT(t.data);
         memcpy(t.data, &a->f, 4);
     } else if (!strcmp(an, "value_int") && ty == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) {
-        t = (SrtTensor){.dtype = SRT_I64, .rank = 0, .nbytes = 8, .data = malloc(8)};
+        t = (SrtTensor){.dtype = SRT_I64, .rank = 0, .nbytes = 8, .data = srt_malloc(8)};
         IR_ASSERT(t.data);
         memcpy(t.data, &a->i, 8);
     } else if ((!strcmp(an, "value_floats") && ty == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS) ||
@@ -606,7 +606,7 @@ static bool cv_constant(Cv *c)
         size_t n = fl ? a->n_floats : a->n_ints;
         t = (SrtTensor){.dtype = fl ? SRT_F32 : SRT_I64, .rank = 1, .nbytes = n * (fl ? 4 : 8)};
         t.dims[0] = (int64_t)n;
-        t.data = malloc(t.nbytes ? t.nbytes : 1);
+        t.data = srt_malloc(t.nbytes ? t.nbytes : 1);
         IR_ASSERT(t.data);
         if (n)
             memcpy(t.data, fl ? (const void *)a->floats : (const void *)a->ints, t.nbytes);
@@ -615,7 +615,7 @@ static bool cv_constant(Cv *c)
                  an);
         return false;
     }
-    t.name = strdup(c->n->output[0]);
+    t.name = srt_strdup(c->n->output[0]);
     IR_ASSERT(t.name);
     OxName *e = ox_name(c->x, t.name);
     int64_t numel = (int64_t)(t.nbytes / srt_dtype_size(t.dtype));

@@ -192,7 +192,7 @@ static bool read_external(Ox *x, const Onnx__TensorProto *t, const char *what, v
         return false;
     }
     size_t plen = strlen(x->dir) + strlen(loc) + 2;
-    char *path = malloc(plen);
+    char *path = srt_malloc(plen);
     IR_ASSERT(path);
     snprintf(path, plen, "%s/%s", x->dir, loc);
     FILE *f = fopen(path, "rb");
@@ -293,7 +293,7 @@ bool ox_read_tensor(Ox *x, const Onnx__TensorProto *t, const char *what, SrtTens
         return false;
     }
     int64_t numel = (int64_t)(need / srt_dtype_size(dt));
-    void *data = malloc(need ? need : 1);
+    void *data = srt_malloc(need ? need : 1);
     IR_ASSERT(data);
     bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     bool ok;
@@ -317,7 +317,7 @@ bool ox_read_tensor(Ox *x, const Onnx__TensorProto *t, const char *what, SrtTens
         return false;
     }
     x->bytes += need;
-    out->name = strdup(t->name ? t->name : "");
+    out->name = srt_strdup(t->name ? t->name : "");
     IR_ASSERT(out->name);
     out->dtype = dt;
     out->rank = (int)t->n_dims;

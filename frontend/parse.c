@@ -117,7 +117,7 @@ static void add_param(Fe *c, int id, const FeInit *init)
 {
     if (c->nparams == c->cap_params) {
         c->cap_params = c->cap_params ? 2 * c->cap_params : 16;
-        c->params = realloc(c->params, (size_t)c->cap_params * sizeof *c->params);
+        c->params = srt_realloc(c->params, (size_t)c->cap_params * sizeof *c->params);
         IR_ASSERT(c->params);
     }
     c->params[c->nparams].id = id;
@@ -936,7 +936,7 @@ IrGraph *fe_load_model(const char *path, IrDiag *d)
     }
     /* the folder of the model resolves a relative "weights" path */
     size_t plen = strlen(path);
-    char *dir = malloc(plen + 2);
+    char *dir = srt_malloc(plen + 2);
     IR_ASSERT(dir);
     memcpy(dir, path, plen + 1);
     char *slash = strrchr(dir, '/');

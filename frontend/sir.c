@@ -46,7 +46,7 @@ static void list_add(IntList *l, int id)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 16;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
+        l->v = srt_realloc(l->v, (size_t)l->cap * sizeof *l->v);
         IR_ASSERT(l->v);
     }
     l->v[l->n++] = id;
@@ -231,7 +231,7 @@ static bool parse_string(Sir *s, char **out)
     const char *start = s->p;
     s->p++;
     size_t cap = strlen(s->p) + 1, n = 0;
-    char *r = malloc(cap);
+    char *r = srt_malloc(cap);
     IR_ASSERT(r);
     while (*s->p && *s->p != '"') {
         char c = *s->p++;
@@ -292,7 +292,7 @@ static bool parse_name(Sir *s, char **out)
         n++;
     if (n == 0)
         return ERR("expected a name after '%%' (quote names with other characters: %%\"a/b\")");
-    char *r = malloc(n + 1);
+    char *r = srt_malloc(n + 1);
     IR_ASSERT(r);
     memcpy(r, s->p, n);
     r[n] = 0;
@@ -549,7 +549,7 @@ static void need_data(Sir *s, int id)
 {
     if (s->nneed == s->capneed) {
         s->capneed = s->capneed ? 2 * s->capneed : 16;
-        s->need_data = realloc(s->need_data, (size_t)s->capneed * sizeof *s->need_data);
+        s->need_data = srt_realloc(s->need_data, (size_t)s->capneed * sizeof *s->need_data);
         IR_ASSERT(s->need_data);
     }
     s->need_data[s->nneed++] = id;
@@ -796,7 +796,7 @@ static bool parse_param(Sir *s)
     FeParam *fp;
     if (s->fe.nparams == s->fe.cap_params) {
         s->fe.cap_params = s->fe.cap_params ? 2 * s->fe.cap_params : 16;
-        s->fe.params = realloc(s->fe.params, (size_t)s->fe.cap_params * sizeof *s->fe.params);
+        s->fe.params = srt_realloc(s->fe.params, (size_t)s->fe.cap_params * sizeof *s->fe.params);
         IR_ASSERT(s->fe.params);
     }
     fp = &s->fe.params[s->fe.nparams++];
@@ -923,7 +923,7 @@ static cJSON *parse_attr_value(Sir *s, IrAttrKind kind)
             ERR("a tensor attribute has a small constant shape");
             return NULL;
         }
-        void *data = malloc((size_t)(numel.b ? numel.b : 1) * srt_dtype_size(t));
+        void *data = srt_malloc((size_t)(numel.b ? numel.b : 1) * srt_dtype_size(t));
         IR_ASSERT(data);
         if (t >= SRT_BF16 || !parse_list(s, t, numel.b, data)) {
             if (t >= SRT_BF16)
@@ -1036,7 +1036,7 @@ static void remember_type(Sir *s, int id, const SirDeclType *dt)
 {
     if (id >= s->ndecl) {
         int n = s->fe.g->nvalues + 16;
-        s->decl = realloc(s->decl, (size_t)n * sizeof *s->decl);
+        s->decl = srt_realloc(s->decl, (size_t)n * sizeof *s->decl);
         IR_ASSERT(s->decl);
         memset(s->decl + s->ndecl, 0, (size_t)(n - s->ndecl) * sizeof *s->decl);
         s->ndecl = n;
@@ -1177,7 +1177,7 @@ static bool parse_node(Sir *s, bool loss)
             size_t n = strlen(s->p);
             while (n && (s->p[n - 1] == ' ' || s->p[n - 1] == '\t' || s->p[n - 1] == '\r'))
                 n--;
-            name = malloc(n + 1);
+            name = srt_malloc(n + 1);
             IR_ASSERT(name);
             memcpy(name, s->p, n);
             name[n] = 0;
@@ -1535,7 +1535,7 @@ static bool run_pass(Sir *s, const char *text, size_t len, int pass)
             s->p = s->buf;
             return ERR("a NUL byte in the line");
         }
-        char *b = realloc(s->buf, n + 1);
+        char *b = srt_realloc(s->buf, n + 1);
         IR_ASSERT(b);
         s->buf = b;
         memcpy(b, text + pos, n);
@@ -1567,7 +1567,7 @@ IrGraph *fe_parse_sir(const char *text, size_t len, const char *file_label, cons
     Sir s;
     memset(&s, 0, sizeof s);
     fe_init(&s.fe, opt, d);
-    s.buf = malloc(1);
+    s.buf = srt_malloc(1);
     IR_ASSERT(s.buf);
     s.buf[0] = 0;
     bool ok = text && run_pass(&s, text, len, 1) && run_pass(&s, text, len, 2) && !s.fe.nerr && finish(&s, model_dir);

@@ -27,7 +27,7 @@ static char *weights_path(const IrGraph *g)
 {
     const char *w = g->weights, *dir = g->model_dir;
     size_t len = strlen(w) + (dir ? strlen(dir) : 0) + 2;
-    char *p = malloc(len);
+    char *p = srt_malloc(len);
     IR_ASSERT(p);
     if (w[0] == '/' || !dir || !strcmp(dir, "."))
         snprintf(p, len, "%s", w);
@@ -150,7 +150,7 @@ int fe_apply_weights(IrGraph *g, const char *path, IrDiag *d)
         return -1;
     }
     /* every param first (all-or-nothing), then the data */
-    const SrtTensor **of = calloc((size_t)g->nvalues + 1, sizeof *of);
+    const SrtTensor **of = srt_calloc((size_t)g->nvalues + 1, sizeof *of);
     IR_ASSERT(of);
     int bad = 0;
     for (int id = 0; id < g->nvalues; id++) {

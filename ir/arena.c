@@ -22,7 +22,7 @@ void ir_assert_fail(const char *cond, const char *file, int line)
 
 IrArena *ir_arena_new(void)
 {
-    IrArena *a = calloc(1, sizeof *a);
+    IrArena *a = srt_calloc(1, sizeof *a);
     IR_ASSERT(a);
     return a;
 }
@@ -46,7 +46,7 @@ void *ir_arena_alloc(IrArena *a, size_t size)
     Chunk *c = a->head;
     if (!c || c->size - c->used < size) {
         size_t cap = size > 65536 ? size : 65536;
-        c = malloc(sizeof *c + cap);
+        c = srt_malloc(sizeof *c + cap);
         IR_ASSERT(c && "out of memory");
         c->size = cap;
         c->used = 0;

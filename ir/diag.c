@@ -30,7 +30,7 @@ void ir_diag_verror(IrDiag *d, const char *where, const char *fmt, va_list ap)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     size_t need = strlen(body) + (d->file ? strlen(d->file) : 0) + (where ? strlen(where) : 0) + 8;
-    char *msg = malloc(need);
+    char *msg = srt_malloc(need);
     IR_ASSERT(msg);
     if (d->file && where && *where)
         snprintf(msg, need, "%s: %s: %s", d->file, where, body);
@@ -42,7 +42,7 @@ void ir_diag_verror(IrDiag *d, const char *where, const char *fmt, va_list ap)
         snprintf(msg, need, "%s", body);
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
-        d->msgs = realloc(d->msgs, (size_t)d->cap * sizeof *d->msgs);
+        d->msgs = srt_realloc(d->msgs, (size_t)d->cap * sizeof *d->msgs);
         IR_ASSERT(d->msgs);
     }
     d->msgs[d->count++] = msg;

@@ -292,7 +292,7 @@ static void put_updates(const DotCtx *c)
     const IrGraph *g = c->g;
     const IrTraining *t = g->training;
     FILE *f = c->f;
-    bool *done = calloc((size_t)t->nupdates + 1, sizeof *done);
+    bool *done = srt_calloc((size_t)t->nupdates + 1, sizeof *done);
     IR_ASSERT(done);
     for (int i = 0; i < t->nupdates; i++) {
         if (done[i] || !valid_value(g, t->update_src[i]) || !valid_value(g, t->update_dst[i]))
@@ -334,9 +334,9 @@ static void put_updates(const DotCtx *c)
 void ir_print_dot(const IrGraph *g, FILE *f)
 {
     DotCtx c = {.g = g, .f = f};
-    c.own = calloc((size_t)g->nvalues + 1, sizeof *c.own);
-    c.dup_label = calloc((size_t)g->nnodes + 1, sizeof *c.dup_label);
-    int *readers = calloc((size_t)g->nvalues + 1, sizeof *readers);
+    c.own = srt_calloc((size_t)g->nvalues + 1, sizeof *c.own);
+    c.dup_label = srt_calloc((size_t)g->nnodes + 1, sizeof *c.dup_label);
+    int *readers = srt_calloc((size_t)g->nvalues + 1, sizeof *readers);
     IR_ASSERT(c.own && c.dup_label && readers);
     for (int i = 0; i < g->nnodes; i++) {
         const IrNode *n = g->nodes[i];

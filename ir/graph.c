@@ -57,7 +57,7 @@ const char *ir_model_name_problem(const char *s)
 
 IrGraph *ir_graph_new(const char *name)
 {
-    IrGraph *g = calloc(1, sizeof *g);
+    IrGraph *g = srt_calloc(1, sizeof *g);
     IR_ASSERT(g);
     g->arena = ir_arena_new();
     g->name = ir_arena_strdup(g->arena, name ? name : "model");
@@ -101,7 +101,7 @@ static void index_rebuild(IrGraph *g)
     while (cap < 2 * (g->nvalues + 1))
         cap *= 2;
     free(g->name_index);
-    g->name_index = malloc((size_t)cap * sizeof(int));
+    g->name_index = srt_malloc((size_t)cap * sizeof(int));
     IR_ASSERT(g->name_index);
     g->name_index_cap = cap;
     for (int i = 0; i < cap; i++)
@@ -127,7 +127,7 @@ int ir_value_new(IrGraph *g, const char *name, IrDtype dtype, const IrShape *sha
         return -1;
     if (g->nvalues == g->cap_values) {
         g->cap_values = g->cap_values ? 2 * g->cap_values : 64;
-        g->values = realloc(g->values, (size_t)g->cap_values * sizeof *g->values);
+        g->values = srt_realloc(g->values, (size_t)g->cap_values * sizeof *g->values);
         IR_ASSERT(g->values);
     }
     IrValue *v = ir_arena_alloc(g->arena, sizeof *v);
@@ -175,7 +175,7 @@ int ir_node_new(IrGraph *g, IrOp op, const char *name, int nin, const int *in, i
 {
     if (g->nnodes == g->cap_nodes) {
         g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 64;
-        g->nodes = realloc(g->nodes, (size_t)g->cap_nodes * sizeof *g->nodes);
+        g->nodes = srt_realloc(g->nodes, (size_t)g->cap_nodes * sizeof *g->nodes);
         IR_ASSERT(g->nodes);
     }
     IrNode *n = ir_arena_alloc(g->arena, sizeof *n);
@@ -426,9 +426,9 @@ void ir_set_out_sym(IrGraph *g, IrNode *n, int i, int count, const IrDim *sym)
 int ir_graph_toposort(IrGraph *g, IrDiag *d)
 {
     int nn = g->nnodes;
-    int *state = calloc((size_t)nn + 1, sizeof(int)); /* 0 new, 1 on stack, 2 done */
-    int *order = malloc(((size_t)nn + 1) * sizeof(int));
-    int *stack = malloc(((size_t)nn + 1) * 2 * sizeof(int));
+    int *state = srt_calloc((size_t)nn + 1, sizeof(int)); /* 0 new, 1 on stack, 2 done */
+    int *order = srt_malloc(((size_t)nn + 1) * sizeof(int));
+    int *stack = srt_malloc(((size_t)nn + 1) * 2 * sizeof(int));
     IR_ASSERT(state && order && stack);
     int norder = 0, rc = 0;
     /* Iterative DFS from each node in declaration order: producers first. */
@@ -475,7 +475,7 @@ int ir_graph_toposort(IrGraph *g, IrDiag *d)
 void ir_graph_permute(IrGraph *g, const int *order)
 {
     int nn = g->nnodes;
-    IrNode **nodes = malloc(((size_t)nn + 1) * sizeof *nodes);
+    IrNode **nodes = srt_malloc(((size_t)nn + 1) * sizeof *nodes);
     IR_ASSERT(nodes);
     for (int i = 0; i < nn; i++) {
         nodes[i] = g->nodes[order[i]];
@@ -497,8 +497,8 @@ void ir_graph_compact(IrGraph *g, const bool *keep_node)
 
 void ir_graph_compact_keep(IrGraph *g, const bool *keep_node, const bool *keep_value)
 {
-    bool *used = calloc((size_t)g->nvalues + 1, sizeof(bool));
-    int *vmap = malloc(((size_t)g->nvalues + 1) * sizeof(int));
+    bool *used = srt_calloc((size_t)g->nvalues + 1, sizeof(bool));
+    int *vmap = srt_malloc(((size_t)g->nvalues + 1) * sizeof(int));
     IR_ASSERT(used && vmap);
     for (int i = 0; keep_value && i < g->nvalues; i++)
         used[i] = keep_value[i];
@@ -634,7 +634,7 @@ IrGraph *ir_graph_clone(const IrGraph *g)
     for (int i = 0; i < g->nnodes; i++) {
         if (c->nnodes == c->cap_nodes) {
             c->cap_nodes = c->cap_nodes ? 2 * c->cap_nodes : 64;
-            c->nodes = realloc(c->nodes, (size_t)c->cap_nodes * sizeof *c->nodes);
+            c->nodes = srt_realloc(c->nodes, (size_t)c->cap_nodes * sizeof *c->nodes);
             IR_ASSERT(c->nodes);
         }
         c->nodes[c->nnodes++] = clone_node(c, g->nodes[i]);

@@ -23,8 +23,8 @@ static int alloc_value(const IrGraph *g, const IrValue *v, int64_t n, IrTensor *
 static int run_node(const IrGraph *g, const IrNode *nd, int64_t n, IrTensor *vals, IrDiag *d)
 {
     /* variadic ops (Concat, Max, Split) may have any number of inputs/outputs */
-    IrTensor **in = malloc(((size_t)nd->nin + 1) * sizeof *in);
-    IrTensor **out = malloc(((size_t)nd->nout + 1) * sizeof *out);
+    IrTensor **in = srt_malloc(((size_t)nd->nin + 1) * sizeof *in);
+    IrTensor **out = srt_malloc(((size_t)nd->nout + 1) * sizeof *out);
     IR_ASSERT(in && out);
     int rc = 0;
     for (int k = 0; k < nd->nin; k++)

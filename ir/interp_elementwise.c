@@ -437,8 +437,8 @@ static int ref_reduce(const IrNode *n, IrTensor *const *in, IrTensor *const *out
         return ref_Identity(NULL, n, in, out, d);
     bool is_float = ir_dtype_is_float(x->dtype);
     size_t slots = (size_t)(y->numel ? y->numel : 1);
-    double *accf = is_float ? malloc(slots * sizeof(double)) : NULL;
-    int64_t *acci = is_float ? NULL : malloc(slots * sizeof(int64_t));
+    double *accf = is_float ? srt_malloc(slots * sizeof(double)) : NULL;
+    int64_t *acci = is_float ? NULL : srt_malloc(slots * sizeof(int64_t));
     if (!accf && !acci) {
         ir_node_error(d, n, "cannot allocate %lld accumulators", (long long)y->numel);
         return -1;

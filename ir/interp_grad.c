@@ -19,7 +19,7 @@ static int oom(const IrNode *n, IrDiag *d)
 /* A zeroed double buffer of count entries (at least one). */
 static double *zeros(int64_t count)
 {
-    return calloc((size_t)(count > 0 ? count : 1), sizeof(double));
+    return srt_calloc((size_t)(count > 0 ? count : 1), sizeof(double));
 }
 
 static void store(IrTensor *t, const double *acc)
@@ -69,7 +69,7 @@ int ref_ConvGradWeight(const IrGraph *g, const IrNode *n, IrTensor *const *in, I
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = dy->dims[1], cg = c_ / group, mg = m_ / group;
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank), kt = w.ktotal;
-    int64_t *offs = malloc((size_t)(osz * kt + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(osz * kt + 1) * sizeof(int64_t));
     double *acc = zeros(dw->numel);
     if (!offs || !acc) {
         free(offs);
@@ -119,7 +119,7 @@ int ref_MaxPoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     if (ir_win_init_pads(n, nsp, NULL, x->dims + 2, &w))
         return oom(n, d);
     int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
-    int64_t *offs = malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
     double *acc = zeros(dx->numel);
     if (!offs || !acc) {
         free(offs);
@@ -167,7 +167,7 @@ int ref_AveragePoolGrad(const IrGraph *g, const IrNode *n, IrTensor *const *in, 
         return oom(n, d);
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
     int64_t planes = x->dims[0] * x->dims[1], isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(dy->dims, 2, dy->rank);
-    int64_t *offs = malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(w.ktotal + 1) * sizeof(int64_t));
     double *acc = zeros(dx->numel);
     if (!offs || !acc) {
         free(offs);

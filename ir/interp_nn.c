@@ -126,7 +126,7 @@ int ref_Conv(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *c
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = y->dims[1], cg = c_ / group, mg = m_ / group;
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank), ksz = gm.ktotal;
-    int64_t *offs = malloc((size_t)(ksz + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(ksz + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
         return oom(n, d);
@@ -192,8 +192,8 @@ int ref_ConvTranspose(const IrGraph *g, const IrNode *n, IrTensor *const *in, Ir
     int64_t group = ir_attr_int(n, "group");
     int64_t batch = x->dims[0], c_ = x->dims[1], m_ = y->dims[1], cg = c_ / group, mg = m_ / group;
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank), ksz = gm.ktotal;
-    double *acc = calloc((size_t)y->numel + 1, sizeof(double));
-    int64_t *offs = malloc((size_t)(ksz + 1) * sizeof(int64_t));
+    double *acc = srt_calloc((size_t)y->numel + 1, sizeof(double));
+    int64_t *offs = srt_malloc((size_t)(ksz + 1) * sizeof(int64_t));
     if (!acc || !offs) {
         free(acc);
         free(offs);
@@ -262,7 +262,7 @@ int ref_MaxPool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor
     bool is_float = ir_dtype_is_float(y->dtype);
     int64_t planes = x->dims[0] * x->dims[1];
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank);
-    int64_t *offs = malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
         return oom(n, d);
@@ -307,7 +307,7 @@ int ref_AveragePool(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTe
     bool include_pad = ir_attr_int(n, "count_include_pad") == 1;
     int64_t planes = x->dims[0] * x->dims[1];
     int64_t isz = ir_dims_prod(x->dims, 2, x->rank), osz = ir_dims_prod(y->dims, 2, y->rank);
-    int64_t *offs = malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
+    int64_t *offs = srt_malloc((size_t)(gm.ktotal + 1) * sizeof(int64_t));
     if (!offs) {
         free(gm.taps);
         return oom(n, d);

@@ -28,7 +28,7 @@ int ir_win_init(const IrNode *n, int nsp, const int64_t *kernel, bool use_dil, I
         for (int i = 0; i < nsp; i++)
             w->dil[i] = 1;
     w->ktotal = ir_dims_prod(w->k, 0, nsp);
-    w->taps = malloc((size_t)(w->ktotal * nsp + 1) * sizeof(int64_t));
+    w->taps = srt_malloc((size_t)(w->ktotal * nsp + 1) * sizeof(int64_t));
     if (!w->taps)
         return -1;
     for (int64_t t = 0; t < w->ktotal; t++)

@@ -44,7 +44,7 @@ static void parse_spec(IrOpInfo *info)
             *eq = 0;
         /* names and defaults live as long as the table: intern them */
         size_t nlen = strlen(item);
-        char *name = malloc(nlen + 1);
+        char *name = srt_malloc(nlen + 1);
         IR_ASSERT(name);
         memcpy(name, item, nlen + 1);
         s->name = name;
@@ -71,7 +71,7 @@ static void parse_spec(IrOpInfo *info)
                 s->def_f = strtod(def, NULL);
             else if (s->kind == IR_ATTR_STRING) {
                 size_t dl = strlen(def);
-                char *ds = malloc(dl + 1);
+                char *ds = srt_malloc(dl + 1);
                 IR_ASSERT(ds);
                 memcpy(ds, def, dl + 1);
                 s->def_s = ds;

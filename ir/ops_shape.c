@@ -353,8 +353,8 @@ static void pass_sym(IrGraph *g, IrNode *n, const IrValue *x)
 static void propagate_sym(IrGraph *g, IrNode *n, int ndata)
 {
     int nin = n->nin, nout = n->nout;
-    IrTensor *tin = calloc((size_t)nin + 1, sizeof *tin), *tout = calloc((size_t)nout + 1, sizeof *tout);
-    IrTensor **pin = calloc((size_t)nin + 1, sizeof *pin), **pout = calloc((size_t)nout + 1, sizeof *pout);
+    IrTensor *tin = srt_calloc((size_t)nin + 1, sizeof *tin), *tout = srt_calloc((size_t)nout + 1, sizeof *tout);
+    IrTensor **pin = srt_calloc((size_t)nin + 1, sizeof *pin), **pout = srt_calloc((size_t)nout + 1, sizeof *pout);
     IrDim *all = NULL;
     IR_ASSERT(tin && tout && pin && pout);
     bool ok = true;
@@ -383,7 +383,7 @@ static void propagate_sym(IrGraph *g, IrNode *n, int ndata)
             break;
         pin[k] = &tin[k];
         if (k < ndata) {
-            all = realloc(all, (size_t)(total + count + 1) * sizeof *all);
+            all = srt_realloc(all, (size_t)(total + count + 1) * sizeof *all);
             IR_ASSERT(all);
             for (int i = 0; i < count; i++) {
                 all[total + i] = c[i];
@@ -404,7 +404,7 @@ static void propagate_sym(IrGraph *g, IrNode *n, int ndata)
             for (int k = 0; k < nout; k++) {
                 if (!pout[k])
                     continue;
-                IrDim *sym = malloc((size_t)(tout[k].numel + 1) * sizeof *sym);
+                IrDim *sym = srt_malloc((size_t)(tout[k].numel + 1) * sizeof *sym);
                 IR_ASSERT(sym);
                 for (int64_t i = 0; i < tout[k].numel; i++) {
                     int64_t id = ir_tensor_geti(&tout[k], i);
@@ -945,7 +945,7 @@ int ref_Split(const IrGraph *g, const IrNode *n, IrTensor *const *in, IrTensor *
     const IrTensor *x = in[0];
     int axis, k = n->nout;
     bool ok = ir_norm_axis(ir_attr_int(n, "axis"), x->rank, &axis);
-    int64_t *sizes = calloc((size_t)k, sizeof *sizes);
+    int64_t *sizes = srt_calloc((size_t)k, sizeof *sizes);
     IR_ASSERT(ok && sizes);
     if (n->nin > 1 && in[1])
         for (int i = 0; i < k; i++)
@@ -1276,7 +1276,7 @@ int shape_ConstantOfShape(IrGraph *g, IrNode *n, IrDiag *d)
     IrDim numel;
     if (v && ir_dtype_is_int(dt) && ir_shape_numel(&out, &numel) && numel.a == 0 && numel.b <= SYM_MAX) {
         IrTensor vt = {.dtype = dt, .rank = 0, .numel = 1, .data = v->tdata};
-        IrDim *sym = malloc((size_t)(numel.b + 1) * sizeof *sym);
+        IrDim *sym = srt_malloc((size_t)(numel.b + 1) * sizeof *sym);
         IR_ASSERT(sym);
         for (int64_t i = 0; i < numel.b; i++)
             sym[i] = ir_dim_const(ir_tensor_geti(&vt, 0));
@@ -1363,7 +1363,7 @@ int shape_Range(IrGraph *g, IrNode *n, IrDiag *d)
             return -1;
         }
         if (len.a == 0 && len.b <= SYM_MAX) {
-            IrDim *sym = malloc((size_t)(len.b + 1) * sizeof *sym);
+            IrDim *sym = srt_malloc((size_t)(len.b + 1) * sizeof *sym);
             IR_ASSERT(sym);
             for (int64_t i = 0; i < len.b; i++) {
                 sym[i] = start;

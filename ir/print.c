@@ -539,7 +539,7 @@ static void print_weights(FILE *f, const IrGraph *g)
 {
     const char *w = g->weights, *dir = g->model_dir ? g->model_dir : ".";
     size_t len = strlen(w) + strlen(dir) + 2;
-    char *joined = malloc(len);
+    char *joined = srt_malloc(len);
     IR_ASSERT(joined);
     if (w[0] == '/')
         snprintf(joined, len, "%s", w);
@@ -550,7 +550,7 @@ static void print_weights(FILE *f, const IrGraph *g)
     if (!abs && joined[0] != '/' && getcwd(cwd, sizeof cwd)) {
         /* the file is gone: still make the path absolute */
         size_t alen = strlen(cwd) + strlen(joined) + 2;
-        abs = malloc(alen);
+        abs = srt_malloc(alen);
         IR_ASSERT(abs);
         snprintf(abs, alen, "%s/%s", cwd, joined);
     }

@@ -20,7 +20,7 @@ int ir_tensor_alloc(IrTensor *t, IrDtype dtype, int rank, const int64_t *dims)
     size_t bytes;
     if (__builtin_mul_overflow((size_t)numel, srt_dtype_size(dtype), &bytes))
         return -1;
-    t->data = calloc(bytes ? bytes : 1, 1);
+    t->data = srt_calloc(bytes ? bytes : 1, 1);
     return t->data ? 0 : -1;
 }
 

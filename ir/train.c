@@ -51,8 +51,8 @@ static void ancestors(const IrGraph *g, bool *val, bool *node_set)
 void ir_training_apply_nodes(const IrGraph *tg, bool *apply_node)
 {
     const IrTraining *t = tg->training;
-    bool *fv = calloc((size_t)tg->nvalues + 1, sizeof(bool)), *uv = calloc((size_t)tg->nvalues + 1, sizeof(bool));
-    bool *fwd = calloc((size_t)tg->nnodes + 1, sizeof(bool));
+    bool *fv = srt_calloc((size_t)tg->nvalues + 1, sizeof(bool)), *uv = srt_calloc((size_t)tg->nvalues + 1, sizeof(bool));
+    bool *fwd = srt_calloc((size_t)tg->nnodes + 1, sizeof(bool));
     IR_ASSERT(fv && uv && fwd);
     for (int i = 0; i < tg->noutputs; i++)
         fv[tg->outputs[i]] = true;
@@ -76,7 +76,7 @@ void ir_training_apply_nodes(const IrGraph *tg, bool *apply_node)
 static bool *optimizer_updates(const IrGraph *tg, const bool *apply_node)
 {
     const IrTraining *t = tg->training;
-    bool *opt = calloc((size_t)t->nupdates + 1, sizeof(bool));
+    bool *opt = srt_calloc((size_t)t->nupdates + 1, sizeof(bool));
     IR_ASSERT(opt);
     for (int i = 0; i < t->nupdates; i++) {
         int p = tg->values[t->update_src[i]]->producer;
@@ -108,7 +108,7 @@ int ir_interp_train_step(IrGraph *tg, int64_t n, const IrTensor *inputs, double 
     const IrTraining *t = training_of(tg, d);
     if (!t)
         return -1;
-    IrTensor *vals = calloc((size_t)tg->nvalues + 1, sizeof *vals);
+    IrTensor *vals = srt_calloc((size_t)tg->nvalues + 1, sizeof *vals);
     IR_ASSERT(vals);
     if (ir_interp_eval(tg, n, inputs, true, vals, d) != 0) {
         free_vals(vals, tg->nvalues);
@@ -126,8 +126,8 @@ int ir_interp_train_grads(IrGraph *tg, int64_t n, const IrTensor *inputs, double
     const IrTraining *t = training_of(tg, d);
     if (!t)
         return -1;
-    IrTensor *vals = calloc((size_t)tg->nvalues + 1, sizeof *vals);
-    bool *apply = calloc((size_t)tg->nnodes + 1, sizeof(bool));
+    IrTensor *vals = srt_calloc((size_t)tg->nvalues + 1, sizeof *vals);
+    bool *apply = srt_calloc((size_t)tg->nnodes + 1, sizeof(bool));
     IR_ASSERT(vals && apply);
     if (ir_interp_eval(tg, n, inputs, true, vals, d) != 0) {
         free_vals(vals, tg->nvalues);
@@ -169,8 +169,8 @@ int ir_interp_train_apply(IrGraph *tg, const IrTensor *grads, IrDiag *d)
     if (!t)
         return -1;
     int nv = tg->nvalues, rc = 0;
-    IrTensor *vals = calloc((size_t)nv + 1, sizeof *vals);
-    bool *have = calloc((size_t)nv + 1, sizeof(bool)), *apply = calloc((size_t)tg->nnodes + 1, sizeof(bool));
+    IrTensor *vals = srt_calloc((size_t)nv + 1, sizeof *vals);
+    bool *have = srt_calloc((size_t)nv + 1, sizeof(bool)), *apply = srt_calloc((size_t)tg->nnodes + 1, sizeof(bool));
     IR_ASSERT(vals && have && apply);
     ir_training_apply_nodes(tg, apply);
     for (int i = 0; i < t->ngrads && rc == 0; i++) {

@@ -328,7 +328,7 @@ static void check_training_lists(VerifyState *s, const IrTraining *t)
 static void check_io(VerifyState *s)
 {
     const IrGraph *g = s->g;
-    bool *listed = calloc((size_t)g->nvalues + 1, sizeof(bool));
+    bool *listed = srt_calloc((size_t)g->nvalues + 1, sizeof(bool));
     IR_ASSERT(listed);
     if (g->noutputs == 0) {
         ir_diag_error(s->d, "graph", "has no outputs");
@@ -442,7 +442,7 @@ static void check_groups(VerifyState *s)
 int ir_verify(const IrGraph *g, IrDiag *d)
 {
     VerifyState s = {.g = g, .d = d};
-    s.produced_by = malloc(((size_t)g->nvalues + 1) * sizeof(int));
+    s.produced_by = srt_malloc(((size_t)g->nvalues + 1) * sizeof(int));
     IR_ASSERT(s.produced_by);
     for (int i = 0; i < g->nvalues; i++)
         s.produced_by[i] = -1;

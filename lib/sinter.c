@@ -40,7 +40,7 @@ const char *sinter_version(void)
 
 SinterDiagnostics *sinter_diagnostics_new(void)
 {
-    SinterDiagnostics *d = calloc(1, sizeof *d);
+    SinterDiagnostics *d = srt_calloc(1, sizeof *d);
     if (d)
         ir_diag_init(&d->d, NULL);
     return d;
@@ -91,8 +91,8 @@ static int fail(SinterDiagnostics *d, const char *fn, const char *what)
 
 static SinterModel *wrap(IrGraph *g, const char *label, SinterDiagnostics *d)
 {
-    SinterModel *m = calloc(1, sizeof *m);
-    char *l = strdup(label ? label : "");
+    SinterModel *m = srt_calloc(1, sizeof *m);
+    char *l = srt_strdup(label ? label : "");
     if (!m || !l) {
         free(m);
         free(l);
@@ -157,11 +157,11 @@ const char *sinter_model_name(const SinterModel *m)
 /* "a,b,c" -> names[] (pointers into the malloc'ed copy *buf). Returns the count, or -1. */
 static int split_passes(const char *list, char **buf, const char ***names)
 {
-    *buf = strdup(list);
+    *buf = srt_strdup(list);
     int cap = 1;
     for (const char *c = list; *c; c++)
         cap += *c == ',';
-    *names = calloc((size_t)cap, sizeof **names);
+    *names = srt_calloc((size_t)cap, sizeof **names);
     if (!*buf || !*names)
         return -1;
     int n = 0;
@@ -230,7 +230,7 @@ void sinter_model_free(SinterModel *m)
 
 SinterOptions *sinter_options_new(void)
 {
-    SinterOptions *o = calloc(1, sizeof *o);
+    SinterOptions *o = srt_calloc(1, sizeof *o);
     if (o)
         o->cg.opt_level = 2;
     return o;
@@ -265,7 +265,7 @@ static int set_flag(bool *flag, const char *key, const char *value, SinterDiagno
 /* Replaces *slot by a copy of value (NULL: none). */
 static int set_text(char **slot, const char *value, SinterDiagnostics *d)
 {
-    char *copy = value ? strdup(value) : NULL;
+    char *copy = value ? srt_strdup(value) : NULL;
     if (value && !copy)
         return fail(d, "sinter_options_set", "out of memory");
     free(*slot);

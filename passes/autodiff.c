@@ -41,7 +41,7 @@ void pass_ad_accum(Ad *ad, int v, int gval)
     }
     if (ad->nparts[v] == ad->cap_parts[v]) {
         ad->cap_parts[v] = ad->cap_parts[v] ? 2 * ad->cap_parts[v] : 2;
-        ad->parts[v] = realloc(ad->parts[v], (size_t)ad->cap_parts[v] * sizeof(int));
+        ad->parts[v] = srt_realloc(ad->parts[v], (size_t)ad->cap_parts[v] * sizeof(int));
         IR_ASSERT(ad->parts[v]);
     }
     ad->parts[v][ad->nparts[v]++] = gval;
@@ -75,7 +75,7 @@ static void set_label(Ad *ad, const IrNode *n, const char *fallback)
 IrNode *pass_ad_begin(Ad *ad, IrOp op, int nin, const int *in, int nout)
 {
     IrGraph *g = ad->g;
-    int *out = malloc((size_t)(nout ? nout : 1) * sizeof(int));
+    int *out = srt_malloc((size_t)(nout ? nout : 1) * sizeof(int));
     IR_ASSERT(out);
     char prefix[320];
     snprintf(prefix, sizeof prefix, "%s/%s", ad->label, ir_op_name(op));
@@ -123,7 +123,7 @@ static int remember_const(Ad *ad, int id)
 {
     if (ad->nconsts == ad->cap_consts) {
         ad->cap_consts = ad->cap_consts ? 2 * ad->cap_consts : 16;
-        ad->consts = realloc(ad->consts, (size_t)ad->cap_consts * sizeof(int));
+        ad->consts = srt_realloc(ad->consts, (size_t)ad->cap_consts * sizeof(int));
         IR_ASSERT(ad->consts);
     }
     ad->consts[ad->nconsts++] = id;
@@ -268,7 +268,7 @@ int pass_ad_div_count(Ad *ad, int x, int ref, const bool *axes)
 static void rename_to(Ad *ad, int id, const char *prefix, const char *name)
 {
     size_t len = strlen(prefix) + strlen(name) + 1;
-    char *want = malloc(len);
+    char *want = srt_malloc(len);
     IR_ASSERT(want);
     snprintf(want, len, "%s%s", prefix, name);
     int rc = ir_value_rename(ad->g, id, ir_value_unique_name(ad->g, want));
@@ -318,8 +318,8 @@ static void add_update(Updates *u, int dst, int src)
 {
     if (u->n == u->cap) {
         u->cap = u->cap ? 2 * u->cap : 16;
-        u->dst = realloc(u->dst, (size_t)u->cap * sizeof(int));
-        u->src = realloc(u->src, (size_t)u->cap * sizeof(int));
+        u->dst = srt_realloc(u->dst, (size_t)u->cap * sizeof(int));
+        u->src = srt_realloc(u->src, (size_t)u->cap * sizeof(int));
         IR_ASSERT(u->dst && u->src);
     }
     u->dst[u->n] = dst;
@@ -573,13 +573,13 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
     /* 2. backward */
     int nf = g->nnodes, nv = g->nvalues;
     ad->nfwd = nv;
-    ad->wants = calloc((size_t)nv + 1, sizeof(bool));
-    ad->parts = calloc((size_t)nv + 1, sizeof(int *));
-    ad->nparts = calloc((size_t)nv + 1, sizeof(int));
-    ad->cap_parts = calloc((size_t)nv + 1, sizeof(int));
-    ad->grad = malloc(((size_t)nv + 1) * sizeof(int));
-    ad->final = calloc((size_t)nv + 1, sizeof(bool));
-    ad->shape_of = malloc(((size_t)nv + 1) * sizeof(int));
+    ad->wants = srt_calloc((size_t)nv + 1, sizeof(bool));
+    ad->parts = srt_calloc((size_t)nv + 1, sizeof(int *));
+    ad->nparts = srt_calloc((size_t)nv + 1, sizeof(int));
+    ad->cap_parts = srt_calloc((size_t)nv + 1, sizeof(int));
+    ad->grad = srt_malloc(((size_t)nv + 1) * sizeof(int));
+    ad->final = srt_calloc((size_t)nv + 1, sizeof(bool));
+    ad->shape_of = srt_malloc(((size_t)nv + 1) * sizeof(int));
     IR_ASSERT(ad->wants && ad->parts && ad->nparts && ad->cap_parts && ad->grad && ad->final && ad->shape_of);
     for (int v = 0; v < nv; v++) {
         const IrValue *val = ir_val(g, v);
@@ -602,7 +602,7 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
     IR_ASSERT(lrule);
     if (lrule(ad, t->loss, NULL) != 0 || ad->failed)
         return -1;
-    int *dy = malloc(sizeof(int) * 64);
+    int *dy = srt_malloc(sizeof(int) * 64);
     int cap_dy = 64;
     IR_ASSERT(dy);
     for (int i = nf - 1; i >= 0; i--) {
@@ -610,7 +610,7 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
         set_label(ad, n, NULL);
         if (n->nout > cap_dy) {
             cap_dy = n->nout;
-            dy = realloc(dy, (size_t)cap_dy * sizeof(int));
+            dy = srt_realloc(dy, (size_t)cap_dy * sizeof(int));
             IR_ASSERT(dy);
         }
         bool any = false;
@@ -630,7 +630,7 @@ static int build(Ad *ad, Updates *u, int *np_out, int **params_out, int **grads_
     free(dy);
 
     /* the params' gradients: one distinct value each, named "grad/<param>" */
-    int *params = malloc(((size_t)nv + 1) * sizeof(int)), *grads = malloc(((size_t)nv + 1) * sizeof(int));
+    int *params = srt_malloc(((size_t)nv + 1) * sizeof(int)), *grads = srt_malloc(((size_t)nv + 1) * sizeof(int));
     IR_ASSERT(params && grads);
     *params_out = params;   /* the caller frees them, also after a failure */
     *grads_out = grads;

@@ -672,8 +672,8 @@ static int rule_concat(Ad *ad, const IrNode *n, const int *dy)
         return 0;
     if (!ir_norm_axis(ir_attr_int(n, "axis"), shape_of(ad, dy[0])->rank, &axis))
         return pass_ad_fail(ad, "axis out of range");
-    int64_t *sizes = malloc((size_t)k * sizeof(int64_t));
-    int *parts = malloc((size_t)k * sizeof(int));
+    int64_t *sizes = srt_malloc((size_t)k * sizeof(int64_t));
+    int *parts = srt_malloc((size_t)k * sizeof(int));
     IR_ASSERT(sizes && parts);
     bool all_const = true;
     for (int i = 0; i < k; i++) {
@@ -715,7 +715,7 @@ static int rule_split(Ad *ad, const IrNode *n, const int *dy)
         return 0;
     if (!ir_norm_axis(ir_attr_int(n, "axis"), shape_of(ad, x)->rank, &axis))
         return pass_ad_fail(ad, "axis out of range");
-    int *parts = malloc((size_t)n->nout * sizeof(int));
+    int *parts = srt_malloc((size_t)n->nout * sizeof(int));
     IR_ASSERT(parts);
     int np = 0, rc = 0;
     for (int k = 0; k < n->nout && rc == 0; k++) {

@@ -283,8 +283,8 @@ static bool match_gelu(Ctx *c, IrNode *erf)
 
 PassResult pass_canonicalize(IrGraph *g, PassContext *ctx)
 {
-    Ctx c = {g, calloc((size_t)g->nvalues + 1, sizeof(int)), malloc(((size_t)g->nvalues + 1) * sizeof(int)),
-             calloc((size_t)g->nnodes + 1, sizeof(bool))};
+    Ctx c = {g, srt_calloc((size_t)g->nvalues + 1, sizeof(int)), srt_malloc(((size_t)g->nvalues + 1) * sizeof(int)),
+             srt_calloc((size_t)g->nnodes + 1, sizeof(bool))};
     IR_ASSERT(c.uses && c.user && c.dead);
     count_uses(&c);
     int ln = 0, gelu = 0;
@@ -300,7 +300,7 @@ PassResult pass_canonicalize(IrGraph *g, PassContext *ctx)
             gelu++;
     }
     if (ln + gelu) {
-        bool *keep = malloc((size_t)g->nnodes * sizeof *keep);
+        bool *keep = srt_malloc((size_t)g->nnodes * sizeof *keep);
         IR_ASSERT(keep);
         for (int i = 0; i < g->nnodes; i++)
             keep[i] = !c.dead[i];

@@ -87,8 +87,8 @@ static bool inputs_all_const(const IrGraph *g, const IrNode *n)
 static int fold_by_kernel(IrGraph *g, const IrNode *n, IrDiag *d)
 {
     int nin = n->nin, nout = n->nout;
-    IrTensor *tin = calloc((size_t)nin + 1, sizeof *tin), *tout = calloc((size_t)nout + 1, sizeof *tout);
-    IrTensor **pin = calloc((size_t)nin + 1, sizeof *pin), **pout = calloc((size_t)nout + 1, sizeof *pout);
+    IrTensor *tin = srt_calloc((size_t)nin + 1, sizeof *tin), *tout = srt_calloc((size_t)nout + 1, sizeof *tout);
+    IrTensor **pin = srt_calloc((size_t)nin + 1, sizeof *pin), **pout = srt_calloc((size_t)nout + 1, sizeof *pout);
     IR_ASSERT(tin && tout && pin && pout);
     int rc = 0;
     for (int k = 0; k < nin; k++) {
@@ -142,7 +142,7 @@ static bool produces_pinned(const IrGraph *g, const IrNode *n)
 
 PassResult pass_const_fold(IrGraph *g, PassContext *ctx)
 {
-    bool *keep = malloc(((size_t)g->nnodes + 1) * sizeof(bool));
+    bool *keep = srt_malloc(((size_t)g->nnodes + 1) * sizeof(bool));
     IR_ASSERT(keep);
     int folded = 0;
     PassResult result = PASS_UNCHANGED;

@@ -34,8 +34,8 @@ static void table_init(IdTable *t, int count)
     t->cap = 16;
     while (t->cap < 2 * (size_t)count + 2)
         t->cap *= 2;
-    t->ids = malloc(t->cap * sizeof *t->ids);
-    t->hashes = malloc(t->cap * sizeof *t->hashes);
+    t->ids = srt_malloc(t->cap * sizeof *t->ids);
+    t->hashes = srt_malloc(t->cap * sizeof *t->hashes);
     IR_ASSERT(t->ids && t->hashes);
     for (size_t i = 0; i < t->cap; i++)
         t->ids[i] = -1;

@@ -5,8 +5,8 @@
 
 PassResult pass_dce(IrGraph *g, PassContext *ctx)
 {
-    bool *live = calloc((size_t)g->nvalues + 1, sizeof(bool));
-    bool *keep = calloc((size_t)g->nnodes + 1, sizeof(bool));
+    bool *live = srt_calloc((size_t)g->nvalues + 1, sizeof(bool));
+    bool *keep = srt_calloc((size_t)g->nnodes + 1, sizeof(bool));
     IR_ASSERT(live && keep);
     /* roots: graph outputs, values the training section names (update sources, gradients),
      * and the loss's inputs */

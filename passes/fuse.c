@@ -60,7 +60,7 @@ static bool depends_on_group(Fuse *f, int q, int gi)
 {
     const Group *gr = &f->groups[gi];
     int sp = 0;
-    int *stack = malloc(((size_t)f->g->nnodes + 1) * sizeof *stack);
+    int *stack = srt_malloc(((size_t)f->g->nnodes + 1) * sizeof *stack);
     IR_ASSERT(stack);
     f->stamp++;
     stack[sp++] = q;
@@ -223,11 +223,11 @@ static void contiguous_order(Fuse *f, int *order)
 {
     IrGraph *g = f->g;
     int nn = g->nnodes, nu = nn + f->ngroups;
-    int *unit = malloc(((size_t)nn + 1) * sizeof *unit);
-    int *indeg = calloc((size_t)nu + 1, sizeof *indeg);
-    int *key = malloc(((size_t)nu + 1) * sizeof *key);
-    bool *done = calloc((size_t)nu + 1, sizeof *done);
-    bool *exists = calloc((size_t)nu + 1, sizeof *exists);
+    int *unit = srt_malloc(((size_t)nn + 1) * sizeof *unit);
+    int *indeg = srt_calloc((size_t)nu + 1, sizeof *indeg);
+    int *key = srt_malloc(((size_t)nu + 1) * sizeof *key);
+    bool *done = srt_calloc((size_t)nu + 1, sizeof *done);
+    bool *exists = srt_calloc((size_t)nu + 1, sizeof *exists);
     IR_ASSERT(unit && indeg && key && done && exists);
     for (int u = 0; u < nu; u++)
         key[u] = nn;
@@ -286,7 +286,7 @@ static void contiguous_order(Fuse *f, int *order)
 static int64_t internal_bytes(const Fuse *f)
 {
     const IrGraph *g = f->g;
-    bool *outside = calloc((size_t)g->nvalues + 1, sizeof *outside);
+    bool *outside = srt_calloc((size_t)g->nvalues + 1, sizeof *outside);
     IR_ASSERT(outside);
     for (int i = 0; i < g->nnodes; i++) {
         const IrNode *n = g->nodes[i];
@@ -323,9 +323,9 @@ PassResult pass_fuse(IrGraph *g, PassContext *ctx)
     Fuse f;
     memset(&f, 0, sizeof f);
     f.g = g;
-    f.grp = malloc(((size_t)nn + 1) * sizeof *f.grp);
-    f.groups = calloc((size_t)nn + 2, sizeof *f.groups);
-    f.mark = calloc((size_t)nn + 1, sizeof *f.mark);
+    f.grp = srt_malloc(((size_t)nn + 1) * sizeof *f.grp);
+    f.groups = srt_calloc((size_t)nn + 2, sizeof *f.groups);
+    f.mark = srt_calloc((size_t)nn + 1, sizeof *f.mark);
     IR_ASSERT(f.grp && f.groups && f.mark);
     bool had_groups = false;
     for (int i = 0; i < nn; i++) {
@@ -333,7 +333,7 @@ PassResult pass_fuse(IrGraph *g, PassContext *ctx)
         f.grp[i] = -1;
     }
     if (g->training && g->training->has_backward) {
-        f.apply = calloc((size_t)nn + 1, sizeof *f.apply);
+        f.apply = srt_calloc((size_t)nn + 1, sizeof *f.apply);
         IR_ASSERT(f.apply);
         ir_training_apply_nodes(g, f.apply);
     }
@@ -384,8 +384,8 @@ PassResult pass_fuse(IrGraph *g, PassContext *ctx)
     int64_t saved = internal_bytes(&f);
 
     /* contiguous groups, numbered in order */
-    int *order = malloc(((size_t)nn + 1) * sizeof *order);
-    int *renum = malloc(((size_t)f.ngroups + 1) * sizeof *renum);
+    int *order = srt_malloc(((size_t)nn + 1) * sizeof *order);
+    int *renum = srt_malloc(((size_t)f.ngroups + 1) * sizeof *renum);
     IR_ASSERT(order && renum);
     contiguous_order(&f, order);
     for (int gi = 0; gi < f.ngroups; gi++)

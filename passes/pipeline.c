@@ -292,7 +292,7 @@ static IrValue **save_ids(const IrGraph *g, const int *ids, int count)
 {
     if (!ids || count <= 0)
         return NULL;
-    IrValue **v = malloc((size_t)count * sizeof *v);
+    IrValue **v = srt_malloc((size_t)count * sizeof *v);
     IR_ASSERT(v);
     for (int i = 0; i < count; i++)
         v[i] = ids[i] >= 0 && ids[i] < g->nvalues ? g->values[ids[i]] : NULL;
@@ -315,7 +315,7 @@ static void compact(IrGraph *g, const bool *keep_node, bool keep_params)
 {
     bool *keep_value = NULL;
     if (keep_params) {
-        keep_value = calloc((size_t)g->nvalues + 1, sizeof *keep_value);
+        keep_value = srt_calloc((size_t)g->nvalues + 1, sizeof *keep_value);
         IR_ASSERT(keep_value);
         for (int id = 0; id < g->nvalues; id++)
             keep_value[id] = g->values[id]->role == IR_ROLE_PARAM;

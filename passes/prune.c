@@ -100,8 +100,8 @@ static int cmp_mag(const void *x, const void *y)
 /* The weight params of the graph, each once: ids[0..*count). */
 static int *weight_params(const IrGraph *g, int *count)
 {
-    int *ids = malloc(((size_t)g->nvalues + 1) * sizeof *ids);
-    bool *seen = calloc((size_t)g->nvalues + 1, sizeof *seen);
+    int *ids = srt_malloc(((size_t)g->nvalues + 1) * sizeof *ids);
+    bool *seen = srt_calloc((size_t)g->nvalues + 1, sizeof *seen);
     IR_ASSERT(ids && seen);
     *count = 0;
     for (int i = 0; i < g->nnodes; i++) {
@@ -121,7 +121,7 @@ static int64_t zero_smallest(IrGraph *g, const int *ids, int nids, double sparsi
     int64_t total = 0;
     for (int l = 0; l < nids; l++)
         total += numel_of(g->values[ids[l]]);
-    Mag *m = malloc(((size_t)total + 1) * sizeof *m);
+    Mag *m = srt_malloc(((size_t)total + 1) * sizeof *m);
     IR_ASSERT(m);
     int64_t j = 0;
     for (int l = 0; l < nids; l++) {
@@ -340,8 +340,8 @@ static int64_t prune_channels(IrGraph *g, IrNode *n, double sparsity)
     if (!trace(g, n->out[0], channels, &cut))
         return 0;
     /* L2 norms of the output channels */
-    Norm *norms = calloc((size_t)channels, sizeof *norms);
-    bool *keep = malloc((size_t)channels);
+    Norm *norms = srt_calloc((size_t)channels, sizeof *norms);
+    bool *keep = srt_malloc((size_t)channels);
     IR_ASSERT(norms && keep);
     const float *x = wv->data;
     int64_t numel = numel_of(wv), inner = numel / channels / (axis == 0 ? 1 : wv->shape.d[0].b);

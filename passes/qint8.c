@@ -92,7 +92,7 @@ static void make_int(IrGraph *g, IrNode *n, const Layer *L, int a_u8, const Pass
     int8_t *wi = wd;
     int32_t *bias = bd;
     float *mult = md;
-    int64_t *colsum = calloc((size_t)cols, sizeof *colsum);
+    int64_t *colsum = srt_calloc((size_t)cols, sizeof *colsum);
     IR_ASSERT(colsum);
     const float *x = w->data;
     for (int64_t i = 0; i < w->shape.d[0].b * w->shape.d[1].b; i++) {
@@ -139,8 +139,8 @@ PassResult pass_qint8(IrGraph *g, PassContext *ctx)
         return PASS_UNCHANGED;
     int qmax = q->act_qmax ? q->act_qmax : 255;
     int nn = g->nnodes;
-    bool *cand = calloc((size_t)nn + 1, sizeof *cand);
-    Layer *L = calloc((size_t)nn + 1, sizeof *L);
+    bool *cand = srt_calloc((size_t)nn + 1, sizeof *cand);
+    Layer *L = srt_calloc((size_t)nn + 1, sizeof *L);
     IR_ASSERT(cand && L);
     int64_t layers = 0, relus = 0, u8 = 0;
     for (int i = 0; i < nn; i++)
@@ -167,7 +167,7 @@ PassResult pass_qint8(IrGraph *g, PassContext *ctx)
         if (!L[i].u8out)
             L[i].relu = -1, L[i].z = y;
     }
-    int *qid = malloc(((size_t)g->nvalues + 1) * sizeof *qid);
+    int *qid = srt_malloc(((size_t)g->nvalues + 1) * sizeof *qid);
     IR_ASSERT(qid);
     for (int v = 0; v < g->nvalues; v++)
         qid[v] = -1;
@@ -195,7 +195,7 @@ PassResult pass_qint8(IrGraph *g, PassContext *ctx)
         free(L);
         return PASS_UNCHANGED;
     }
-    bool *keep = malloc((size_t)g->nnodes + 1);
+    bool *keep = srt_malloc((size_t)g->nnodes + 1);
     IR_ASSERT(keep);
     memset(keep, 1, (size_t)g->nnodes + 1);
     for (int i = 0; i < nn; i++)

@@ -78,7 +78,7 @@ static void quantize_weight(IrGraph *g, IrValue *v, int out_axis, int k_axis, in
     q.scale = ir_arena_alloc(g->arena, (size_t)q.nscales * sizeof *q.scale);
     const float *w = v->data;
     double qmax = (double)((1 << (bits - 1)) - 1);
-    float *amax = calloc((size_t)q.nscales, sizeof *amax);
+    float *amax = srt_calloc((size_t)q.nscales, sizeof *amax);
     IR_ASSERT(amax);
     for (int64_t i = 0; i < rows * cols; i++) {
         int64_t j = ir_quant_index(&q, &v->shape, i);

@@ -24,7 +24,7 @@ static bool same_sym(const IrValue *v, const TypeSnapshot *s)
 
 PassResult pass_shape_infer(IrGraph *g, PassContext *ctx)
 {
-    TypeSnapshot *before = calloc((size_t)g->nvalues + 1, sizeof *before);
+    TypeSnapshot *before = srt_calloc((size_t)g->nvalues + 1, sizeof *before);
     IR_ASSERT(before);
     for (int i = 0; i < g->nvalues; i++) {
         const IrValue *v = g->values[i];

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,21 +41,22 @@ static mode_t target_mode(const char *path)
     return 0666 & ~current_umask();
 }
 
-/* Best effort: make the rename itself durable by syncing the containing folder. */
+/* Best effort: make the rename itself durable by syncing the containing folder. Allocates
+ * nothing: the file is in place already, and an allocation failing now would report an error
+ * for a file that was written. */
 static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir;
+    char dir[PATH_MAX];
     if (!slash)
-        dir = strdup(".");
+        snprintf(dir, sizeof dir, ".");
     else if (slash == path)
-        dir = strdup("/");
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     else
-        dir = strndup(path, (size_t)(slash - path));
-    if (!dir)
         return;
     int fd = open(dir, O_RDONLY);
-    free(dir);
     if (fd < 0)
         return;
     (void)fsync(fd);
@@ -91,7 +93,7 @@ int srt_write_parts_atomic(const char *path, const SrtSlice *parts, int nparts, 
 
     static const char suffix[] = ".tmp.XXXXXX";
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof suffix);
+    char *tmp = srt_malloc(plen + sizeof suffix);
     if (!tmp)
         return srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory");
     memcpy(tmp, path, plen);
@@ -171,7 +173,7 @@ int srt_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len, 
         cap = (size_t)st.st_size + 1;   /* the extra byte makes the EOF read hit */
     if (cap > limit)
         cap = limit;
-    uint8_t *buf = malloc(cap + 1);
+    uint8_t *buf = srt_malloc(cap + 1);
     if (!buf) {
         close(fd);
         return srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory for %zu bytes", cap);
@@ -182,7 +184,7 @@ int srt_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len, 
             if (cap >= limit)
                 break;
             size_t ncap = cap > limit / 2 ? limit : cap * 2;
-            uint8_t *nbuf = realloc(buf, ncap + 1);
+            uint8_t *nbuf = srt_realloc(buf, ncap + 1);
             if (!nbuf) {
                 free(buf);
                 close(fd);

@@ -38,7 +38,7 @@ static void *aligned_bytes(size_t n)
     size_t r = (n + MODEL_ALIGN - 1) / MODEL_ALIGN * MODEL_ALIGN;
     if (r < n)
         return NULL;
-    return aligned_alloc(MODEL_ALIGN, r ? r : MODEL_ALIGN);
+    return srt_aligned_alloc(MODEL_ALIGN, r ? r : MODEL_ALIGN);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -69,7 +69,7 @@ static SrtModel *context(const SinterModelInfo *info, const void *m, const char 
 
 void *srt_model_create(const SinterModelInfo *info)
 {
-    SrtModel *m = calloc(1, sizeof *m);
+    SrtModel *m = srt_calloc(1, sizeof *m);
     if (!m) {
         fail(NULL, SINTER_ENOMEM, "%s_create: out of memory", info->name);
         return NULL;
@@ -82,7 +82,7 @@ void *srt_model_create(const SinterModelInfo *info)
         free(m->params);
         free(m->grads);
         free(m);
-        fail(NULL, SINTER_ENOMEM, "%s_create: cannot allocate %zu bytes of params", info->name, block);
+        fail(NULL, SINTER_ENOMEM, "%s_create: out of memory (params of %zu bytes, or their gradients)", info->name, block);
         return NULL;
     }
     if (info->weights)
@@ -228,7 +228,7 @@ int srt_model_save(const SinterModelInfo *info, const void *ptr, const char *pat
     if (!path)
         return fail(m, SINTER_EINVAL, "%s_save: the path is NULL", info->name);
     int64_t nstate = state_count(info), total = info->nparams + nstate;
-    SrtTensor *ts = calloc((size_t)(total > 0 ? total : 1), sizeof *ts);
+    SrtTensor *ts = srt_calloc((size_t)(total > 0 ? total : 1), sizeof *ts);
     if (!ts)
         return fail(m, SINTER_ENOMEM, "%s_save: out of memory", info->name);
     for (int64_t i = 0; i < total; i++) {
@@ -290,7 +290,7 @@ static int grow_scratch(SrtModel *m, const char *fn, size_t need, int64_t n)
         return SINTER_OK;
     void *s = aligned_bytes(need);
     if (!s)
-        return fail(m, SINTER_ENOMEM, "%s_%s: cannot allocate %zu bytes of scratch for n = %lld", m->info->name, fn,
+        return fail(m, SINTER_ENOMEM, "%s_%s: out of memory (%zu bytes of scratch for n = %lld)", m->info->name, fn,
                     need, (long long)n);
     free(m->scratch);
     m->scratch = s;

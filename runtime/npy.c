@@ -333,8 +333,8 @@ int srt_npy_parse(const uint8_t *buf, size_t len, SrtTensor *out, char *err, siz
         return srt_errorf(err, errlen, SINTER_EFORMAT,
                           "data has %zu bytes but shape %s of %s needs %zu (extra bytes after the array)", have,
                           format_shape(shape, t.rank, t.dims), npy_descr[t.dtype], t.nbytes);
-    t.name = calloc(1, 1);
-    t.data = malloc(t.nbytes ? t.nbytes : 1);
+    t.name = srt_calloc(1, 1);
+    t.data = srt_malloc(t.nbytes ? t.nbytes : 1);
     if (!t.name || !t.data) {
         srt_tensor_free(&t);
         return srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory for %zu bytes", t.nbytes);

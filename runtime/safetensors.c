@@ -245,7 +245,7 @@ static int scan_string(Scan *s, char **out, size_t *len)
     const uint8_t *q = s->p;
     while (q < s->end && *q != '"')
         q += *q == '\\' && s->end - q > 1 ? 2 : 1;
-    char *buf = malloc((size_t)(q - s->p) + 1);
+    char *buf = srt_malloc((size_t)(q - s->p) + 1);
     if (!buf)
         return srt_errorf(s->err, s->errlen, SINTER_ENOMEM, "out of memory reading the header");
     size_t o = 0;
@@ -549,7 +549,7 @@ static int cmp_entry_offsets(const void *a, const void *b)
 static int check_layout(Entry *entries, int count, uint64_t data_len, char *err, size_t errlen)
 {
     char q1[QUOTE_MAX], q2[QUOTE_MAX];
-    const Entry **order = malloc(sizeof *order * (size_t)(count > 0 ? count : 1));
+    const Entry **order = srt_malloc(sizeof *order * (size_t)(count > 0 ? count : 1));
     if (!order)
         return srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory checking the header");
     for (int i = 0; i < count; i++)
@@ -638,7 +638,7 @@ static int parse_header(const uint8_t *hdr, size_t n, uint64_t data_len, Entry *
             }
             if (count == cap) {
                 int ncap = cap ? cap * 2 : 16;
-                Entry *ne = cap > INT_MAX / 2 ? NULL : realloc(entries, sizeof *ne * (size_t)ncap);
+                Entry *ne = cap > INT_MAX / 2 ? NULL : srt_realloc(entries, sizeof *ne * (size_t)ncap);
                 if (!ne) {
                     free(name);
                     rc = srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory reading the header");
@@ -749,7 +749,7 @@ static int check_bools(const SrtTensor *t, char *err, size_t errlen)
 /* Moves the entries into out and reads their data. Frees entries in every case. */
 static int load_tensors(Entry *entries, int count, const Source *src, SrtTensorFile *out, char *err, size_t errlen)
 {
-    SrtTensor *ts = calloc((size_t)(count > 0 ? count : 1), sizeof *ts);
+    SrtTensor *ts = srt_calloc((size_t)(count > 0 ? count : 1), sizeof *ts);
     if (!ts) {
         free_entries(entries, count);
         return srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory");
@@ -759,7 +759,7 @@ static int load_tensors(Entry *entries, int count, const Source *src, SrtTensorF
     SrtTensorFile f = {count, ts};
     int rc = SINTER_OK;
     for (int i = 0; i < count && rc == SINTER_OK; i++) {
-        ts[i].data = malloc(ts[i].nbytes ? ts[i].nbytes : 1);
+        ts[i].data = srt_malloc(ts[i].nbytes ? ts[i].nbytes : 1);
         if (!ts[i].data)
             rc = srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory for %zu bytes", ts[i].nbytes);
         else if ((rc = read_at(src, entries[i].begin, ts[i].data, ts[i].nbytes, err, errlen)) == SINTER_OK)
@@ -821,7 +821,7 @@ int srt_safetensors_read(const char *path, SrtTensorFile *out, char *err, size_t
         goto out;
     if ((rc = check_prefix(first, size, &n, err, errlen)) != SINTER_OK)
         goto out;
-    hdr = malloc(n ? (size_t)n : 1);
+    hdr = srt_malloc(n ? (size_t)n : 1);
     if (!hdr) {
         rc = srt_errorf(err, errlen, SINTER_ENOMEM, "out of memory for the header");
         goto out;
@@ -882,7 +882,7 @@ static void buf_add(Buf *b, const char *s, size_t n)
             }
             ncap *= 2;
         }
-        char *np = realloc(b->p, ncap);
+        char *np = srt_realloc(b->p, ncap);
         if (!np) {
             b->oom = 1;
             return;
@@ -988,10 +988,10 @@ int srt_safetensors_write(const char *path, const SrtTensor *tensors, int count,
             return rc;
     }
     size_t slots = (size_t)(count > 0 ? count : 1);
-    const SrtTensor **by_name = malloc(sizeof *by_name * slots);
-    const SrtTensor **by_layout = malloc(sizeof *by_layout * slots);
-    uint64_t *begin = malloc(sizeof *begin * slots); /* ORDER: by_name */
-    SrtSlice *parts = malloc(sizeof *parts * (slots + 1));
+    const SrtTensor **by_name = srt_malloc(sizeof *by_name * slots);
+    const SrtTensor **by_layout = srt_malloc(sizeof *by_layout * slots);
+    uint64_t *begin = srt_malloc(sizeof *begin * slots); /* ORDER: by_name */
+    SrtSlice *parts = srt_malloc(sizeof *parts * (slots + 1));
     Buf b = {0};
     int rc = SINTER_OK;
     if (!by_name || !by_layout || !begin || !parts) {

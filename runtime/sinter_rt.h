@@ -2,6 +2,7 @@
 #ifndef SINTER_RT_H
 #define SINTER_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,28 @@ int srt_write_parts_atomic(const char *path, const SrtSlice *parts, int nparts, 
 /* Read a whole file; *out is malloc'ed and followed by a NUL byte not counted in *len (so
  * text files can be used as C strings). Refuses files larger than max_len. */
 int srt_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len, char *err, size_t errlen);
+
+/* ---- the allocation hook (runtime/alloc.c) ------------------------------------------
+ * Every allocation of sinter's own code, compiler and runtime: malloc, calloc, realloc,
+ * aligned_alloc, strdup and strndup, freed with free(). They return NULL on failure, after
+ * calling the out-of-memory handler if the program installed one. A build with
+ * SINTER_FAULT_INJECTION fails the k-th allocation when SINTER_FAIL_ALLOC=k is set (in code with
+ * a handler: the sinter command) or SINTER_FAIL_ALLOC_LIB=k (without: generated libraries). */
+void *srt_malloc(size_t n);
+void *srt_calloc(size_t count, size_t size);
+void *srt_realloc(void *p, size_t n);
+void *srt_aligned_alloc(size_t align, size_t n);
+char *srt_strdup(const char *s);
+char *srt_strndup(const char *s, size_t max);
+/* For programs (the sinter command), never library code: handler(bytes) runs when an allocation
+ * fails; it may exit the process (after srt_temp_cleanup) or return, and the allocation then
+ * returns NULL. */
+void srt_set_oom_handler(void (*handler)(size_t bytes));
+/* Temporary files and folders that exist while work goes on (the caller owns path until it
+ * calls srt_temp_remove): srt_temp_cleanup, run by an out-of-memory handler that exits,
+ * removes them so that no partial output stays behind. At most 8 at a time. */
+void srt_temp_add(const char *path, bool is_dir);
+void srt_temp_remove(const char *path);
+void srt_temp_cleanup(void);
 
 #endif

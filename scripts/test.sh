@@ -14,8 +14,9 @@ cmake --build build -j"$jobs"
 
 if [ "${1:-}" = "--quick" ]; then exit 0; fi
 
-echo "== ASan+UBSan build and test"
-cmake -S . -B build-asan -DSINTER_WERROR=ON -DSINTER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+echo "== ASan+UBSan build (with allocation-failure injection: tests/cli/fault.sh) and test"
+cmake -S . -B build-asan -DSINTER_WERROR=ON -DSINTER_SANITIZE=ON -DSINTER_FAULT_INJECTION=ON \
+      -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$jobs")
 

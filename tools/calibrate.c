@@ -30,7 +30,7 @@ static void observe(CalStat *s, const float *x, int64_t n, int64_t per_batch_tot
         s->lo = INFINITY;
         s->hi = -INFINITY;
         s->stride = per_batch_total / CAL_SAMPLE + 1;
-        s->sample = malloc(CAL_SAMPLE * sizeof *s->sample);
+        s->sample = srt_malloc(CAL_SAMPLE * sizeof *s->sample);
         IR_ASSERT(s->sample);
     }
     for (int64_t i = 0; i < n; i++) {
@@ -132,8 +132,8 @@ static void batch_inputs(const IrGraph *g, const CliDataset *ds, const int *col,
 /* Runs g on the examples of ds, observing every float activation and input. */
 static int observe_model(const IrGraph *g, const CliDataset *ds, const int *col, CalStat *st, IrDiag *d)
 {
-    IrTensor *in = calloc((size_t)g->ninputs + 1, sizeof *in);
-    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
+    IrTensor *in = srt_calloc((size_t)g->ninputs + 1, sizeof *in);
+    IrTensor *vals = srt_calloc((size_t)g->nvalues + 1, sizeof *vals);
     IR_ASSERT(in && vals);
     int rc = 0;
     for (int64_t at = 0; at < ds->count && rc == 0; at += CAL_BATCH) {
@@ -183,7 +183,7 @@ static int layer_errors(const IrGraph *g, const CliDataset *ds, const int *col, 
         ir_graph_free(qg);
         return -1;
     }
-    LayerErr *L = calloc((size_t)qg->nnodes + 1, sizeof *L);
+    LayerErr *L = srt_calloc((size_t)qg->nnodes + 1, sizeof *L);
     IR_ASSERT(L);
     int nl = 0;
     for (int i = 0; i < qg->nnodes; i++) {
@@ -203,9 +203,9 @@ static int layer_errors(const IrGraph *g, const CliDataset *ds, const int *col, 
             pass_act_grid(relu && r->lo < 0 ? 0 : r->lo, r->hi, (int)ir_attr_int(nd, "qmax"), &e->scale, &e->zp);
         }
     }
-    IrTensor *in = calloc((size_t)g->ninputs + 1, sizeof *in);
-    IrTensor *fvals = calloc((size_t)g->nvalues + 1, sizeof *fvals);
-    IrTensor *qvals = calloc((size_t)qg->nvalues + 1, sizeof *qvals);
+    IrTensor *in = srt_calloc((size_t)g->ninputs + 1, sizeof *in);
+    IrTensor *fvals = srt_calloc((size_t)g->nvalues + 1, sizeof *fvals);
+    IrTensor *qvals = srt_calloc((size_t)qg->nvalues + 1, sizeof *qvals);
     IR_ASSERT(in && fvals && qvals);
     int rc = 0;
     for (int64_t at = 0; at < ds->count && rc == 0; at += CAL_BATCH) {
@@ -235,7 +235,7 @@ static int layer_errors(const IrGraph *g, const CliDataset *ds, const int *col, 
     free(fvals);
     free(qvals);
     for (int l = 0; l < nl; l++) {   /* node names outlive qg */
-        L[l].node = strdup(L[l].node);
+        L[l].node = srt_strdup(L[l].node);
         IR_ASSERT(L[l].node);
         L[l].err = L[l].norm > 0 ? sqrt(L[l].err / L[l].norm) : sqrt(L[l].err);
     }
@@ -272,10 +272,10 @@ static int check_layers(const IrGraph *g, const CliDataset *ds, const int *col, 
         if (over >= 0) {
             fprintf(stderr, "quantize: layer %s: output error %.4g above --quantize-tolerance %g: kept in float\n",
                     L[over].node, L[over].err, q->tol);
-            char **keep = realloc(q->keep, (size_t)(q->nkeep + 1) * sizeof *keep);
+            char **keep = srt_realloc(q->keep, (size_t)(q->nkeep + 1) * sizeof *keep);
             IR_ASSERT(keep);
             q->keep = keep;
-            q->keep[q->nkeep++] = strdup(L[over].node);
+            q->keep[q->nkeep++] = srt_strdup(L[over].node);
             IR_ASSERT(q->keep[q->nkeep - 1]);
             free_errors(L, n);
             continue;
@@ -312,8 +312,8 @@ static int calibrate(const IrGraph *g0, const PassPrune *prune, CliQuant *q, int
     if (rc != 0)
         return -1;
     IrGraph *g = ir_graph_clone(g0);
-    int *col = calloc((size_t)g->ninputs + 1, sizeof *col);
-    CalStat *st = calloc((size_t)g->nvalues + 1, sizeof *st);
+    int *col = srt_calloc((size_t)g->ninputs + 1, sizeof *col);
+    CalStat *st = srt_calloc((size_t)g->nvalues + 1, sizeof *st);
     IR_ASSERT(col && st);
     if (prune && prune->kind != PASS_PRUNE_NONE) {   /* the ranges of the pruned model */
         PassContext ctx;
@@ -333,14 +333,14 @@ static int calibrate(const IrGraph *g0, const PassPrune *prune, CliQuant *q, int
     for (int v = 0; rc == 0 && v < g->nvalues; v++)
         n += st[v].seen && st[v].count > 0 && st[v].lo <= st[v].hi;
     if (rc == 0) {
-        q->ranges = calloc((size_t)n + 1, sizeof *q->ranges);
+        q->ranges = srt_calloc((size_t)n + 1, sizeof *q->ranges);
         IR_ASSERT(q->ranges);
         n = 0;
         for (int v = 0; v < g->nvalues; v++) {
             if (!(st[v].seen && st[v].count > 0 && st[v].lo <= st[v].hi))
                 continue;
             PassRange *r = &q->ranges[n++];
-            r->name = strdup(g->values[v]->name);
+            r->name = srt_strdup(g->values[v]->name);
             IR_ASSERT(r->name);
             choose_range(&st[v], qmax, &r->lo, &r->hi);
         }

@@ -209,7 +209,7 @@ static bool push_sample(Samples *s, double v)
 {
     if (s->count == s->cap) {
         int64_t cap = s->cap ? 2 * s->cap : 1024;
-        double *t = realloc(s->t, (size_t)cap * sizeof *t);
+        double *t = srt_realloc(s->t, (size_t)cap * sizeof *t);
         if (!t)
             return false;
         s->t = t;
@@ -445,7 +445,7 @@ static int bench(BenchArgs *o)
         goto fail;
     }
     nargs = info->ninputs + nsecond;
-    args = calloc((size_t)nargs + 1, sizeof *args);
+    args = srt_calloc((size_t)nargs + 1, sizeof *args);
     if (!args) {
         ir_diag_error(&d, NULL, "sinter bench: out of memory");
         goto fail;
@@ -457,7 +457,7 @@ static int bench(BenchArgs *o)
         size_t bytes = 0;
         if (!cli_native_dims(t, o->batch, dims) ||
             srt_tensor_nbytes((SrtDtype)t->dtype, (int)t->rank, dims, &bytes) != SINTER_OK ||
-            !(args[i] = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64))) {
+            !(args[i] = srt_aligned_alloc(64, (bytes + 63) / 64 * 64 + 64))) {
             ir_diag_error(&d, NULL, "%s \"%s\": cannot allocate it at batch %lld",
                           in ? "input" : o->train ? "training input" : "output", t->name, (long long)o->batch);
             goto fail;

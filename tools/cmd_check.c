@@ -198,7 +198,7 @@ static int check_one(const char *path, const char *weights, bool verbose, bool s
     ctx.verify = true;
     ctx.prune = *prune;
     int status = CLI_OK;
-    LayerRow *before = calloc(2 * MAX_LAYERS, sizeof *before), *after = before + MAX_LAYERS;
+    LayerRow *before = srt_calloc(2 * MAX_LAYERS, sizeof *before), *after = before + MAX_LAYERS;
     IR_ASSERT(before);
     int nb = layer_rows(g, before, MAX_LAYERS), na = 0;
     if (pass_compress(g, &ctx) != 0 || pass_run_pipeline(g, &ctx) != 0 || ir_verify(g, &d) != 0) {

@@ -141,8 +141,8 @@ static int parse_args(int argc, char **argv, CompileArgs *o)
 static int write_model(IrGraph *g, const char *out, IrDiag *d)
 {
     size_t len = strlen(out);
-    char *wpath = malloc(len + 16);
-    SrtTensor *ts = calloc((size_t)g->nvalues + 1, sizeof *ts);
+    char *wpath = srt_malloc(len + 16);
+    SrtTensor *ts = srt_calloc((size_t)g->nvalues + 1, sizeof *ts);
     IR_ASSERT(wpath && ts);
     snprintf(wpath, len + 16, "%.*s.safetensors", (int)(len - 5), out);
     int n = 0;

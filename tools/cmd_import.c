@@ -112,7 +112,7 @@ static int run_import(int argc, char **argv)
             return cli_input_error("import", "%s: %s", eq + 1, err);
         }
         free(bound[i].name);
-        bound[i].name = strndup(o.bind[i], (size_t)(eq - o.bind[i]));
+        bound[i].name = srt_strndup(o.bind[i], (size_t)(eq - o.bind[i]));
         if (!bound[i].name) {
             for (int k = 0; k <= i; k++)
                 srt_tensor_free(&bound[k]);
@@ -142,7 +142,7 @@ static int import_bound(const ImportArgs *po, const char *wname)
     /* The result must load before anything is written: the frontend checks it as it will
      * check the files (types, shapes, every op's rules), with the weights from memory. */
     size_t olen = strlen(o.out);
-    char *dir = malloc(olen + 2), *wpath = malloc(olen + 300);
+    char *dir = srt_malloc(olen + 2), *wpath = srt_malloc(olen + 300);
     if (!dir || !wpath) {
         free(dir);
         free(wpath);

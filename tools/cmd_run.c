@@ -44,7 +44,7 @@ static bool add_binding(const char *opt, const char *arg, Binding *b)
         cli_usage_error("run", "%s expects NAME=FILE.npy, got \"%s\"", opt, arg);
         return false;
     }
-    b->name = strndup(arg, (size_t)(eq - arg));
+    b->name = srt_strndup(arg, (size_t)(eq - arg));
     b->file = eq + 1;
     b->id = -1;
     if (!b->name) {
@@ -501,9 +501,9 @@ static int read_inputs(const IrGraph *g, const RunArgs *o, bool with_loss, RunIn
 {
     int nt = with_loss ? g->training->ninputs : 0;
     r->nslots = g->ninputs + nt;
-    r->files = calloc((size_t)o->ninputs + 1, sizeof *r->files);
-    r->in = calloc((size_t)r->nslots + 1, sizeof *r->in);
-    r->made = calloc((size_t)r->nslots + 1, sizeof *r->made);
+    r->files = srt_calloc((size_t)o->ninputs + 1, sizeof *r->files);
+    r->in = srt_calloc((size_t)r->nslots + 1, sizeof *r->in);
+    r->made = srt_calloc((size_t)r->nslots + 1, sizeof *r->made);
     if (!r->files || !r->in || !r->made) {
         ir_diag_error(d, NULL, "sinter run: out of memory");
         return -1;
@@ -597,7 +597,7 @@ static int run_native(CliNative *x, const IrGraph *g, const RunArgs *o, const Ru
     /* a MODEL.json was compiled with the weights already */
     if (cli_native_prepare(x, o->threads, o->lib ? o->weights : NULL, d) != 0)
         return -1;
-    void **args = calloc((size_t)(info->ninputs + info->noutputs) + 1, sizeof *args);
+    void **args = srt_calloc((size_t)(info->ninputs + info->noutputs) + 1, sizeof *args);
     if (!args) {
         ir_diag_error(d, NULL, "sinter run: out of memory");
         return -1;
@@ -660,8 +660,8 @@ static int run_model(RunArgs *o)
     }
     RunInputs r;
     memset(&r, 0, sizeof r);
-    IrTensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
-    IrTensor *outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
+    IrTensor *vals = srt_calloc((size_t)g->nvalues + 1, sizeof *vals);
+    IrTensor *outs = srt_calloc((size_t)g->noutputs + 1, sizeof *outs);
     if (!vals || !outs) {
         ir_diag_error(&d, NULL, "sinter run: out of memory");
         goto fail;
@@ -739,8 +739,8 @@ static int run_run(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.show = 8;
     o.opt_level = -1;
-    o.inputs = calloc((size_t)argc, sizeof *o.inputs);
-    o.outputs = calloc((size_t)argc, sizeof *o.outputs);
+    o.inputs = srt_calloc((size_t)argc, sizeof *o.inputs);
+    o.outputs = srt_calloc((size_t)argc, sizeof *o.outputs);
     int status;
     if (!o.inputs || !o.outputs)
         status = cli_input_error("run", "out of memory");

@@ -350,10 +350,10 @@ static int batch_alloc(Batch *b, const CliDataset *ds, const int *col_of, int ns
     b->nslots = nslots;
     b->ds = ds;
     b->col_of = col_of;
-    b->buf = calloc((size_t)nslots + 1, sizeof *b->buf);
+    b->buf = srt_calloc((size_t)nslots + 1, sizeof *b->buf);
     for (int i = 0; b->buf && i < nslots; i++) {
         size_t rb = ds->cols[col_of[i]].row_bytes;
-        if (!(b->buf[i] = malloc(rb * (size_t)rows + 1))) {
+        if (!(b->buf[i] = srt_malloc(rb * (size_t)rows + 1))) {
             batch_free(b);
             break;
         }
@@ -388,9 +388,9 @@ static int evaluate(CliNative *x, const Eval *ev, const CliDataset *ds, const in
     Batch b;
     if (batch_alloc(&b, ds, col_of, nin + 1, eval_n, d) != 0)
         return -1;
-    int64_t *order = malloc((size_t)eval_n * sizeof *order);
-    void **args = calloc((size_t)(nin + info->noutputs) + 1, sizeof *args);
-    void **outs = calloc((size_t)info->noutputs + 1, sizeof *outs);
+    int64_t *order = srt_malloc((size_t)eval_n * sizeof *order);
+    void **args = srt_calloc((size_t)(nin + info->noutputs) + 1, sizeof *args);
+    void **outs = srt_calloc((size_t)info->noutputs + 1, sizeof *outs);
     int rc = order && args && outs ? 0 : -1;
     if (rc != 0)
         ir_diag_error(d, NULL, "out of memory");
@@ -398,7 +398,7 @@ static int evaluate(CliNative *x, const Eval *ev, const CliDataset *ds, const in
         int64_t dims[SRT_MAX_RANK], bytes;
         const SinterTensorInfo *t = &info->outputs[i];
         if (!cli_native_dims(t, eval_n, dims) || __builtin_mul_overflow(t->bytes.a, eval_n, &bytes) ||
-            !(outs[i] = malloc((size_t)(bytes + t->bytes.b) + 1))) {
+            !(outs[i] = srt_malloc((size_t)(bytes + t->bytes.b) + 1))) {
             ir_diag_error(d, NULL, "out of memory for output \"%s\" at N=%lld", t->name, (long long)eval_n);
             rc = -1;
         }
@@ -720,9 +720,9 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
 
     /* bind the data: graph inputs, then training inputs */
     int nin = (int)info->ninputs, nslots = nin + (int)e.ntrain_inputs;
-    const SinterTensorInfo **ts = calloc((size_t)nslots + 1, sizeof *ts);
-    col_of = calloc((size_t)nslots + 1, sizeof *col_of);
-    eval_col_of = calloc((size_t)nslots + 1, sizeof *eval_col_of);
+    const SinterTensorInfo **ts = srt_calloc((size_t)nslots + 1, sizeof *ts);
+    col_of = srt_calloc((size_t)nslots + 1, sizeof *col_of);
+    eval_col_of = srt_calloc((size_t)nslots + 1, sizeof *eval_col_of);
     if (!ts || !col_of || !eval_col_of) {
         free(ts);
         ir_diag_error(&d, NULL, "out of memory");
@@ -813,9 +813,9 @@ static int train(TrainArgs *o, CliDataset *train_ds, CliDataset *eval_ds, bool h
 
     /* train */
     if (training) {
-        order = malloc((size_t)count * sizeof *order);
-        args = calloc((size_t)nslots + 1, sizeof *args);
-        step_times = malloc((size_t)steps * sizeof *step_times);
+        order = srt_malloc((size_t)count * sizeof *order);
+        args = srt_calloc((size_t)nslots + 1, sizeof *args);
+        step_times = srt_malloc((size_t)steps * sizeof *step_times);
         if (!order || !args || !step_times || batch_alloc(&b, train_ds, col_of, nslots, batch, &d) != 0) {
             if (d.count == 0)
                 ir_diag_error(&d, NULL, "out of memory");
@@ -1216,7 +1216,7 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
             goto fail;
         d.file = NULL;
         e.ntrain_inputs = g->training->ninputs;
-        labels = calloc((size_t)e.ntrain_inputs + 1, sizeof *labels);
+        labels = srt_calloc((size_t)e.ntrain_inputs + 1, sizeof *labels);
         if (!labels) {
             ir_diag_error(&d, NULL, "out of memory");
             goto fail;
@@ -1236,8 +1236,8 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
         goto fail;
     d.file = NULL;
     int nin = (int)info->ninputs, nslots = nin + (int)e.ntrain_inputs;
-    ts = calloc((size_t)nslots + 1, sizeof *ts);
-    col_of = calloc((size_t)nslots + 1, sizeof *col_of);
+    ts = srt_calloc((size_t)nslots + 1, sizeof *ts);
+    col_of = srt_calloc((size_t)nslots + 1, sizeof *col_of);
     if (!ts || !col_of) {
         ir_diag_error(&d, NULL, "out of memory");
         goto fail;

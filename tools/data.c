@@ -47,7 +47,7 @@ int cli_data_parse_spec(const char *text, CliDataSpec *spec, char *err, size_t e
         dir = text;
     }
     if (dir) {
-        if (!(spec->dir = strdup(dir))) {
+        if (!(spec->dir = srt_strdup(dir))) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
@@ -75,8 +75,8 @@ int cli_data_parse_spec(const char *text, CliDataSpec *spec, char *err, size_t e
             return -1;
         }
         int i = spec->nfiles++;
-        spec->names[i] = eq ? strndup(p, (size_t)(eq - p)) : NULL;
-        spec->files[i] = eq ? strndup(eq + 1, len - (size_t)(eq - p) - 1) : strndup(p, len);
+        spec->names[i] = eq ? srt_strndup(p, (size_t)(eq - p)) : NULL;
+        spec->files[i] = eq ? srt_strndup(eq + 1, len - (size_t)(eq - p) - 1) : srt_strndup(p, len);
         if (!spec->files[i] || (eq && !spec->names[i])) {
             snprintf(err, errlen, "out of memory");
             cli_data_spec_free(spec);
@@ -93,7 +93,7 @@ int cli_data_parse_spec(const char *text, CliDataSpec *spec, char *err, size_t e
 static char *idx_path(const char *dir, const char *base)
 {
     size_t len = strlen(dir) + strlen(base) + 6;
-    char *p = malloc(len);
+    char *p = srt_malloc(len);
     if (!p)
         return NULL;
     snprintf(p, len, "%s/%s.gz", dir, base);
@@ -166,7 +166,7 @@ static int read_upto(gzFile f, const char *path, void *buf, size_t len, size_t *
 static uint8_t *read_grow(gzFile f, const char *path, size_t want, size_t *got, IrDiag *d)
 {
     size_t cap = want < FIRST_CHUNK ? want : FIRST_CHUNK;
-    uint8_t *buf = malloc(cap ? cap : 1);
+    uint8_t *buf = srt_malloc(cap ? cap : 1);
     *got = 0;
     while (buf) {
         size_t n;
@@ -178,7 +178,7 @@ static uint8_t *read_grow(gzFile f, const char *path, size_t want, size_t *got, 
         if (*got < cap || cap == want)
             return buf;
         size_t ncap = cap > want / 2 ? want : 2 * cap;
-        uint8_t *nb = realloc(buf, ncap);
+        uint8_t *nb = srt_realloc(buf, ncap);
         if (!nb)
             break;
         buf = nb;
@@ -251,8 +251,8 @@ static int read_idx(gzFile f, const char *path, const uint8_t *head, int64_t lim
     memcpy(out->dims, dims, sizeof dims[0] * (size_t)ndims);
     out->dims[0] = want_items;
     size_t esize = ndims == 1 ? sizeof(int64_t) : sizeof(float);
-    out->data = malloc(want ? want * esize : 1);
-    out->name = strdup("");
+    out->data = srt_malloc(want ? want * esize : 1);
+    out->name = srt_strdup("");
     if (!out->data || !out->name) {
         free(raw);
         srt_tensor_free(out);
@@ -277,7 +277,7 @@ static int read_idx(gzFile f, const char *path, const uint8_t *head, int64_t lim
 static int read_npy_gz(gzFile f, const char *path, const uint8_t *head, SrtTensor *out, IrDiag *d)
 {
     size_t cap = 1 << 20, len = 4;
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = srt_malloc(cap);
     if (buf)
         memcpy(buf, head, 4);
     while (buf) {
@@ -294,7 +294,7 @@ static int read_npy_gz(gzFile f, const char *path, const uint8_t *head, SrtTenso
             ir_diag_error(d, path, "larger than %zu bytes", MAX_FILE_BYTES);
             return -1;
         }
-        uint8_t *nb = realloc(buf, 2 * cap);
+        uint8_t *nb = srt_realloc(buf, 2 * cap);
         if (!nb)
             break;
         buf = nb;
@@ -395,8 +395,8 @@ int cli_data_load(const CliDataSpec *spec, CliDataSplit split, int64_t limit, Cl
     int64_t totals[CLI_DATA_MAX_FILES];
     for (int i = 0; i < nfiles; i++) {
         CliColumn *c = &ds->cols[ds->ncols++];
-        c->file = spec->dir ? paths[i] : strdup(spec->files[i]);
-        c->name = !spec->dir && spec->names[i] ? strdup(spec->names[i]) : NULL;
+        c->file = spec->dir ? paths[i] : srt_strdup(spec->files[i]);
+        c->name = !spec->dir && spec->names[i] ? srt_strdup(spec->names[i]) : NULL;
         if (spec->dir)
             paths[i] = NULL;
         if (!c->file || (!spec->dir && spec->names[i] && !c->name)) {
@@ -464,7 +464,7 @@ static int convert_labels(CliColumn *c, SrtDtype to, IrDiag *d)
 {
     int64_t n = c->t.dims[0];
     size_t es = srt_dtype_size(to);
-    void *nd = malloc(n ? (size_t)n * es : 1);
+    void *nd = srt_malloc(n ? (size_t)n * es : 1);
     if (!nd) {
         ir_diag_error(d, c->file, "out of memory");
         return -1;

@@ -1,6 +1,11 @@
 /* sinter command entry point: dispatches to the verbs and answers --help and --version. */
+#include <stdio_ext.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "runtime/sinter_rt.h"
 #include "tools/cli.h"
 
 #ifndef SINTER_VERSION
@@ -30,6 +35,20 @@ static void print_usage(FILE *f)
             "diagnostics name the file and the place in it), 2 bad usage.\n");
 }
 
+static const char *running_verb = "";
+
+/* Any allocation of sinter's own code (and cJSON's) that fails ends the command here: one
+ * line, the temporary files of the work in progress removed, exit status 1. Nothing is left
+ * half-written: outputs are built in memory or in temporary files renamed at the end. */
+static void out_of_memory(size_t bytes)
+{
+    srt_temp_cleanup();
+    __fpurge(stdout);   /* no half-printed result before the message */
+    fprintf(stderr, "sinter%s%s: out of memory (allocating %zu bytes)\n", *running_verb ? " " : "", running_verb,
+            bytes);
+    exit(CLI_EINPUT);
+}
+
 static const CliVerb *find_verb(const char *name)
 {
     for (int i = 0; i < NVERBS; i++)
@@ -52,6 +71,8 @@ static bool wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    srt_set_oom_handler(out_of_memory);
+    cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = srt_malloc, .free_fn = free});
     if (argc < 2) {
         print_usage(stderr);
         return CLI_EUSAGE;
@@ -96,5 +117,6 @@ int main(int argc, char **argv)
         fputs(v->help, stdout);
         return CLI_OK;
     }
+    running_verb = v->name;
     return v->run(argc - 1, argv + 1);
 }

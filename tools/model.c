@@ -163,7 +163,7 @@ int cli_write_output(const char *verb, const char *path, int (*write)(void *arg,
 int cli_pass_list(const char *verb, const char *list, const char **names, int max, int *count, char **buf)
 {
     *count = 0;
-    *buf = strdup(list);
+    *buf = srt_strdup(list);
     if (!*buf)
         return cli_input_error(verb, "out of memory");
     int n = 0;

@@ -92,7 +92,7 @@ int cli_native_open(CliNative *x, const char *path, IrDiag *d)
     /* dlopen searches the system's library path for a name without a slash; on the command line
      * a bare "libx.so" means the file in the current folder. */
     size_t len = strlen(path) + 3;
-    char *p = malloc(len);
+    char *p = srt_malloc(len);
     if (!p) {
         ir_diag_error(d, path, "out of memory");
         return -1;

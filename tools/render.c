@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "runtime/sinter_rt.h"
 #include "tools/cli.h"
 
 extern char **environ;
@@ -51,13 +52,14 @@ static int copy_into(const char *path, FILE *out)
 /* First line of the file at path (dot's first complaint), "" if none. */
 static void first_line(const char *path, char *buf, size_t len)
 {
+    uint8_t *text = NULL;
+    size_t n = 0;
+    char err[128];
     buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
+    if (srt_read_file(path, 1 << 16, &text, &n, err, sizeof err) != SINTER_OK)
         return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
+    snprintf(buf, len, "%.*s", (int)strcspn((const char *)text, "\n"), (const char *)text);
+    free(text);
 }
 
 int cli_render_dot(const char *verb, const char *dot_text, size_t len, const char *format, FILE *out)

@@ -2,6 +2,7 @@
  * Myers' greedy O((N+M)D) search finds a shortest edit script on what is left, keeping one
  * furthest-reaching vector per edit distance to trace the script back (O(D^2) memory, small for
  * the IR dumps of one pass). */
+#include "runtime/sinter_rt.h"
 #include "tools/textdiff.h"
 
 #include <stdint.h>
@@ -18,7 +19,7 @@ typedef struct Line {
 static int split_lines(const char *text, Line **out, int *n)
 {
     int cap = 16, count = 0;
-    Line *v = malloc((size_t)cap * sizeof *v);
+    Line *v = srt_malloc((size_t)cap * sizeof *v);
     if (!v)
         return -1;
     for (const char *p = text; *p;) {
@@ -26,7 +27,7 @@ static int split_lines(const char *text, Line **out, int *n)
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (count == cap) {
             cap *= 2;
-            Line *nv = realloc(v, (size_t)cap * sizeof *v);
+            Line *nv = srt_realloc(v, (size_t)cap * sizeof *v);
             if (!nv) {
                 free(v);
                 return -1;
@@ -59,12 +60,12 @@ typedef struct Script {
 static int myers(const Line *a, int n, const Line *b, int m, Script *s)
 {
     int max = n + m;
-    s->op = malloc((size_t)max + 1);
+    s->op = srt_malloc((size_t)max + 1);
     s->n = 0;
     if (!s->op)
         return -1;
     /* trace[d] holds V for k in [-d, d] (index k + d), after step d */
-    int **trace = calloc((size_t)max + 1, sizeof *trace);
+    int **trace = srt_calloc((size_t)max + 1, sizeof *trace);
     if (!trace) {
         free(s->op);
         s->op = NULL;
@@ -72,7 +73,7 @@ static int myers(const Line *a, int n, const Line *b, int m, Script *s)
     }
     int dfound = -1;
     for (int d = 0; d <= max && dfound < 0; d++) {
-        int *v = malloc((size_t)(2 * d + 1) * sizeof *v);
+        int *v = srt_malloc((size_t)(2 * d + 1) * sizeof *v);
         if (!v)
             goto oom;
         trace[d] = v;
@@ -213,7 +214,7 @@ int text_diff(const char *a, const char *b, const char *a_label, const char *b_l
     Script mid;
     int rc = myers(la + pre, na - pre - suf, lb + pre, nb - pre - suf, &mid);
     if (rc == 0) {
-        Script all = {malloc((size_t)(pre + mid.n + suf) + 1), pre + mid.n + suf};
+        Script all = {srt_malloc((size_t)(pre + mid.n + suf) + 1), pre + mid.n + suf};
         if (!all.op) {
             rc = -1;
         } else {
