@@ -1188,15 +1188,19 @@ static int eval_model(EvalArgs *o, CliDataset *ds)
     int *col_of = NULL;
     const SinterTensorInfo **ts = NULL;
     SinterTensorInfo *labels = NULL;
+    SinterTensorInfo class_labels = {.name = "labels", .dtype = SRT_I64, .rank = 1, .dims = {{1, 0}}};
     TrainEntries e;
     memset(&e, 0, sizeof e);
     if (o->lib) {
         if (cli_native_open(&x, o->model, &d) != 0)
             goto fail;
         if (!find_entries(x.info, &e)) {
-            ir_diag_error(&d, o->model, "the library does not describe its labels: its model has no \"training\" "
-                          "section (training inputs and loss); add one and compile it again");
-            goto fail;
+            /* an inference-only library (compile --quantize or --sparse builds no training step, a
+             * model without a training section none either): scored as a classifier, with integer
+             * labels [N] given after the inputs (named "labels" in NAME=FILE data) */
+            memset(&e, 0, sizeof e);
+            e.ntrain_inputs = 1;
+            e.train_inputs = &class_labels;
         }
     } else {
         if (!(g = cli_load_model_weights(o->model, o->weights))) {
@@ -1324,7 +1328,8 @@ const CliVerb cli_verb_eval = {
     "mean cross-entropy, models with a float target the mean squared error. The labels are the\n"
     "model's training inputs and the scored output is the one its loss reads, so the model needs\n"
     "a \"training\" section.\n"
-    "  LIB.so       a library made by 'sinter compile'\n"
+    "  LIB.so       a library made by 'sinter compile'; one without training entry points\n"
+    "               (--quantize, --sparse) is scored as a classifier, labels after the inputs\n"
     "  MODEL.json   compiled in memory for this machine (inference entry points only)\n"
     "\n"
     "DATA is as for 'sinter train' (fmnist, an IDX directory, FILE,FILE or NAME=FILE,...); of an\n"

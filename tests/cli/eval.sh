@@ -73,4 +73,11 @@ run "$SINTER" eval "$TMP/libident.so" --data "$DATA" --json
 expect_eq "library" "$OUT" "{\"model\": \"$TMP/libident.so\", \"examples\": 4, \"accuracy\": 0.750000, \"correct\": 3, \"loss\": 0.993668}"
 run "$SINTER" eval "$TMP/libident.so" --data "$DATA" --json --weights "$TMP/zero.safetensors"
 expect_eq "library --weights" "$OUT" "{\"model\": \"$TMP/libident.so\", \"examples\": 4, \"accuracy\": 0.500000, \"correct\": 2, \"loss\": 1.386294}"
+# an inference-only library (weight-only int8: the identity is exact on its grid) is scored as a classifier
+run "$SINTER" compile "$M" --quantize int8-weights -o "$TMP/libq.so"
+expect_rc "compile --quantize" 0
+run "$SINTER" eval "$TMP/libq.so" --data "$DATA" --json
+expect_eq "inference-only library" "$OUT" "{\"model\": \"$TMP/libq.so\", \"examples\": 4, \"accuracy\": 0.750000, \"correct\": 3, \"loss\": 0.993668}"
+run "$SINTER" eval "$TMP/libq.so" --data "x=$TMP/x.npy,labels=$TMP/y.npy" --json
+expect_rc "inference-only library, labels by name" 0
 finish
