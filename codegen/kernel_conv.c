@@ -341,12 +341,12 @@ static void pair_conv_tile(CgKernel *k, void *ctx, LLVMValueRef m0, int rows)
     /* per tap: the input column of lane 0 and the lanes a half reads (within the row's span
      * and the input row) */
     LLVMValueRef coloff[CONV_ROW_MAX_TAPS], mask[CONV_ROW_MAX_TAPS][CONV_MAX_NR];
+    LLVMValueRef span = cg_lane_mask(k, w, cg_i64c(k, 0), cg_i64c(k, n * st));
     for (int64_t t = 0; t < g->taps; t++) {
         int64_t tw = t % g->k[last];
         coloff[t] = cg_sub(k, cg_i64c(k, tw * g->d[last]), g->pb[last]);
         LLVMValueRef iw = LLVMBuildAdd(k->b, cg_splat(k, coloff[t], w), lanev, "");
         LLVMValueRef m = LLVMBuildICmp(k->b, LLVMIntULT, iw, cg_splat(k, g->in[last], w), "");
-        LLVMValueRef span = cg_lane_mask(k, w, cg_i64c(k, 0), cg_i64c(k, n * st));
         m = LLVMBuildAnd(k->b, m, span, "");
         for (int q = 0; q < rc->nr; q++)
             mask[t][q] = LLVMBuildAnd(k->b, m, cg_splat(k, rc->rowok[t][q], w), "");
@@ -448,8 +448,9 @@ static bool conv_rows_ok(const CgKernel *k, const CgGeom *g, LLVMTypeRef ety)
 {
     int last = g->nsp - 1;
     LLVMValueRef ow = g->out[last];
-    /* rows shorter than a vector that leave most of it masked off go to the packed kernel
-     * (measured on 16 lanes: rows of 8 slower than packed, rows of 10 twice as fast) */
+    /* a row leaving most of a vector masked off is run in pairs (conv_pairs_ok) or by the
+     * packed kernel (measured on 16 lanes, one row per vector: rows of 8 slower than packed,
+     * rows of 10 twice as fast) */
     int64_t lanes = cg_lanes(k, ety), n = LLVMIsAConstantInt(ow) ? LLVMConstIntGetSExtValue(ow) : 0;
     bool wide = n == 0 || n >= lanes || n * 5 >= lanes * 3;
     return ((g->s[last] == 1 || g->s[last] == 2) && g->taps <= CONV_ROW_MAX_TAPS && wide) || conv_pairs_ok(k, g, ety);

@@ -79,8 +79,6 @@ static int64_t foldable(const IrGraph *g, const IrNode *n)
 
 static void fold(IrGraph *g, IrNode *bn, int64_t c)
 {
-    /* bn may move when ir_node_new grows the node array: keep its id */
-    int id = bn->id;
     int x = bn->in[0], scale = bn->in[1], bias = bn->in[2], mean = bn->in[3], var = bn->in[4];
     int rank = g->values[x]->shape.rank;
     IrShape vs = vec_shape(c), ss = {.rank = 0};
@@ -94,7 +92,7 @@ static void fold(IrGraph *g, IrNode *bn, int64_t c)
     if (rank > 2) {
         /* [C] -> [C, 1, ...]: broadcasting then lines the channel up with axis 1 of x */
         IrShape cs = {.rank = 1, .d = {ir_dim_const(rank - 1)}}, bs = {.rank = rank - 1};
-        int target = new_const(g, g->nodes[id], "channel_shape", SRT_I64, &cs, (size_t)(rank - 1) * sizeof(int64_t));
+        int target = new_const(g, bn, "channel_shape", SRT_I64, &cs, (size_t)(rank - 1) * sizeof(int64_t));
         int64_t *t = g->values[target]->data;
         bs.d[0] = ir_dim_const(c);
         t[0] = c;
@@ -102,18 +100,18 @@ static void fold(IrGraph *g, IrNode *bn, int64_t c)
             bs.d[i] = ir_dim_const(1);
             t[i] = 1;
         }
-        k = new_node(g, g->nodes[id], IR_OP_RESHAPE, "scale_bcast", k, target, &bs);
-        sh = new_node(g, g->nodes[id], IR_OP_RESHAPE, "shift_bcast", sh, target, &bs);
+        k = new_node(g, bn, IR_OP_RESHAPE, "scale_bcast", k, target, &bs);
+        sh = new_node(g, bn, IR_OP_RESHAPE, "shift_bcast", sh, target, &bs);
     }
     const IrShape *xs = &g->values[x]->shape;
-    int m = new_node(g, g->nodes[id], IR_OP_MUL, "scaled", x, k, xs);
-    IrNode *n = g->nodes[id];
+    int m = new_node(g, bn, IR_OP_MUL, "scaled", x, k, xs);
+    /* nodes and values live in the arena: bn stays valid while the node array grows */
     int in[2] = {m, sh};
-    n->op = IR_OP_ADD;
-    n->nin = 2;
-    n->in = ir_arena_memdup(g->arena, in, sizeof in);
-    ir_node_set_attrs(g, n, 0, NULL);
-    n->group = -1;
+    bn->op = IR_OP_ADD;
+    bn->nin = 2;
+    bn->in = ir_arena_memdup(g->arena, in, sizeof in);
+    ir_node_set_attrs(g, bn, 0, NULL);
+    bn->group = -1;
 }
 
 PassResult pass_fold_bn(IrGraph *g, PassContext *ctx)
