@@ -1326,7 +1326,7 @@ const CliVerb cli_verb_eval = {
     "Evaluates a model on test data through its inference entry point, as 'sinter train' does\n"
     "after every epoch: classifiers (an output [N,C] and integer labels [N]) report accuracy and\n"
     "mean cross-entropy, models with a float target the mean squared error. The labels are the\n"
-    "model's training inputs and the scored output is the one its loss reads, so the model needs\n"
+    "model's training inputs and the scored output is the one its loss reads, so a MODEL.json needs\n"
     "a \"training\" section.\n"
     "  LIB.so       a library made by 'sinter compile'; one without training entry points\n"
     "               (--quantize, --sparse) is scored as a classifier, labels after the inputs\n"
